@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: install (idempotent), build Release, run every test; then the unit tests again
+# under AddressSanitizer + UndefinedBehaviorSanitizer (TSFT_SKIP_ASAN=1 skips that second pass).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh release
+ctest --preset release -j 2 --timeout 900
+if [[ "${TSFT_SKIP_ASAN:-0}" != 1 ]]; then
+  bash scripts/build.sh asan
+  # The slow end-to-end tests (label e2e) are left to the Release pass.
+  ctest --preset asan -j 2 --timeout 900 -LE 'e2e|slow'
+fi

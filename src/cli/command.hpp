@@ -1,0 +1,32 @@
+// Subcommand registry: each src/cli/cmd_*.cpp registers one subcommand with TSFT_COMMAND.
+// setup(app) adds the options to the subcommand and returns the action to run after parsing.
+// Exit codes: 0 ok, 1 failure (tsft::Error or any exception), 2 usage (CLI parse or tsft::UsageError).
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace tsft::cli {
+
+using Action = std::function<int()>;
+using Setup = std::function<Action(CLI::App&)>;
+
+struct CommandDef {
+  std::string name;
+  std::string help;
+  Setup setup;
+};
+
+std::vector<CommandDef>& command_registry();
+
+struct CommandRegistrar {
+  CommandRegistrar(const char* name, const char* help, Setup setup) {
+    command_registry().push_back({name, help, std::move(setup)});
+  }
+};
+
+}  // namespace tsft::cli
+
+#define TSFT_COMMAND(ident, name, help, setup_fn) \
+  static ::tsft::cli::CommandRegistrar tsft_cmd_registrar_##ident(name, help, setup_fn)
