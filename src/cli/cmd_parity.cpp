@@ -1,0 +1,52 @@
+// tsft parity --model DIR --golden FILE: forward+backward on a golden batch vs Hugging Face.
+#include <fmt/format.h>
+
+#include "cli/command.hpp"
+#include "kernels/cpu/kernels.hpp"
+#include "model/parity.hpp"
+
+namespace {
+struct Opts {
+  std::string model, golden;
+  int threads = 0;
+  bool verbose = false;
+  tsft::ParityBounds bounds;
+};
+
+int run(const Opts& o) {
+  tsft::kernels_init_threads(o.threads);
+  tsft::Model m = tsft::model_load(o.model);
+  tsft::ParityReport r = tsft::parity_run(m, o.golden, o.bounds);
+  fmt::print("model   {} ({}, {} layers, {} params)\n", o.model, m.cfg.model_type, m.cfg.L,
+             m.table.count_params());
+  fmt::print("golden  {}\n", o.golden);
+  fmt::print("logits  rel-L2 {:.3e}  max|d| {:.3e}   (bound {:.0e})\n", r.logits_rel_l2, r.logits_max_abs,
+             o.bounds.logits_rel_l2);
+  fmt::print("loss    {:.9f} vs {:.9f}  |d| {:.3e}   (bound {:.0e})\n", r.loss, r.golden_loss, r.loss_abs_err,
+             o.bounds.loss_abs);
+  fmt::print("rope    inv_freq rel {:.3e}\n", r.inv_freq_rel);
+  fmt::print("grads   {} tensors, worst rel-L2 {:.3e}   (bound {:.0e})\n", r.grads.size(), r.worst_grad_rel_l2,
+             o.bounds.grad_rel_l2);
+  for (auto& g : r.grads)
+    if (o.verbose || g.rel_l2 > o.bounds.grad_rel_l2)
+      fmt::print("  {:<52} rel-L2 {:.3e}  max|d| {:.3e}{}\n", g.name, g.rel_l2, g.max_abs,
+                 g.rel_l2 > o.bounds.grad_rel_l2 ? "  FAIL" : "");
+  for (auto& n : r.missing) fmt::print("  {:<52} no golden gradient  FAIL\n", n);
+  fmt::print("time    forward+backward {:.2f} ms\n", r.forward_backward_ms);
+  fmt::print("{}\n", r.pass ? "PASS" : "FAIL");
+  return r.pass ? 0 : 1;
+}
+}  // namespace
+
+TSFT_COMMAND(parity, "parity", "Compare forward+backward with a Hugging Face golden file", [](CLI::App& app) {
+  auto o = std::make_shared<Opts>();
+  app.add_option("--model", o->model, "HF checkpoint directory")->required();
+  app.add_option("--golden", o->golden, "golden.safetensors (input_ids, labels, logits, loss, grad.*)")
+      ->required();
+  app.add_option("--threads", o->threads, "threads (0 = all cores)");
+  app.add_option("--logits-tol", o->bounds.logits_rel_l2, "logits relative-L2 bound")->capture_default_str();
+  app.add_option("--loss-tol", o->bounds.loss_abs, "loss absolute bound")->capture_default_str();
+  app.add_option("--grad-tol", o->bounds.grad_rel_l2, "per-gradient relative-L2 bound")->capture_default_str();
+  app.add_flag("-v,--verbose", o->verbose, "print every gradient's error");
+  return [o] { return run(*o); };
+});

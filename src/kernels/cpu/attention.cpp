@@ -1,0 +1,112 @@
+// Causal grouped-query attention over packed rows (see kernels.hpp). Work is split over (row b,
+// kv head) pairs so that the query heads sharing a kv head accumulate dk/dv in one thread.
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/blas.hpp"
+#include "kernels/cpu/kernels.hpp"
+
+namespace tsft {
+
+// s may be attended from t: same row (implicit), s <= t, same document.
+static inline bool attn_allowed(const int32_t* doc_row, int t, int s) {
+  return s <= t && (!doc_row || doc_row[s] == doc_row[t]);
+}
+
+template <typename T>
+void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v, const int32_t* doc, int B,
+                       int T_, int H, int KV, int D) {
+  const int G = H / KV;  // query heads per kv head
+  const T scale = T(1) / std::sqrt(T(D));
+  const int qs = H * D, ks = KV * D;  // row strides of q/out and k/v
+  parallel_blocks((long)B * KV, 1, [&](long i0, long i1, int) {
+    for (long i = i0; i < i1; i++) {
+      int b = (int)(i / KV), kh = (int)(i % KV);
+      const int32_t* drow = doc ? doc + (size_t)b * T_ : nullptr;
+      const T* kb = k + (size_t)b * T_ * ks + kh * D;
+      const T* vb = v + (size_t)b * T_ * ks + kh * D;
+      for (int g = 0; g < G; g++) {
+        int h = kh * G + g;
+        const T* qb = q + (size_t)b * T_ * qs + h * D;
+        T* P = probs + ((size_t)b * H + h) * T_ * T_;
+        // S = scale * Q K^T   [T, T]
+        gemm(false, true, T_, T_, D, scale, qb, qs, kb, ks, T(0), P, T_);
+        for (int t = 0; t < T_; t++) {
+          T* row = P + (size_t)t * T_;
+          T mx = -std::numeric_limits<T>::infinity();
+          for (int s = 0; s <= t; s++)
+            if (attn_allowed(drow, t, s)) mx = std::max(mx, row[s]);
+          double sum = 0;
+          for (int s = 0; s < T_; s++) {
+            if (s <= t && attn_allowed(drow, t, s)) {
+              row[s] = std::exp(row[s] - mx);
+              sum += row[s];
+            } else {
+              row[s] = 0;
+            }
+          }
+          T inv = (T)(1.0 / sum);  // s = t is always allowed, so sum >= 1
+          for (int s = 0; s <= t; s++) row[s] *= inv;
+        }
+        // O = P V   [T, D]
+        gemm(false, false, T_, D, T_, T(1), P, T_, vb, ks, T(0), out + (size_t)b * T_ * qs + h * D, qs);
+      }
+    }
+  });
+}
+
+// Backward of O = P V, P = softmax(S), S = scale Q K^T:
+//   dV += P^T dO ; dP = dO V^T ; dS = P * (dP - rowsum(P * dP)) ; dQ += scale dS K ; dK += scale dS^T Q
+template <typename T>
+void attention_backward(T* dq, T* dk, T* dv, T* scratch, const T* dout, const T* probs, const T* q,
+                        const T* k, const T* v, const int32_t* doc, int B, int T_, int H, int KV, int D) {
+  const int G = H / KV;
+  const T scale = T(1) / std::sqrt(T(D));
+  const int qs = H * D, ks = KV * D;
+  int nt = omp_get_max_threads();
+  std::vector<T> own;
+  if (!scratch) {
+    own.resize((size_t)nt * T_ * T_);
+    scratch = own.data();
+  }
+  parallel_blocks((long)B * KV, 1, [&](long i0, long i1, int th) {
+    T* dS = scratch + (size_t)th * T_ * T_;
+    for (long i = i0; i < i1; i++) {
+      int b = (int)(i / KV), kh = (int)(i % KV);
+      size_t koff = (size_t)b * T_ * ks + kh * D;
+      for (int g = 0; g < G; g++) {
+        int h = kh * G + g;
+        size_t qoff = (size_t)b * T_ * qs + h * D;
+        const T* P = probs + ((size_t)b * H + h) * T_ * T_;
+        // dV += P^T dO
+        gemm(true, false, T_, D, T_, T(1), P, T_, dout + qoff, qs, T(1), dv + koff, ks);
+        // dP = dO V^T
+        gemm(false, true, T_, T_, D, T(1), dout + qoff, qs, v + koff, ks, T(0), dS, T_);
+        for (int t = 0; t < T_; t++) {
+          const T* p = P + (size_t)t * T_;
+          T* d = dS + (size_t)t * T_;
+          double dot = 0;
+          for (int s = 0; s <= t; s++) dot += (double)p[s] * d[s];
+          for (int s = 0; s < T_; s++) d[s] = s <= t ? p[s] * (d[s] - (T)dot) : T(0);
+        }
+        // dQ += scale dS K ; dK += scale dS^T Q
+        gemm(false, false, T_, D, T_, scale, dS, T_, k + koff, ks, T(1), dq + qoff, qs);
+        gemm(true, false, T_, D, T_, scale, dS, T_, q + qoff, qs, T(1), dk + koff, ks);
+      }
+    }
+  });
+}
+
+template void attention_forward<float>(float*, float*, const float*, const float*, const float*,
+                                       const int32_t*, int, int, int, int, int);
+template void attention_forward<double>(double*, double*, const double*, const double*, const double*,
+                                        const int32_t*, int, int, int, int, int);
+template void attention_backward<float>(float*, float*, float*, float*, const float*, const float*,
+                                        const float*, const float*, const float*, const int32_t*, int, int,
+                                        int, int, int);
+template void attention_backward<double>(double*, double*, double*, double*, const double*, const double*,
+                                         const double*, const double*, const double*, const int32_t*, int,
+                                         int, int, int, int);
+
+}  // namespace tsft

@@ -1,0 +1,187 @@
+// Embedding, RMSNorm, RoPE and SwiGLU: forward/backward pairs (see kernels.hpp for conventions).
+#include <cmath>
+#include <vector>
+
+#include "core/error.hpp"
+#include "kernels/cpu/blas.hpp"
+#include "kernels/cpu/kernels.hpp"
+#include "model/config.hpp"
+
+namespace tsft {
+
+// ---- embedding ----
+template <typename T>
+void embedding_forward(T* out, const int32_t* ids, const T* table, int N, int C, int V) {
+  for (int n = 0; n < N; n++)
+    TSFT_CHECK(ids[n] >= 0 && ids[n] < V, "token id {} at position {} is outside the vocabulary [0, {})",
+               ids[n], n, V);
+  parallel_blocks(N, 16, [&](long n0, long n1, int) {
+    for (long n = n0; n < n1; n++) std::copy_n(table + (size_t)ids[n] * C, C, out + n * C);
+  });
+}
+
+// dtable[ids[n], :] += dout[n, :]. Columns are split across threads (tokens may repeat an id).
+template <typename T>
+void embedding_backward(T* dtable, const T* dout, const int32_t* ids, int N, int C) {
+  parallel_blocks(C, 16, [&](long c0, long c1, int) {
+    for (int n = 0; n < N; n++) {
+      T* row = dtable + (size_t)ids[n] * C;
+      const T* g = dout + (size_t)n * C;
+      for (long c = c0; c < c1; c++) row[c] += g[c];
+    }
+  });
+}
+
+// ---- RMSNorm ----
+// y_i = w_i x_i r, r = (mean_j x_j^2 + eps)^(-1/2)
+template <typename T>
+void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int C, double eps) {
+  parallel_blocks(N, 8, [&](long n0, long n1, int) {
+    for (long n = n0; n < n1; n++) {
+      const T* x = inp + n * C;
+      double ss = 0;
+      for (int c = 0; c < C; c++) ss += (double)x[c] * x[c];
+      T r = (T)(1.0 / std::sqrt(ss / C + eps));
+      rstd[n] = r;
+      T* y = out + n * C;
+      for (int c = 0; c < C; c++) y[c] = weight[c] * (x[c] * r);
+    }
+  });
+}
+
+// With g = w * dy:  dx_j = r * (g_j - x_j r^2 (sum_i g_i x_i) / C)   [from dr/dx_j = -r^3 x_j / C]
+//                   dw_i += dy_i x_i r
+template <typename T>
+void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* rstd, const T* weight,
+                      int N, int C) {
+  int nt = omp_get_max_threads();
+  std::vector<T> partial(dweight ? (size_t)nt * C : 0, T(0));
+  parallel_blocks(N, 8, [&](long n0, long n1, int t) {
+    T* dw = dweight ? partial.data() + (size_t)t * C : nullptr;
+    for (long n = n0; n < n1; n++) {
+      const T* x = inp + n * C;
+      const T* dy = dout + n * C;
+      T r = rstd[n];
+      double dot = 0;
+      for (int c = 0; c < C; c++) dot += (double)weight[c] * dy[c] * x[c];
+      T k = (T)(dot / C) * r * r;
+      T* dx = dinp + n * C;
+      for (int c = 0; c < C; c++) dx[c] += r * (weight[c] * dy[c] - x[c] * k);
+      if (dw)
+        for (int c = 0; c < C; c++) dw[c] += dy[c] * x[c] * r;
+    }
+  });
+  if (dweight)  // reduce per-thread partials in thread order (deterministic for a thread count)
+    for (int t = 0; t < nt; t++)
+      for (int c = 0; c < C; c++) dweight[c] += partial[(size_t)t * C + c];
+}
+
+// ---- RoPE ----
+// Mirrors transformers' float32 computation (the buffer HF builds is float32, later cast to the
+// model dtype), so our frequencies are HF's to the last bit; llama3 scaling is applied on top.
+// fp-contract off: a fused multiply-add would round differently from the reference by an ulp.
+__attribute__((optimize("fp-contract=off"))) void rope_inv_freq(double* inv_freq, int D,
+                                                                 const RopeConfig& rope) {
+  const double pi = 3.14159265358979323846;
+  for (int i = 0; i < D / 2; i++) {
+    float e = (float)(2 * i) / (float)D;
+    float f32 = 1.0f / std::pow((float)rope.theta, e);
+    double f = f32;
+    if (rope.type == RopeType::llama3) {
+      // transformers _compute_llama3_parameters: low frequencies are divided by `factor`, high ones
+      // kept, the band between is interpolated (evaluated in float32 like the reference).
+      float low_wavelen = (float)(rope.original_max_position / rope.low_freq_factor);
+      float high_wavelen = (float)(rope.original_max_position / rope.high_freq_factor);
+      float wavelen = (float)(2 * pi) / f32;
+      float scaled = wavelen > low_wavelen ? f32 / (float)rope.factor : f32;
+      bool medium = !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
+      if (medium) {
+        float smooth = ((float)rope.original_max_position / wavelen - (float)rope.low_freq_factor) /
+                       (float)(rope.high_freq_factor - rope.low_freq_factor);
+        scaled = (1 - smooth) * scaled / (float)rope.factor + smooth * scaled;
+      }
+      f = scaled;
+    }
+    inv_freq[i] = f;
+  }
+}
+
+template <typename T>
+void rope_tables(T* cos, T* sin, const double* inv_freq, int max_pos, int D) {
+  int half = D / 2;
+  for (int p = 0; p < max_pos; p++)
+    for (int i = 0; i < half; i++) {
+      double a = (double)p * inv_freq[i];
+      cos[(size_t)p * half + i] = (T)std::cos(a);
+      sin[(size_t)p * half + i] = (T)std::sin(a);
+    }
+}
+
+template <typename T>
+static void rope_rotate(T* x, const int32_t* pos, const T* cos, const T* sin, int N, int nh, int D,
+                        T sign) {
+  int half = D / 2;
+  parallel_blocks(N, 8, [&](long n0, long n1, int) {
+    for (long n = n0; n < n1; n++) {
+      const T* c = cos + (size_t)pos[n] * half;
+      const T* s = sin + (size_t)pos[n] * half;
+      for (int h = 0; h < nh; h++) {
+        T* v = x + ((size_t)n * nh + h) * D;
+        for (int i = 0; i < half; i++) {
+          T a = v[i], b = v[i + half], si = sign * s[i];
+          v[i] = a * c[i] - b * si;
+          v[i + half] = b * c[i] + a * si;
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void rope_forward(T* x, const int32_t* pos, const T* cos, const T* sin, int N, int nh, int D) {
+  rope_rotate(x, pos, cos, sin, N, nh, D, T(1));
+}
+// The rotation is orthogonal: its transpose is the rotation by -theta.
+template <typename T>
+void rope_backward(T* dx, const int32_t* pos, const T* cos, const T* sin, int N, int nh, int D) {
+  rope_rotate(dx, pos, cos, sin, N, nh, D, T(-1));
+}
+
+// ---- SwiGLU ----
+// out = g * s(g) * u ; d/dg [g s(g)] = s(g) (1 + g (1 - s(g)))
+template <typename T>
+void swiglu_forward(T* out, const T* gate, const T* up, size_t n) {
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < (long)n; i++) {
+    T g = gate[i];
+    T s = T(1) / (T(1) + std::exp(-g));
+    out[i] = g * s * up[i];
+  }
+}
+
+template <typename T>
+void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, size_t n) {
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < (long)n; i++) {
+    T g = gate[i];
+    T s = T(1) / (T(1) + std::exp(-g));
+    dgate[i] += dout[i] * up[i] * s * (T(1) + g * (T(1) - s));
+    dup[i] += dout[i] * g * s;
+  }
+}
+
+#define TSFT_INSTANTIATE(T)                                                                         \
+  template void embedding_forward<T>(T*, const int32_t*, const T*, int, int, int);                  \
+  template void embedding_backward<T>(T*, const T*, const int32_t*, int, int);                      \
+  template void rmsnorm_forward<T>(T*, T*, const T*, const T*, int, int, double);                   \
+  template void rmsnorm_backward<T>(T*, T*, const T*, const T*, const T*, const T*, int, int);      \
+  template void rope_tables<T>(T*, T*, const double*, int, int);                                    \
+  template void rope_forward<T>(T*, const int32_t*, const T*, const T*, int, int, int);             \
+  template void rope_backward<T>(T*, const int32_t*, const T*, const T*, int, int, int);            \
+  template void swiglu_forward<T>(T*, const T*, const T*, size_t);                                  \
+  template void swiglu_backward<T>(T*, T*, const T*, const T*, const T*, size_t);
+TSFT_INSTANTIATE(float)
+TSFT_INSTANTIATE(double)
+#undef TSFT_INSTANTIATE
+
+}  // namespace tsft

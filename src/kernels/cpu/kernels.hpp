@@ -1,0 +1,99 @@
+// CPU reference kernels (fp32 for the engine, fp64 for the finite-difference gradient checks).
+// Each layer is an x_forward / x_backward pair over plain pointers. Argument order:
+// outputs -> saved activations -> inputs -> parameters -> dims (legend: N tokens = B*T, C hidden,
+// H query heads, KV key/value heads, D head dim, F MLP width, V vocabulary).
+//
+// Gradient convention (as in llm.c): every *_backward ACCUMULATES (+=) into its input gradients and
+// parameter gradients; the caller zeroes them. A null parameter-gradient pointer means "frozen": that
+// gradient is skipped while the input gradient still flows. Exceptions are marked "in place".
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace tsft {
+
+// ---- threading ---------------------------------------------------------------------------------
+// The engine parallelises with OpenMP and calls OpenBLAS single-threaded from inside its own
+// partitions, so results depend only on the thread count (determinism).
+void kernels_init_threads(int n_threads);  // n <= 0: OMP default
+int kernels_num_threads();
+
+// ---- matmul: out[N,O] = inp[N,I] @ weight[O,I]^T + bias[O] -------------------------------------
+template <typename T>
+void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N, int I, int O);
+// dinp[N,I] += dout @ weight; dweight[O,I] += dout^T @ inp; dbias[O] += sum_n dout.
+template <typename T>
+void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, int N,
+                     int I, int O);
+
+// ---- embedding: out[n,:] = table[ids[n],:] ------------------------------------------------------
+// Throws tsft::Error if an id is outside [0, V).
+template <typename T>
+void embedding_forward(T* out, const int32_t* ids, const T* table, int N, int C, int V);
+template <typename T>
+void embedding_backward(T* dtable, const T* dout, const int32_t* ids, int N, int C);
+
+// ---- RMSNorm over the last dim: out = weight * x * rstd, rstd = 1/sqrt(mean(x^2) + eps) -----------
+template <typename T>
+void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int C, double eps);
+template <typename T>
+void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* rstd, const T* weight,
+                      int N, int C);
+
+// ---- RoPE (HF rotate_half convention), in place on x[N, nh, D] ----------------------------------
+// cos/sin tables are [max_pos, D/2]; token n uses row pos[n].
+// x'[i] = x[i] cos - x[i+D/2] sin ; x'[i+D/2] = x[i+D/2] cos + x[i] sin   (i < D/2)
+template <typename T>
+void rope_forward(T* x, const int32_t* pos, const T* cos, const T* sin, int N, int nh, int D);
+// In place: dx = R(-theta) dx (the transpose of the rotation).
+template <typename T>
+void rope_backward(T* dx, const int32_t* pos, const T* cos, const T* sin, int N, int nh, int D);
+// inv_freq[D/2] for the configured RoPE (standard or llama3 scaling), computed in double.
+struct RopeConfig;
+void rope_inv_freq(double* inv_freq, int D, const RopeConfig& rope);
+// cos/sin tables [max_pos, D/2] from inv_freq (angles in double, rounded once to T).
+template <typename T>
+void rope_tables(T* cos, T* sin, const double* inv_freq, int max_pos, int D);
+
+// ---- causal self-attention with grouped KV heads and per-token document ids ----------------------
+// q[N,H*D], k,v[N,KV*D] with N = B*T (row b holds tokens b*T .. b*T+T-1). Token t attends to s <= t
+// of the same row with doc[s] == doc[t] (packed documents never see each other); doc may be null
+// (one document per row). probs[B,H,T,T] saved for backward (masked entries are 0).
+// out[N,H*D] = softmax(q k^T / sqrt(D) + mask) v ; query head h uses kv head h / (H/KV).
+template <typename T>
+void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v, const int32_t* doc, int B,
+                       int T_, int H, int KV, int D);
+// dq, dk, dv accumulate. scratch: B*H*T*T elements (or null to allocate internally).
+template <typename T>
+void attention_backward(T* dq, T* dk, T* dv, T* scratch, const T* dout, const T* probs, const T* q,
+                        const T* k, const T* v, const int32_t* doc, int B, int T_, int H, int KV, int D);
+
+// ---- SwiGLU: out = silu(gate) * up, silu(g) = g * sigmoid(g), elementwise over n -----------------
+template <typename T>
+void swiglu_forward(T* out, const T* gate, const T* up, size_t n);
+template <typename T>
+void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, size_t n);
+
+// ---- softmax cross-entropy over rows of logits, ignore index -100 --------------------------------
+// Returns the SUM of -log p[target] over non-ignored rows (in double) and counts them in *n_valid.
+// If dlogits is non-null it receives (softmax - onehot) * grad_scale per valid row, 0 for ignored rows
+// (overwritten, may alias logits: in place).
+template <typename T>
+double crossentropy_forward_backward(T* dlogits, int64_t* n_valid, const T* logits, const int32_t* targets,
+                                     int N, int V, double grad_scale);
+
+// ---- fused final projection + cross-entropy -------------------------------------------------------
+// Processes rows in chunks: logits_chunk = x @ W^T, loss, and (if dx/dW given) immediately
+// dx += dlogits @ W, dW += dlogits^T @ x, so [N x V] never exists. scratch: chunk_rows * V elements.
+// Returns the summed loss; *n_valid counts non-ignored targets.
+template <typename T>
+double lm_head_ce_forward_backward(T* dx, T* dW, int64_t* n_valid, T* scratch, int chunk_rows, const T* x,
+                                   const T* W, const int32_t* targets, int N, int C, int V, double grad_scale);
+
+// ---- AdamW (decoupled weight decay, torch.optim.AdamW semantics), step counts from 1 --------------
+// p -= lr*wd*p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+// p -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps)
+void adamw_update(float* param, const float* grad, float* m, float* v, size_t n, double lr, double beta1,
+                  double beta2, double eps, double weight_decay, int64_t step);
+
+}  // namespace tsft

@@ -1,0 +1,102 @@
+// Why these bounds fit fp32 against a float64 reference:
+// fp32 unit round-off is u = 2^-24 ~ 6e-8. A logit of the tiny fixtures is the end of a chain of
+// ~20 ops per layer, whose dot products have length K <= 176; the standard bound for a
+// length-K dot product is K*u relative in the worst case, ~sqrt(K)*u ~ 8e-7 for random-sign
+// round-off, and the errors of successive ops add in quadrature rather than multiply: the measured
+// logit error is a few 1e-7, so rel-L2 <= 1e-5 leaves >10x margin while still catching any real
+// bug (a wrong mask, RoPE convention or eps moves logits by >= 1e-3). The loss is an average of
+// log-softmax values of size ~6; 1e-5 absolute is ~2e-6 relative. Gradients pass through the
+// backward chain twice (forward activations + backward products), and small-magnitude gradient
+// tensors (biases, norms) have fewer terms to average out cancellation, so they get 10x more: 1e-4.
+#include "model/parity.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/safetensors.hpp"
+#include "model/transformer.hpp"
+
+namespace tsft {
+
+double rel_l2(const float* a, const double* ref, size_t n, double* max_abs) {
+  double num = 0, den = 0, mx = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = (double)a[i] - ref[i];
+    num += d * d;
+    den += ref[i] * ref[i];
+    mx = std::max(mx, std::fabs(d));
+  }
+  if (max_abs) *max_abs = mx;
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+std::vector<int32_t> targets_from_labels(const std::vector<int64_t>& labels, int B, int T) {
+  std::vector<int32_t> t((size_t)B * T, -100);
+  for (int b = 0; b < B; b++)
+    for (int i = 0; i + 1 < T; i++) t[(size_t)b * T + i] = (int32_t)labels[(size_t)b * T + i + 1];
+  return t;
+}
+
+ParityReport parity_run(Model& m, const std::string& golden_path, const ParityBounds& bounds) {
+  auto gf = SafetensorsFile::open(golden_path);
+  const TensorInfo& ids_info = gf->get("input_ids");
+  TSFT_CHECK(ids_info.shape.size() == 2, "{}: input_ids must be [B, T]", golden_path);
+  const int B = (int)ids_info.shape[0], T = (int)ids_info.shape[1], N = B * T, V = m.cfg.V;
+  std::vector<int64_t> ids64 = gf->to_i64("input_ids"), labels = gf->to_i64("labels");
+  TSFT_CHECK(labels.size() == (size_t)N, "{}: labels shape differs from input_ids", golden_path);
+  std::vector<int32_t> ids(ids64.begin(), ids64.end()), pos(N);
+  for (int n = 0; n < N; n++) pos[n] = n % T;
+  std::vector<int32_t> targets = targets_from_labels(labels, B, T);
+
+  ParityReport r;
+  Activations act = activations_create(m.cfg, B, T, true);
+  std::vector<float> logits((size_t)N * V);
+  Batch batch{ids.data(), targets.data(), pos.data(), nullptr, B, T};
+  int64_t n_valid = count_valid_targets(targets.data(), targets.size());
+  TSFT_CHECK(n_valid > 0, "{}: every label is ignored (-100)", golden_path);
+  m.zero_grads();
+  auto t0 = std::chrono::steady_clock::now();
+  ForwardResult fr = model_forward(m, act, batch, logits.data(), true, 1.0 / n_valid);
+  model_backward(m, act, batch);
+  auto t1 = std::chrono::steady_clock::now();
+  r.forward_backward_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+
+  std::vector<double> gl = gf->to_f64("logits");
+  TSFT_CHECK(gl.size() == logits.size(), "{}: logits has {} values, expected {}", golden_path, gl.size(),
+             logits.size());
+  r.logits_rel_l2 = rel_l2(logits.data(), gl.data(), gl.size(), &r.logits_max_abs);
+  r.loss = fr.loss_sum / (double)fr.n_valid;
+  r.golden_loss = gf->to_f64("loss").at(0);
+  r.loss_abs_err = std::fabs(r.loss - r.golden_loss);
+  if (gf->find("rope.inv_freq")) {
+    std::vector<double> inv = gf->to_f64("rope.inv_freq");
+    double num = 0, den = 0;
+    for (size_t i = 0; i < inv.size() && i < m.inv_freq.size(); i++) {
+      num += (m.inv_freq[i] - inv[i]) * (m.inv_freq[i] - inv[i]);
+      den += inv[i] * inv[i];
+    }
+    r.inv_freq_rel = std::sqrt(num / den);
+  }
+  for (auto& e : m.table.entries) {
+    if (e.grad_offset < 0) continue;
+    std::string key = "grad." + e.name;
+    if (!gf->find(key)) {
+      r.missing.push_back(e.name);
+      continue;
+    }
+    std::vector<double> ref = gf->to_f64(key);
+    TSFT_CHECK(ref.size() == e.numel, "{}: {} has {} values, expected {}", golden_path, key, ref.size(),
+               e.numel);
+    TensorError te;
+    te.name = e.name;
+    te.rel_l2 = rel_l2(m.grads.data() + e.grad_offset, ref.data(), e.numel, &te.max_abs);
+    r.worst_grad_rel_l2 = std::max(r.worst_grad_rel_l2, te.rel_l2);
+    r.grads.push_back(te);
+  }
+  r.pass = r.logits_rel_l2 <= bounds.logits_rel_l2 && r.loss_abs_err <= bounds.loss_abs &&
+           r.worst_grad_rel_l2 <= bounds.grad_rel_l2 && r.missing.empty() && !std::isnan(r.loss);
+  return r;
+}
+
+}  // namespace tsft

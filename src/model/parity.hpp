@@ -1,0 +1,43 @@
+// Parity against a Hugging Face golden file (../shared/fixtures/hf/*/golden.safetensors format):
+// input_ids [B,T] (I64), labels [B,T] (-100 ignored), logits [B,T,V], loss [1], grad.<param> for
+// every parameter, rope.inv_freq. HF shifts labels inside the loss: logits[t] predicts labels[t+1].
+#pragma once
+#include <string>
+#include <vector>
+
+#include "model/model.hpp"
+
+namespace tsft {
+
+// Bounds for fp32 against a float64 reference (derivation in parity.cpp).
+struct ParityBounds {
+  double logits_rel_l2 = 1e-5;
+  double loss_abs = 1e-5;
+  double grad_rel_l2 = 1e-4;
+};
+
+struct TensorError {
+  std::string name;
+  double rel_l2 = 0, max_abs = 0;
+};
+
+struct ParityReport {
+  double logits_rel_l2 = 0, logits_max_abs = 0;
+  double loss = 0, golden_loss = 0, loss_abs_err = 0;
+  double inv_freq_rel = 0;
+  std::vector<TensorError> grads;
+  std::vector<std::string> missing;  // trainable parameters without a golden gradient
+  double worst_grad_rel_l2 = 0;
+  double forward_backward_ms = 0;
+  bool pass = false;
+};
+
+double rel_l2(const float* a, const double* ref, size_t n, double* max_abs = nullptr);
+
+// Loads the golden batch, runs forward + backward once (timed), compares.
+ParityReport parity_run(Model& m, const std::string& golden_path, const ParityBounds& bounds = {});
+
+// HF-shifted targets from labels: targets[b,t] = labels[b,t+1], targets[b,T-1] = -100.
+std::vector<int32_t> targets_from_labels(const std::vector<int64_t>& labels, int B, int T);
+
+}  // namespace tsft

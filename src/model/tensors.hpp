@@ -1,0 +1,47 @@
+// The tensor table: one entry per parameter (HF name, shape, offset into one fp32 arena, group,
+// layer, trainable, weight-decay flag, checkpoint dtype). It drives allocation, checkpoint I/O,
+// gradient zeroing, the optimizer and parity checks.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/safetensors.hpp"
+#include "model/config.hpp"
+
+namespace tsft {
+
+enum class Group { embed, attn, mlp, norm, head };
+const char* group_name(Group g);
+
+struct TensorEntry {
+  std::string name;            // Hugging Face parameter name
+  std::vector<int64_t> shape;  // HF shape (Linear weight = [out, in])
+  size_t offset = 0;           // into the parameter arena (floats)
+  size_t numel = 0;
+  Group group = Group::embed;
+  int layer = -1;               // -1 outside the decoder layers
+  bool trainable = true;
+  bool decay = true;            // AdamW weight decay by default: ndim >= 2
+  long grad_offset = -1;        // into the gradient arena (floats); -1 when frozen
+  DType file_dtype = DType::F32;  // dtype it was loaded from / will be saved as
+};
+
+struct TensorTable {
+  std::vector<TensorEntry> entries;
+  std::map<std::string, size_t> index;
+  size_t total = 0;       // floats in the parameter arena
+  size_t grad_total = 0;  // floats in the gradient arena (trainable tensors only)
+
+  const TensorEntry* find(const std::string& name) const;
+  const TensorEntry& get(const std::string& name) const;  // throws naming the tensor
+  // Recompute grad offsets from the trainable flags (frozen tensors get no gradient memory).
+  void assign_grad_offsets();
+  size_t count_params(bool trainable_only = false) const;
+};
+
+// Every parameter of the architecture, in HF order; tied models have no lm_head.weight.
+TensorTable tensor_table_build(const ModelConfig& cfg);
+
+}  // namespace tsft

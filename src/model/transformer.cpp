@@ -1,0 +1,224 @@
+#include "model/transformer.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "kernels/cpu/kernels.hpp"
+
+namespace tsft {
+
+namespace {
+struct Planner {  // lays out float buffers in one arena; first pass counts, second assigns
+  float* base = nullptr;
+  size_t used = 0;
+  float* take(size_t n) {
+    float* p = base ? base + used : nullptr;
+    used += (n + 15) & ~size_t(15);  // 64-byte alignment of every buffer
+    return p;
+  }
+};
+
+void plan(Activations& a, const ModelConfig& c, Planner& p) {
+  const size_t N = (size_t)a.B_max * a.T_max, C = c.C, F = c.F, HD = (size_t)c.H * c.D,
+               KD = (size_t)c.KV * c.D, TT = (size_t)a.B_max * c.H * a.T_max * a.T_max;
+  const int L = c.L;
+  a.x.assign(L + 1, nullptr);
+  for (auto* v : {&a.ln1, &a.ln1_rstd, &a.qpre, &a.q_rstd, &a.kpre, &a.k_rstd, &a.q, &a.k, &a.v, &a.probs,
+                  &a.att, &a.xmid, &a.ln2, &a.ln2_rstd, &a.gate, &a.up, &a.h})
+    v->assign(L, nullptr);
+  for (int l = 0; l <= L; l++) a.x[l] = p.take(N * C);
+  for (int l = 0; l < L; l++) {
+    a.ln1[l] = p.take(N * C);
+    a.ln1_rstd[l] = p.take(N);
+    if (c.qk_norm) {
+      a.qpre[l] = p.take(N * HD);
+      a.q_rstd[l] = p.take(N * c.H);
+      a.kpre[l] = p.take(N * KD);
+      a.k_rstd[l] = p.take(N * c.KV);
+    }
+    a.q[l] = p.take(N * HD);
+    a.k[l] = p.take(N * KD);
+    a.v[l] = p.take(N * KD);
+    a.probs[l] = p.take(TT);
+    a.att[l] = p.take(N * HD);
+    a.xmid[l] = p.take(N * C);
+    a.ln2[l] = p.take(N * C);
+    a.ln2_rstd[l] = p.take(N);
+    a.gate[l] = p.take(N * F);
+    a.up[l] = p.take(N * F);
+    a.h[l] = p.take(N * F);
+  }
+  a.lnf = p.take(N * C);
+  a.lnf_rstd = p.take(N);
+  a.tmp = p.take(N * C);
+  if (a.training) {
+    a.dres = p.take(N * C);
+    a.dln = p.take(N * C);
+    a.dq = p.take(N * HD);
+    a.dk = p.take(N * KD);
+    a.dv = p.take(N * KD);
+    a.datt = p.take(N * HD);
+    if (c.qk_norm) a.dkpre = p.take(N * KD);
+    a.dgate = p.take(N * F);
+    a.dup = p.take(N * F);
+    a.dh = p.take(N * F);
+    a.dlnf = p.take(N * C);
+    a.attn_scratch = p.take((size_t)kernels_num_threads() * a.T_max * a.T_max);
+    a.head_scratch = p.take((size_t)a.head_chunk * c.V);
+  }
+}
+
+void zero(float* p, size_t n) { std::memset(p, 0, n * sizeof(float)); }
+}  // namespace
+
+size_t activations_bytes(const ModelConfig& c, int B, int T, bool training, int head_chunk) {
+  Activations a;
+  a.B_max = B;
+  a.T_max = T;
+  a.training = training;
+  a.head_chunk = head_chunk;
+  Planner p;
+  plan(a, c, p);
+  return p.used * sizeof(float);
+}
+
+Activations activations_create(const ModelConfig& c, int B, int T, bool training, int head_chunk) {
+  TSFT_CHECK(B > 0 && T > 0, "activations: batch {} x {} tokens must be positive", B, T);
+  Activations a;
+  a.B_max = B;
+  a.T_max = T;
+  a.training = training;
+  a.head_chunk = head_chunk;
+  Planner count;
+  plan(a, c, count);
+  a.mem.assign(count.used, 0.f);
+  Planner fill;
+  fill.base = a.mem.data();
+  plan(a, c, fill);
+  return a;
+}
+
+int64_t count_valid_targets(const int32_t* targets, size_t n) {
+  int64_t k = 0;
+  for (size_t i = 0; i < n; i++) k += targets[i] != -100;
+  return k;
+}
+
+ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* logits, bool backward_head,
+                            double grad_scale) {
+  const ModelConfig& c = m.cfg;
+  const int B = b.B, T = b.T, N = B * T, C = c.C, F = c.F, H = c.H, KV = c.KV, D = c.D, HD = H * D,
+            KD = KV * D;
+  TSFT_CHECK(B <= a.B_max && T <= a.T_max && (size_t)N <= (size_t)a.B_max * a.T_max,
+             "batch {} x {} exceeds the planned activations {} x {}", B, T, a.B_max, a.T_max);
+  TSFT_CHECK(!backward_head || a.training, "backward requested on inference activations");
+  for (int n = 0; n < N; n++)
+    TSFT_CHECK(b.pos[n] >= 0 && b.pos[n] < c.max_position,
+               "position {} of token {} is outside [0, max_position_embeddings={})", b.pos[n], n,
+               c.max_position);
+  const float* cs = m.rope_cos.data();
+  const float* sn = m.rope_sin.data();
+
+  embedding_forward(a.x[0], b.ids, m.w.embed, N, C, c.V);
+  for (int l = 0; l < c.L; l++) {
+    const LayerParams& w = m.w.layers[l];
+    rmsnorm_forward(a.ln1[l], a.ln1_rstd[l], a.x[l], w.ln1, N, C, c.rms_norm_eps);
+    if (c.qk_norm) {
+      matmul_forward(a.qpre[l], a.ln1[l], w.wq, w.bq, N, C, HD);
+      matmul_forward(a.kpre[l], a.ln1[l], w.wk, w.bk, N, C, KD);
+      rmsnorm_forward(a.q[l], a.q_rstd[l], a.qpre[l], w.q_norm, N * H, D, c.rms_norm_eps);
+      rmsnorm_forward(a.k[l], a.k_rstd[l], a.kpre[l], w.k_norm, N * KV, D, c.rms_norm_eps);
+    } else {
+      matmul_forward(a.q[l], a.ln1[l], w.wq, w.bq, N, C, HD);
+      matmul_forward(a.k[l], a.ln1[l], w.wk, w.bk, N, C, KD);
+    }
+    matmul_forward(a.v[l], a.ln1[l], w.wv, w.bv, N, C, KD);
+    rope_forward(a.q[l], b.pos, cs, sn, N, H, D);
+    rope_forward(a.k[l], b.pos, cs, sn, N, KV, D);
+    attention_forward(a.att[l], a.probs[l], a.q[l], a.k[l], a.v[l], b.doc, B, T, H, KV, D);
+    matmul_forward(a.tmp, a.att[l], w.wo, w.bo, N, HD, C);
+    for (size_t i = 0; i < (size_t)N * C; i++) a.xmid[l][i] = a.x[l][i] + a.tmp[i];
+    rmsnorm_forward(a.ln2[l], a.ln2_rstd[l], a.xmid[l], w.ln2, N, C, c.rms_norm_eps);
+    matmul_forward(a.gate[l], a.ln2[l], w.wg, w.bg, N, C, F);
+    matmul_forward(a.up[l], a.ln2[l], w.wu, w.bu, N, C, F);
+    swiglu_forward(a.h[l], a.gate[l], a.up[l], (size_t)N * F);
+    matmul_forward(a.tmp, a.h[l], w.wd, w.bd, N, F, C);
+    for (size_t i = 0; i < (size_t)N * C; i++) a.x[l + 1][i] = a.xmid[l][i] + a.tmp[i];
+  }
+  rmsnorm_forward(a.lnf, a.lnf_rstd, a.x[c.L], m.w.norm, N, C, c.rms_norm_eps);
+
+  ForwardResult r;
+  if (logits) matmul_forward(logits, a.lnf, m.w.lm_head, (const float*)nullptr, N, C, c.V);
+  if (b.targets) {
+    if (backward_head) zero(a.dlnf, (size_t)N * C);
+    r.loss_sum = lm_head_ce_forward_backward(backward_head ? a.dlnf : nullptr,
+                                             backward_head ? m.g.lm_head : nullptr, &r.n_valid,
+                                             a.head_scratch, a.head_chunk, a.lnf, m.w.lm_head, b.targets, N,
+                                             C, c.V, grad_scale);
+  }
+  return r;
+}
+
+void model_backward(Model& m, Activations& a, const Batch& b) {
+  const ModelConfig& c = m.cfg;
+  const int B = b.B, T = b.T, N = B * T, C = c.C, F = c.F, H = c.H, KV = c.KV, D = c.D, HD = H * D,
+            KD = KV * D;
+  TSFT_CHECK(a.training, "model_backward needs training activations");
+  const float* cs = m.rope_cos.data();
+  const float* sn = m.rope_sin.data();
+  const size_t NC = (size_t)N * C;
+
+  // rmsnorm_forward(lnf, x[L], norm)
+  zero(a.dres, NC);
+  rmsnorm_backward(a.dres, m.g.norm, a.dlnf, a.x[c.L], a.lnf_rstd, m.w.norm, N, C);
+  for (int l = c.L - 1; l >= 0; l--) {
+    const LayerParams& w = m.w.layers[l];
+    const LayerParams& g = m.g.layers[l];
+    // x[l+1] = xmid + tmp: d xmid = dres (kept in dres); tmp = h @ Wd^T
+    zero(a.dh, (size_t)N * F);
+    matmul_backward(a.dh, g.wd, g.bd, a.dres, a.h[l], w.wd, N, F, C);
+    // h = silu(gate) * up
+    zero(a.dgate, (size_t)N * F);
+    zero(a.dup, (size_t)N * F);
+    swiglu_backward(a.dgate, a.dup, a.dh, a.gate[l], a.up[l], (size_t)N * F);
+    // gate = ln2 @ Wg^T, up = ln2 @ Wu^T
+    zero(a.dln, NC);
+    matmul_backward(a.dln, g.wu, g.bu, a.dup, a.ln2[l], w.wu, N, C, F);
+    matmul_backward(a.dln, g.wg, g.bg, a.dgate, a.ln2[l], w.wg, N, C, F);
+    // ln2 = rmsnorm(xmid)  -> dres += (dres is now d xmid)
+    rmsnorm_backward(a.dres, g.ln2, a.dln, a.xmid[l], a.ln2_rstd[l], w.ln2, N, C);
+    // xmid = x[l] + att @ Wo^T: d x[l] = dres (kept), datt = dres @ Wo
+    zero(a.datt, (size_t)N * HD);
+    matmul_backward(a.datt, g.wo, g.bo, a.dres, a.att[l], w.wo, N, HD, C);
+    // att = attention(q, k, v)
+    zero(a.dq, (size_t)N * HD);
+    zero(a.dk, (size_t)N * KD);
+    zero(a.dv, (size_t)N * KD);
+    attention_backward(a.dq, a.dk, a.dv, a.attn_scratch, a.datt, a.probs[l], a.q[l], a.k[l], a.v[l], b.doc,
+                       B, T, H, KV, D);
+    // rope (in place on q, k)
+    rope_backward(a.dq, b.pos, cs, sn, N, H, D);
+    rope_backward(a.dk, b.pos, cs, sn, N, KV, D);
+    zero(a.dln, NC);
+    float* dq = a.dq;
+    float* dk = a.dk;
+    if (c.qk_norm) {  // q = rmsnorm_D(qpre), k = rmsnorm_D(kpre); datt is free again -> d qpre
+      zero(a.datt, (size_t)N * HD);
+      zero(a.dkpre, (size_t)N * KD);
+      rmsnorm_backward(a.datt, g.q_norm, a.dq, a.qpre[l], a.q_rstd[l], w.q_norm, N * H, D);
+      rmsnorm_backward(a.dkpre, g.k_norm, a.dk, a.kpre[l], a.k_rstd[l], w.k_norm, N * KV, D);
+      dq = a.datt;
+      dk = a.dkpre;
+    }
+    // q/k/v = ln1 @ W^T + b
+    matmul_backward(a.dln, g.wv, g.bv, a.dv, a.ln1[l], w.wv, N, C, KD);
+    matmul_backward(a.dln, g.wk, g.bk, dk, a.ln1[l], w.wk, N, C, KD);
+    matmul_backward(a.dln, g.wq, g.bq, dq, a.ln1[l], w.wq, N, C, HD);
+    // ln1 = rmsnorm(x[l])
+    rmsnorm_backward(a.dres, g.ln1, a.dln, a.x[l], a.ln1_rstd[l], w.ln1, N, C);
+  }
+  if (m.g.embed) embedding_backward(m.g.embed, a.dres, b.ids, N, C);
+}
+
+}  // namespace tsft

@@ -1,0 +1,60 @@
+// Forward and backward of the decoder over packed rows. Training and inference share model_forward.
+//
+// Batch: B rows of T tokens (N = B*T). targets[n] is the label the logits of token n predict
+// (already shifted; -100 = ignored). pos[n] is the RoPE position (restarts per packed document),
+// doc[n] the document id (attention never crosses documents; null = one document per row).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "model/model.hpp"
+
+namespace tsft {
+
+struct Batch {
+  const int32_t* ids = nullptr;      // [N]
+  const int32_t* targets = nullptr;  // [N] or null (no loss)
+  const int32_t* pos = nullptr;      // [N]
+  const int32_t* doc = nullptr;      // [N] or null
+  int B = 0, T = 0;
+};
+
+// Saved activations and backward scratch, planned once for at most B_max x T_max tokens.
+struct Activations {
+  int B_max = 0, T_max = 0;
+  bool training = false;
+  int head_chunk = 256;  // rows per LM-head chunk (logits never exceed head_chunk x V)
+  std::vector<float> mem;
+  // per layer
+  std::vector<float*> x;  // [L+1] residual stream entering layer l; x[L] enters the final norm
+  std::vector<float*> ln1, ln1_rstd, qpre, q_rstd, kpre, k_rstd, q, k, v, probs, att, xmid, ln2, ln2_rstd,
+      gate, up, h;
+  float *lnf = nullptr, *lnf_rstd = nullptr, *tmp = nullptr;  // tmp [N,C]: projection outputs
+  // backward scratch (training only)
+  float *dres = nullptr, *dln = nullptr, *dq = nullptr, *dk = nullptr, *dv = nullptr, *datt = nullptr,
+        *dkpre = nullptr, *dgate = nullptr, *dup = nullptr, *dh = nullptr, *dlnf = nullptr,
+        *attn_scratch = nullptr, *head_scratch = nullptr;
+};
+
+// Bytes the activations of (cfg, B, T) take; `training` adds backward scratch.
+size_t activations_bytes(const ModelConfig& cfg, int B, int T, bool training, int head_chunk = 256);
+Activations activations_create(const ModelConfig& cfg, int B, int T, bool training, int head_chunk = 256);
+
+struct ForwardResult {
+  double loss_sum = 0;  // sum over valid targets of -log p
+  int64_t n_valid = 0;  // number of non-ignored targets
+};
+
+// Forward over the batch. logits (optional, [N,V]) receives every position's logits. With
+// batch.targets set, computes the loss; with backward_head also runs the fused LM-head +
+// cross-entropy backward (dL/dlnf into act.dlnf, head gradient into model.g), scaling the per-token
+// gradient by grad_scale (1 / total supervised tokens of the optimizer step, HF convention).
+ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* logits = nullptr,
+                            bool backward_head = false, double grad_scale = 1.0);
+// Backward from act.dlnf down to the embedding, mirroring model_forward line for line.
+// Parameter gradients accumulate into model.g (frozen tensors are skipped).
+void model_backward(Model& m, Activations& a, const Batch& b);
+
+int64_t count_valid_targets(const int32_t* targets, size_t n);
+
+}  // namespace tsft

@@ -1,0 +1,56 @@
+// The tsft binary: --help for every subcommand, exit codes (0 ok, 1 failure, 2 usage), parity/info/init.
+#include <gtest/gtest.h>
+
+#include "test_util.hpp"
+
+using namespace tsft_test;
+
+TEST(Cli, HelpForEverySubcommand) {
+  CmdResult top = run_cmd(tsft_bin() + " --help");
+  ASSERT_EQ(top.exit_code, 0) << top.output;
+  for (const char* sub : {"parity", "info", "init"}) {
+    EXPECT_NE(top.output.find(sub), std::string::npos) << sub;
+    CmdResult r = run_cmd(tsft_bin() + " " + sub + " --help");
+    EXPECT_EQ(r.exit_code, 0) << sub << r.output;
+    EXPECT_NE(r.output.find("--"), std::string::npos) << sub;
+  }
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run_cmd(tsft_bin()).exit_code, 2);
+  EXPECT_EQ(run_cmd(tsft_bin() + " no-such-command").exit_code, 2);
+  EXPECT_EQ(run_cmd(tsft_bin() + " parity --golden x").exit_code, 2);  // --model missing
+  EXPECT_EQ(run_cmd(tsft_bin() + " info --model x --no-such-flag").exit_code, 2);
+}
+
+TEST(Cli, ParityPassesOnFixturesAndFailsOnMismatch) {
+  CmdResult ok = run_cmd(tsft_bin() + " parity --model " + fixture("hf/llama3") + " --golden " +
+                         fixture("hf/llama3/golden.safetensors"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("PASS"), std::string::npos);
+  // The bf16 model against the fp32 golden: the weights differ by bf16 rounding -> beyond tolerance.
+  CmdResult bad = run_cmd(tsft_bin() + " parity --model " + fixture("hf/qwen2-bf16") + " --golden " +
+                          fixture("hf/qwen2/golden.safetensors"));
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("FAIL"), std::string::npos);
+  CmdResult missing = run_cmd(tsft_bin() + " parity --model /nonexistent --golden x");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("/nonexistent"), std::string::npos) << missing.output;
+}
+
+TEST(Cli, InitThenInfo) {
+  TempDir tmp;
+  CmdResult r = run_cmd(tsft_bin() + " init --arch qwen3 --vocab 128 --hidden 64 --layers 2 --heads 4 "
+                                     "--kv-heads 2 --seed 3 --out " + tmp / "m");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  CmdResult i = run_cmd(tsft_bin() + " info --model " + tmp / "m");
+  ASSERT_EQ(i.exit_code, 0) << i.output;
+  EXPECT_NE(i.output.find("qwen3"), std::string::npos);
+  EXPECT_NE(i.output.find("mlp"), std::string::npos);
+  EXPECT_NE(i.output.find("activations"), std::string::npos);
+  CmdResult same = run_cmd(tsft_bin() + " init --arch qwen3 --vocab 128 --hidden 64 --layers 2 --heads 4 "
+                                        "--kv-heads 2 --seed 3 --out " + tmp / "m2");
+  ASSERT_EQ(same.exit_code, 0);
+  EXPECT_EQ(run_cmd("cmp " + tmp / "m/model.safetensors" + " " + tmp / "m2/model.safetensors").exit_code, 0)
+      << "same seed must give identical weights";
+}

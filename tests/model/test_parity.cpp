@@ -1,0 +1,62 @@
+// Parity of forward + backward against Hugging Face float64 references (../shared/fixtures/hf).
+// Bounds (derivation in src/model/parity.cpp): logits rel-L2 <= 1e-5, |loss - golden| <= 1e-5,
+// every gradient rel-L2 <= 1e-4.
+#include <gtest/gtest.h>
+
+#include "kernels/cpu/kernels.hpp"
+#include "model/parity.hpp"
+#include "test_util.hpp"
+
+using namespace tsft;
+using tsft_test::fixture;
+
+namespace {
+void expect_parity(const std::string& model_dir, const std::string& golden) {
+  Model m = model_load(fixture(model_dir));
+  ParityReport r = parity_run(m, fixture(golden));
+  EXPECT_LE(r.logits_rel_l2, 1e-5) << model_dir;
+  EXPECT_LE(r.loss_abs_err, 1e-5) << model_dir;
+  EXPECT_LE(r.inv_freq_rel, 1e-12) << model_dir << ": RoPE inverse frequencies differ from HF";
+  EXPECT_TRUE(r.missing.empty()) << model_dir << ": parameters without golden gradient";
+  EXPECT_EQ(r.grads.size(), m.table.entries.size());
+  for (auto& g : r.grads) EXPECT_LE(g.rel_l2, 1e-4) << model_dir << " " << g.name;
+  EXPECT_TRUE(r.pass);
+  std::printf("[parity] %-14s logits rel-L2 %.3e max|d| %.3e | loss |d| %.3e | worst grad rel-L2 %.3e | "
+              "fwd+bwd %.2f ms\n",
+              model_dir.c_str(), r.logits_rel_l2, r.logits_max_abs, r.loss_abs_err, r.worst_grad_rel_l2,
+              r.forward_backward_ms);
+}
+}  // namespace
+
+TEST(Parity, Llama3) { expect_parity("hf/llama3", "hf/llama3/golden.safetensors"); }
+TEST(Parity, Qwen2Tied) { expect_parity("hf/qwen2", "hf/qwen2/golden.safetensors"); }
+TEST(Parity, Qwen2ShardedLoadsAndPassesQwen2Golden) {
+  expect_parity("hf/qwen2-sharded", "hf/qwen2/golden.safetensors");
+}
+TEST(Parity, Qwen2Bf16OwnGolden) { expect_parity("hf/qwen2-bf16", "hf/qwen2-bf16/golden.safetensors"); }
+
+TEST(Parity, ShardedEqualsSingleFileBitExact) {
+  Model a = model_load(fixture("hf/qwen2"));
+  Model b = model_load(fixture("hf/qwen2-sharded"));
+  ASSERT_EQ(a.params.size(), b.params.size());
+  EXPECT_EQ(0, std::memcmp(a.params.data(), b.params.data(), a.params.size() * sizeof(float)));
+}
+
+TEST(Parity, ThreadCountDoesNotChangeResultsBeyondRoundoff) {
+  Model m = model_load(fixture("hf/llama3"));
+  kernels_init_threads(1);
+  ParityReport r1 = parity_run(m, fixture("hf/llama3/golden.safetensors"));
+  kernels_init_threads(2);
+  ParityReport r2 = parity_run(m, fixture("hf/llama3/golden.safetensors"));
+  EXPECT_NEAR(r1.loss, r2.loss, 1e-6);
+  EXPECT_TRUE(r1.pass && r2.pass);
+}
+
+TEST(Parity, DeterministicSameThreads) {
+  Model m = model_load(fixture("hf/qwen2"));
+  ParityReport r1 = parity_run(m, fixture("hf/qwen2/golden.safetensors"));
+  std::vector<float> g1 = m.grads;
+  ParityReport r2 = parity_run(m, fixture("hf/qwen2/golden.safetensors"));
+  EXPECT_EQ(r1.loss, r2.loss);
+  EXPECT_EQ(0, std::memcmp(g1.data(), m.grads.data(), g1.size() * sizeof(float)));
+}
