@@ -27,8 +27,17 @@ void plan(Activations& a, const ModelConfig& c, Planner& p) {
   for (auto* v : {&a.ln1, &a.ln1_rstd, &a.qpre, &a.q_rstd, &a.kpre, &a.k_rstd, &a.q, &a.k, &a.v, &a.probs,
                   &a.att, &a.xmid, &a.ln2, &a.ln2_rstd, &a.gate, &a.up, &a.h})
     v->assign(L, nullptr);
-  for (int l = 0; l <= L; l++) a.x[l] = p.take(N * C);
+  // Inference keeps nothing for a backward pass: every layer reuses layer 0's buffers and the
+  // residual stream alternates between two buffers.
+  const int Lkeep = a.training ? L : std::min(L, 1);
+  for (int l = 0; l <= L; l++) a.x[l] = (a.training || l < 2) ? p.take(N * C) : a.x[l % 2];
   for (int l = 0; l < L; l++) {
+    if (l >= Lkeep) {
+      for (auto* v : {&a.ln1, &a.ln1_rstd, &a.qpre, &a.q_rstd, &a.kpre, &a.k_rstd, &a.q, &a.k, &a.v,
+                      &a.probs, &a.att, &a.xmid, &a.ln2, &a.ln2_rstd, &a.gate, &a.up, &a.h})
+        (*v)[l] = (*v)[0];
+      continue;
+    }
     a.ln1[l] = p.take(N * C);
     a.ln1_rstd[l] = p.take(N);
     if (c.qk_norm) {
@@ -99,6 +108,20 @@ Activations activations_create(const ModelConfig& c, int B, int T, bool training
   return a;
 }
 
+KVCache kv_cache_create(const ModelConfig& c, int slots, int max_positions) {
+  TSFT_CHECK(slots > 0 && max_positions > 0 && max_positions <= c.max_position,
+             "KV cache: {} slots x {} positions (max_position_embeddings {})", slots, max_positions,
+             c.max_position);
+  KVCache kv;
+  kv.L = c.L;
+  kv.S = slots;
+  kv.P = max_positions;
+  kv.KVD = c.KV * c.D;
+  kv.k.assign((size_t)c.L * slots * max_positions * kv.KVD, 0.f);
+  kv.v.assign(kv.k.size(), 0.f);
+  return kv;
+}
+
 int64_t count_valid_targets(const int32_t* targets, size_t n) {
   int64_t k = 0;
   for (size_t i = 0; i < n; i++) k += targets[i] != -100;
@@ -113,10 +136,12 @@ ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* log
   TSFT_CHECK(B <= a.B_max && T <= a.T_max && (size_t)N <= (size_t)a.B_max * a.T_max,
              "batch {} x {} exceeds the planned activations {} x {}", B, T, a.B_max, a.T_max);
   TSFT_CHECK(!backward_head || a.training, "backward requested on inference activations");
+  TSFT_CHECK(b.pos, "model_forward: positions are required");
+  TSFT_CHECK(!b.cache || (b.slot && !backward_head), "model_forward: a KV cache needs slots, no backward");
   for (int n = 0; n < N; n++)
-    TSFT_CHECK(b.pos[n] >= 0 && b.pos[n] < c.max_position,
-               "position {} of token {} is outside [0, max_position_embeddings={})", b.pos[n], n,
-               c.max_position);
+    TSFT_CHECK(b.pos[n] >= 0 && b.pos[n] < (b.cache ? b.cache->P : c.max_position),
+               "position {} of token {} is outside [0, {}) (max_position_embeddings or KV-cache length)",
+               b.pos[n], n, b.cache ? b.cache->P : c.max_position);
   const float* cs = m.rope_cos.data();
   const float* sn = m.rope_sin.data();
 
@@ -136,7 +161,14 @@ ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* log
     matmul_forward(a.v[l], a.ln1[l], w.wv, w.bv, N, C, KD);
     rope_forward(a.q[l], b.pos, cs, sn, N, H, D);
     rope_forward(a.k[l], b.pos, cs, sn, N, KV, D);
-    attention_forward(a.att[l], a.probs[l], a.q[l], a.k[l], a.v[l], b.doc, B, T, H, KV, D);
+    if (b.cache) {
+      kv_cache_store(b.cache->k_layer(l), b.cache->v_layer(l), a.k[l], a.v[l], b.slot, b.pos, B, T, KD,
+                     b.cache->P);
+      attention_cached_forward(a.att[l], a.q[l], b.cache->k_layer(l), b.cache->v_layer(l), b.slot, b.pos, B,
+                               T, H, KV, D, b.cache->P);
+    } else {
+      attention_forward(a.att[l], a.probs[l], a.q[l], a.k[l], a.v[l], b.doc, B, T, H, KV, D);
+    }
     matmul_forward(a.tmp, a.att[l], w.wo, w.bo, N, HD, C);
     for (size_t i = 0; i < (size_t)N * C; i++) a.xmid[l][i] = a.x[l][i] + a.tmp[i];
     rmsnorm_forward(a.ln2[l], a.ln2_rstd[l], a.xmid[l], w.ln2, N, C, c.rms_norm_eps);

@@ -11,12 +11,25 @@
 
 namespace tsft {
 
+// KV cache for decoding: per layer [S slots, P positions, KV*D] keys and values.
+struct KVCache {
+  int L = 0, S = 0, P = 0, KVD = 0;
+  std::vector<float> k, v;
+  float* k_layer(int l) { return k.data() + (size_t)l * S * P * KVD; }
+  float* v_layer(int l) { return v.data() + (size_t)l * S * P * KVD; }
+};
+KVCache kv_cache_create(const ModelConfig& cfg, int slots, int max_positions);
+
 struct Batch {
   const int32_t* ids = nullptr;      // [N]
   const int32_t* targets = nullptr;  // [N] or null (no loss)
   const int32_t* pos = nullptr;      // [N]
   const int32_t* doc = nullptr;      // [N] or null
   int B = 0, T = 0;
+  // Decoding: with a cache, k/v of these tokens are stored at (slot[b], pos) and attention reads
+  // the cache (positions 0..pos of the row's slot) instead of the batch itself.
+  KVCache* cache = nullptr;
+  const int32_t* slot = nullptr;  // [B]
 };
 
 // Saved activations and backward scratch, planned once for at most B_max x T_max tokens.

@@ -53,7 +53,7 @@ void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v, con
         gemm(false, false, T_, D, T_, T(1), P, T_, vb, ks, T(0), out + (size_t)b * T_ * qs + h * D, qs);
       }
     }
-  });
+  }, 4.0 * G * T_ * T_ * D);
 }
 
 // Backward of O = P V, P = softmax(S), S = scale Q K^T:
@@ -95,7 +95,7 @@ void attention_backward(T* dq, T* dk, T* dv, T* scratch, const T* dout, const T*
         gemm(true, false, T_, D, T_, scale, dS, T_, q + qoff, qs, T(1), dk + koff, ks);
       }
     }
-  });
+  }, 8.0 * G * T_ * T_ * D);
 }
 
 template void attention_forward<float>(float*, float*, const float*, const float*, const float*,

@@ -13,12 +13,17 @@ void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, in
 void gemm(bool ta, bool tb, int M, int N, int K, double alpha, const double* A, int lda, const double* B,
           int ldb, double beta, double* C, int ldc);
 
+// Below this many scalar operations a parallel region costs more than it saves (a fork/join is
+// ~1-10 us, far more when the other core is busy).
+constexpr double kParallelMinWork = 1 << 15;
+
 // Calls fn(begin, end, thread) for a fixed split of [0, n) into contiguous blocks, one per thread
-// (blocks are multiples of `grain` except the last). Serial when n is small.
+// (blocks are multiples of `grain` except the last). Serial when n is small or the total work
+// (n * work_per_item scalar operations) is too small to pay for threads.
 template <typename Fn>
-void parallel_blocks(long n, long grain, Fn&& fn) {
+void parallel_blocks(long n, long grain, Fn&& fn, double work_per_item = kParallelMinWork) {
   int nt = omp_get_max_threads();
-  if (nt <= 1 || n <= grain) {
+  if (nt <= 1 || n <= grain || n * work_per_item < kParallelMinWork) {
     fn(0L, n, 0);
     return;
   }

@@ -17,7 +17,7 @@ void embedding_forward(T* out, const int32_t* ids, const T* table, int N, int C,
                ids[n], n, V);
   parallel_blocks(N, 16, [&](long n0, long n1, int) {
     for (long n = n0; n < n1; n++) std::copy_n(table + (size_t)ids[n] * C, C, out + n * C);
-  });
+  }, C);
 }
 
 // dtable[ids[n], :] += dout[n, :]. Columns are split across threads (tokens may repeat an id).
@@ -29,7 +29,7 @@ void embedding_backward(T* dtable, const T* dout, const int32_t* ids, int N, int
       const T* g = dout + (size_t)n * C;
       for (long c = c0; c < c1; c++) row[c] += g[c];
     }
-  });
+  }, N);
 }
 
 // ---- RMSNorm ----
@@ -46,7 +46,7 @@ void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int 
       T* y = out + n * C;
       for (int c = 0; c < C; c++) y[c] = weight[c] * (x[c] * r);
     }
-  });
+  }, 4.0 * C);
 }
 
 // With g = w * dy:  dx_j = r * (g_j - x_j r^2 (sum_i g_i x_i) / C)   [from dr/dx_j = -r^3 x_j / C]
@@ -70,7 +70,7 @@ void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T*
       if (dw)
         for (int c = 0; c < C; c++) dw[c] += dy[c] * x[c] * r;
     }
-  });
+  }, 8.0 * C);
   if (dweight)  // reduce per-thread partials in thread order (deterministic for a thread count)
     for (int t = 0; t < nt; t++)
       for (int c = 0; c < C; c++) dweight[c] += partial[(size_t)t * C + c];
@@ -134,7 +134,7 @@ static void rope_rotate(T* x, const int32_t* pos, const T* cos, const T* sin, in
         }
       }
     }
-  });
+  }, 3.0 * nh * D);
 }
 
 template <typename T>
@@ -151,7 +151,7 @@ void rope_backward(T* dx, const int32_t* pos, const T* cos, const T* sin, int N,
 // out = g * s(g) * u ; d/dg [g s(g)] = s(g) (1 + g (1 - s(g)))
 template <typename T>
 void swiglu_forward(T* out, const T* gate, const T* up, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * 20.0 >= kParallelMinWork)
   for (long i = 0; i < (long)n; i++) {
     T g = gate[i];
     T s = T(1) / (T(1) + std::exp(-g));
@@ -161,7 +161,7 @@ void swiglu_forward(T* out, const T* gate, const T* up, size_t n) {
 
 template <typename T>
 void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * 30.0 >= kParallelMinWork)
   for (long i = 0; i < (long)n; i++) {
     T g = gate[i];
     T s = T(1) / (T(1) + std::exp(-g));

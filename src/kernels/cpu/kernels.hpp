@@ -97,3 +97,15 @@ void adamw_update(float* param, const float* grad, float* m, float* v, size_t n,
                   double beta2, double eps, double weight_decay, int64_t step);
 
 }  // namespace tsft
+
+namespace tsft {
+// ---- attention over a KV cache (inference) --------------------------------------------------------
+// Caches kc, vc: [S slots, P positions, KV*D]. Row b of the batch belongs to slot[b]; its token t sits
+// at position pos[b*T+t]. kv_cache_store writes the new k/v rows into their (slot, position);
+// attention_cached_forward lets token (b,t) attend to cache positions 0..pos of its slot (causal).
+void kv_cache_store(float* kc, float* vc, const float* k, const float* v, const int32_t* slot,
+                    const int32_t* pos, int B, int T_, int KVD, int P);
+void attention_cached_forward(float* out, const float* q, const float* kc, const float* vc,
+                              const int32_t* slot, const int32_t* pos, int B, int T_, int H, int KV, int D,
+                              int P);
+}  // namespace tsft

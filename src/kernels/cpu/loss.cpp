@@ -2,6 +2,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.hpp"
 #include "kernels/cpu/blas.hpp"
 #include "kernels/cpu/kernels.hpp"
 
@@ -13,6 +14,11 @@ constexpr int32_t kIgnoreIndex = -100;
 template <typename T>
 double crossentropy_forward_backward(T* dlogits, int64_t* n_valid, const T* logits, const int32_t* targets,
                                      int N, int V, double grad_scale) {
+  // Validated before the parallel region (an exception must not escape an OpenMP block).
+  for (int n = 0; n < N; n++)
+    TSFT_CHECK(targets[n] == kIgnoreIndex || (targets[n] >= 0 && targets[n] < V),
+               "target id {} at row {} is outside the vocabulary [0, {}) and is not the ignore index {}",
+               targets[n], n, V, kIgnoreIndex);
   std::vector<double> row_loss(N, 0.0);
   parallel_blocks(N, 4, [&](long n0, long n1, int) {
     for (long n = n0; n < n1; n++) {
@@ -35,7 +41,7 @@ double crossentropy_forward_backward(T* dlogits, int64_t* n_valid, const T* logi
         dz[y] -= (T)grad_scale;
       }
     }
-  });
+  }, 20.0 * V);
   double loss = 0;
   int64_t cnt = 0;
   for (int n = 0; n < N; n++)
@@ -52,10 +58,15 @@ double crossentropy_forward_backward(T* dlogits, int64_t* n_valid, const T* logi
 template <typename T>
 double lm_head_ce_forward_backward(T* dx, T* dW, int64_t* n_valid, T* scratch, int chunk_rows, const T* x,
                                    const T* W, const int32_t* targets, int N, int C, int V, double grad_scale) {
+  TSFT_CHECK(chunk_rows > 0, "lm_head_ce_forward_backward: chunk_rows must be positive, got {}", chunk_rows);
   std::vector<int> rows;
   rows.reserve(N);
-  for (int n = 0; n < N; n++)
+  for (int n = 0; n < N; n++) {
+    TSFT_CHECK(targets[n] == kIgnoreIndex || (targets[n] >= 0 && targets[n] < V),
+               "target id {} at row {} is outside the vocabulary [0, {}) and is not the ignore index {}",
+               targets[n], n, V, kIgnoreIndex);
     if (targets[n] != kIgnoreIndex) rows.push_back(n);
+  }
   std::vector<T> own;
   if (!scratch) {
     own.resize((size_t)chunk_rows * V);
@@ -90,17 +101,21 @@ double lm_head_ce_forward_backward(T* dx, T* dW, int64_t* n_valid, T* scratch, i
 
 void adamw_update(float* param, const float* grad, float* m, float* v, size_t n, double lr, double beta1,
                   double beta2, double eps, double weight_decay, int64_t step) {
+  TSFT_CHECK(step >= 1, "adamw_update: step counts from 1, got {}", step);
   const double bc1 = 1.0 - std::pow(beta1, (double)step);
   const double bc2 = 1.0 - std::pow(beta2, (double)step);
   const float step_size = (float)(lr / bc1);
   const float inv_sqrt_bc2 = (float)(1.0 / std::sqrt(bc2));
   const float decay = (float)(1.0 - lr * weight_decay);
+  // 1 - beta is formed in double and rounded once: 1.0f - (float)0.999 would carry the rounding error
+  // of (float)0.999 amplified 999x (1.3e-5 relative in every v update; torch uses (float)(1 - beta2)).
   const float b1 = (float)beta1, b2 = (float)beta2, e = (float)eps;
-#pragma omp parallel for schedule(static)
+  const float one_m_b1 = (float)(1.0 - beta1), one_m_b2 = (float)(1.0 - beta2);
+#pragma omp parallel for schedule(static) if (n * 12.0 >= kParallelMinWork)
   for (long i = 0; i < (long)n; i++) {
     float g = grad[i];
-    float mi = b1 * m[i] + (1.0f - b1) * g;
-    float vi = b2 * v[i] + (1.0f - b2) * g * g;
+    float mi = b1 * m[i] + one_m_b1 * g;
+    float vi = b2 * v[i] + one_m_b2 * g * g;
     m[i] = mi;
     v[i] = vi;
     float p = param[i] * decay;

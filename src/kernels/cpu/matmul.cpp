@@ -41,9 +41,9 @@ void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N,
          bias ? T(1) : T(0), c, O);
   };
   if (N >= 4 * omp_get_max_threads()) {
-    parallel_blocks(N, 4, [&](long n0, long n1, int) { body(n0, n1, 0, O); });
+    parallel_blocks(N, 4, [&](long n0, long n1, int) { body(n0, n1, 0, O); }, 2.0 * I * O);
   } else {  // few rows (decoding): split the output features instead
-    parallel_blocks(O, 64, [&](long o0, long o1, int) { body(0, N, o0, o1); });
+    parallel_blocks(O, 64, [&](long o0, long o1, int) { body(0, N, o0, o1); }, 2.0 * I * N);
   }
 }
 
@@ -54,13 +54,13 @@ void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
   if (dinp) {
     parallel_blocks(N, 4, [&](long n0, long n1, int) {
       gemm(false, false, (int)(n1 - n0), I, O, T(1), dout + n0 * O, O, weight, I, T(1), dinp + n0 * I, I);
-    });
+    }, 2.0 * I * O);
   }
   // dW[O,I] += dout^T[O,N] @ inp[N,I]   (split over output features o)
   if (dweight) {
     parallel_blocks(O, 16, [&](long o0, long o1, int) {
       gemm(true, false, (int)(o1 - o0), I, N, T(1), dout + o0, O, inp, I, T(1), dweight + o0 * I, I);
-    });
+    }, 2.0 * I * N);
   }
   if (dbias) {
     parallel_blocks(O, 64, [&](long o0, long o1, int) {
@@ -69,7 +69,7 @@ void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
         for (long n = 0; n < N; n++) s += dout[n * O + o];
         dbias[o] += s;
       }
-    });
+    }, (double)N);
   }
 }
 
