@@ -60,34 +60,39 @@ Model model_load(const std::string& dir) {
   return m;
 }
 
+void model_write_files(const Model& m, const std::string& dir, const std::string& copy_from,
+                       const std::string& dtype, size_t max_shard_bytes) {
+  std::vector<TensorWrite> out;
+  out.reserve(m.table.entries.size());
+  DType forced = dtype.empty() ? DType::F32 : dtype_from_torch(dtype, "model_save");
+  for (auto& e : m.table.entries) {
+    TensorWrite t;
+    t.name = e.name;
+    t.dtype = dtype.empty() ? e.file_dtype : forced;
+    t.shape = e.shape;
+    t.bytes = safetensors_encode_f32(m.params.data() + e.offset, e.numel, t.dtype);
+    out.push_back(std::move(t));
+  }
+  safetensors_write_checkpoint(dir, out, {{"format", "pt"}}, max_shard_bytes);
+  ModelConfig cfg = m.cfg;
+  if (!dtype.empty()) cfg.dtype = dtype;
+  fs_write_atomic((fs::path(dir) / "config.json").string(), config_to_json(cfg).dump(2) + "\n");
+  if (!copy_from.empty()) {
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                          "chat_template.jinja", "generation_config.json", "vocab.json", "merges.txt"}) {
+      fs::path src = fs::path(copy_from) / f;
+      if (fs::exists(src)) fs_write_atomic((fs::path(dir) / f).string(), fs_read_text(src.string()));
+    }
+  }
+}
+
 void model_save(const Model& m, const std::string& dir, const std::string& copy_from, const std::string& dtype,
                 size_t max_shard_bytes) {
   fs::path final_dir = fs::absolute(dir);
   if (final_dir.has_parent_path()) fs::create_directories(final_dir.parent_path());
   std::string tmp = fs_make_temp_dir(final_dir.string());
   try {
-    std::vector<TensorWrite> out;
-    out.reserve(m.table.entries.size());
-    DType forced = dtype.empty() ? DType::F32 : dtype_from_torch(dtype, "model_save");
-    for (auto& e : m.table.entries) {
-      TensorWrite t;
-      t.name = e.name;
-      t.dtype = dtype.empty() ? e.file_dtype : forced;
-      t.shape = e.shape;
-      t.bytes = safetensors_encode_f32(m.params.data() + e.offset, e.numel, t.dtype);
-      out.push_back(std::move(t));
-    }
-    safetensors_write_checkpoint(tmp, out, {{"format", "pt"}}, max_shard_bytes);
-    ModelConfig cfg = m.cfg;
-    if (!dtype.empty()) cfg.dtype = dtype;
-    fs_write_atomic((fs::path(tmp) / "config.json").string(), config_to_json(cfg).dump(2) + "\n");
-    if (!copy_from.empty()) {
-      for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                            "chat_template.jinja", "generation_config.json", "vocab.json", "merges.txt"}) {
-        fs::path src = fs::path(copy_from) / f;
-        if (fs::exists(src)) fs_write_atomic((fs::path(tmp) / f).string(), fs_read_text(src.string()));
-      }
-    }
+    model_write_files(m, tmp, copy_from, dtype, max_shard_bytes);
   } catch (...) {
     std::error_code ec;
     fs::remove_all(tmp, ec);

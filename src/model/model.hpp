@@ -58,4 +58,9 @@ Model model_load(const std::string& dir);
 void model_save(const Model& m, const std::string& dir, const std::string& copy_from = "",
                 const std::string& dtype = "", size_t max_shard_bytes = 0);
 
+// The files of model_save written into an existing directory (each file atomically, the directory
+// not): for callers that add their own files before committing a temp dir (trainer checkpoints).
+void model_write_files(const Model& m, const std::string& dir, const std::string& copy_from = "",
+                       const std::string& dtype = "", size_t max_shard_bytes = 0);
+
 }  // namespace tsft

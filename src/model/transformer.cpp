@@ -142,6 +142,10 @@ ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* log
     TSFT_CHECK(b.pos[n] >= 0 && b.pos[n] < (b.cache ? b.cache->P : c.max_position),
                "position {} of token {} is outside [0, {}) (max_position_embeddings or KV-cache length)",
                b.pos[n], n, b.cache ? b.cache->P : c.max_position);
+  if (b.cache)
+    for (int i = 0; i < B; i++)
+      TSFT_CHECK(b.slot[i] >= 0 && b.slot[i] < b.cache->S, "KV-cache slot {} of row {} outside [0, {})", b.slot[i], i,
+                 b.cache->S);
   const float* cs = m.rope_cos.data();
   const float* sn = m.rope_sin.data();
 

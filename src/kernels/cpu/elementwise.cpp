@@ -92,11 +92,11 @@ __attribute__((optimize("fp-contract=off"))) void rope_inv_freq(double* inv_freq
       // kept, the band between is interpolated (evaluated in float32 like the reference).
       float low_wavelen = (float)(rope.original_max_position / rope.low_freq_factor);
       float high_wavelen = (float)(rope.original_max_position / rope.high_freq_factor);
-      float wavelen = (float)(2 * pi) / f32;
+      float wavelen = (1.0f / f32) * (float)(2 * pi);  // torch: scalar / t == t.reciprocal() * scalar
       float scaled = wavelen > low_wavelen ? f32 / (float)rope.factor : f32;
       bool medium = !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
       if (medium) {
-        float smooth = ((float)rope.original_max_position / wavelen - (float)rope.low_freq_factor) /
+        float smooth = ((1.0f / wavelen) * (float)rope.original_max_position - (float)rope.low_freq_factor) /
                        (float)(rope.high_freq_factor - rope.low_freq_factor);
         scaled = (1 - smooth) * scaled / (float)rope.factor + smooth * scaled;
       }

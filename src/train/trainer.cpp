@@ -1,0 +1,317 @@
+#include "train/trainer.hpp"
+
+#include <cblas.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/progress.hpp"
+#include "core/rng.hpp"
+#include "core/safetensors.hpp"
+#include "kernels/cpu/kernels.hpp"
+#include "model/transformer.hpp"
+#include "train/select.hpp"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace tsft {
+
+json train_config_to_json(const TrainConfig& c) {
+  return {{"model", c.model_dir}, {"data", c.data_path}, {"val", c.val_path}, {"out", c.out_dir},
+          {"pretrain", c.pretrain}, {"trainable", c.trainable}, {"block", c.block},
+          {"micro_batch", c.micro_batch}, {"grad_accum", c.grad_accum}, {"max_steps", c.max_steps},
+          {"epochs", c.epochs}, {"lr", c.adam.lr}, {"beta1", c.adam.beta1}, {"beta2", c.adam.beta2},
+          {"eps", c.adam.eps}, {"weight_decay", c.adam.weight_decay}, {"decay_all", c.adam.decay_all},
+          {"clip", c.adam.clip}, {"schedule", c.schedule}, {"warmup", c.warmup},
+          {"min_lr_ratio", c.min_lr_ratio}, {"seed", c.seed}, {"threads", c.threads},
+          {"save_every", c.save_every}, {"keep_last", c.keep_last}, {"eval_every", c.eval_every},
+          {"packing", c.packing}, {"overlong", c.overlong == Overlong::drop ? "drop" : "truncate"},
+          {"chat_template", c.chat_template}};
+}
+
+double train_flops(const Model& m, const std::vector<int>& rows, int T) {
+  double tokens = 0, attn = 0;
+  const ModelConfig& c = m.cfg;
+  for (int len : rows) tokens += len;
+  double fwd_lin = 0, trainable_lin = 0;
+  for (auto& e : m.table.entries) {
+    if (e.shape.size() != 2 || e.group == Group::embed) continue;
+    fwd_lin += (double)e.numel;
+    if (e.trainable) trainable_lin += (double)e.numel;
+  }
+  if (c.tie_word_embeddings) {  // the head is the embedding matrix
+    fwd_lin += (double)c.V * c.C;
+    if (m.table.get("model.embed_tokens.weight").trainable) trainable_lin += (double)c.V * c.C;
+  }
+  attn = 4.0 * c.L * (double)rows.size() * T * T * c.H * c.D;  // QK^T + PV per row (full blocks)
+  double fwd = 2.0 * tokens * fwd_lin + attn;
+  double bwd = 2.0 * tokens * (fwd_lin + trainable_lin) + 2.0 * attn;
+  return fwd + bwd;
+}
+
+double train_eval_loss(Model& m, const std::vector<PackedRow>& rows, int micro_batch, int block) {
+  Activations a = activations_create(m.cfg, micro_batch, block, false);
+  double loss = 0;
+  int64_t n = 0;
+  for (size_t r0 = 0; r0 < rows.size(); r0 += micro_batch) {
+    std::vector<size_t> which;
+    for (size_t r = r0; r < std::min(rows.size(), r0 + micro_batch); r++) which.push_back(r);
+    MicroBatch mb = data_make_batch(rows, which);
+    Batch b{mb.ids.data(), mb.targets.data(), mb.pos.data(), mb.doc.data(), mb.B, mb.T};
+    ForwardResult fr = model_forward(m, a, b);
+    loss += fr.loss_sum;
+    n += fr.n_valid;
+  }
+  return n ? loss / n : 0.0;
+}
+
+namespace {
+std::string versions_json() {
+  json v = {{"tsft", TSFT_VERSION}, {"compiler", __VERSION__}, {"cxx_standard", (long)__cplusplus}};
+  v["openblas"] = openblas_get_config();
+  return v.dump(2) + "\n";
+}
+
+struct Schedule {  // which rows form global micro-batch g (epoch-seeded shuffles of the packed rows)
+  const std::vector<PackedRow>* rows;
+  int B;
+  uint64_t seed;
+  int64_t cached_epoch = -1;
+  std::vector<size_t> perm;
+  int64_t per_epoch() const { return ((int64_t)rows->size() + B - 1) / B; }
+  std::vector<size_t> micro(int64_t g) {
+    int64_t e = g / per_epoch(), k = g % per_epoch();
+    if (e != cached_epoch) {
+      perm.resize(rows->size());
+      for (size_t i = 0; i < perm.size(); i++) perm[i] = i;
+      Rng rng(seed * 1000003ULL + (uint64_t)e);
+      for (size_t i = perm.size(); i > 1; i--) std::swap(perm[i - 1], perm[rng.below(i)]);
+      cached_epoch = e;
+    }
+    std::vector<size_t> w;
+    for (int64_t i = k * B; i < std::min<int64_t>((int64_t)perm.size(), (k + 1) * B); i++) w.push_back(perm[i]);
+    return w;
+  }
+};
+
+void save_checkpoint(const Model& m, const Optimizer& opt, const TrainConfig& cfg, const json& state,
+                     const std::string& dir, const std::string& tok_dir) {
+  std::string tmp = fs_make_temp_dir(dir);
+  try {
+    model_write_files(m, tmp, tok_dir, "float32");  // fp32 master weights: resume is exact
+    std::vector<TensorWrite> ts;
+    for (auto& e : m.table.entries) {
+      if (e.grad_offset < 0) continue;
+      ts.push_back({"exp_avg." + e.name, DType::F32, e.shape,
+                    safetensors_encode_f32(opt.m.data() + e.grad_offset, e.numel, DType::F32)});
+      ts.push_back({"exp_avg_sq." + e.name, DType::F32, e.shape,
+                    safetensors_encode_f32(opt.v.data() + e.grad_offset, e.numel, DType::F32)});
+    }
+    safetensors_write((fs::path(tmp) / "optimizer.safetensors").string(), ts, {{"step", std::to_string(opt.step)}});
+    if (const char* d = std::getenv("TSFT_TEST_CHECKPOINT_DELAY_MS"))  // crash-test hook
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(d)));
+    fs_write_atomic((fs::path(tmp) / "trainer_state.json").string(), state.dump(2) + "\n");
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  fs_commit_dir(tmp, dir);
+}
+
+void prune_checkpoints(const std::string& out, int keep) {
+  if (keep <= 0) return;
+  std::vector<std::string> cks;
+  for (auto& p : fs::directory_iterator(out)) {
+    std::string n = p.path().filename().string();
+    if (p.is_directory() && n.rfind("checkpoint-", 0) == 0 && n.find(".tsft") == std::string::npos)
+      cks.push_back(p.path().string());
+  }
+  std::sort(cks.begin(), cks.end());
+  for (size_t i = 0; i + keep < cks.size(); i++) fs::remove_all(cks[i]);
+}
+
+// metrics.jsonl keeps the lines of steps <= `step` (a resumed run rewrites what followed).
+void truncate_metrics(const std::string& path, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    try {
+      if (json::parse(line).value("step", (int64_t)0) <= step) kept += line + "\n";
+    } catch (...) {  // a torn last line from a crash
+    }
+  }
+  fs_write_atomic(path, kept);
+}
+}  // namespace
+
+TrainResult train_run(const TrainConfig& cfg) {
+  kernels_init_threads(cfg.threads);
+  TSFT_USAGE_CHECK(cfg.block > 1 && cfg.micro_batch > 0 && cfg.grad_accum > 0, "block, micro_batch and grad_accum must be positive");
+  TSFT_USAGE_CHECK(!cfg.out_dir.empty(), "an output directory is required");
+  const bool resuming = !cfg.resume_dir.empty();
+  if (resuming) fs_recover_dir(cfg.resume_dir);
+  const std::string src_dir = resuming ? cfg.resume_dir : cfg.model_dir;
+  Model m = model_load(src_dir);
+  TSFT_CHECK(cfg.block <= m.cfg.max_position, "block {} exceeds max_position_embeddings {}", cfg.block, m.cfg.max_position);
+  std::string tok_path = !cfg.tokenizer_path.empty() ? cfg.tokenizer_path : (fs::path(src_dir) / "tokenizer.json").string();
+  TSFT_CHECK(fs::exists(tok_path), "{}: no tokenizer.json (pass --tokenizer)", tok_path);
+  tokenizer::Tokenizer tok(tok_path);
+  TSFT_CHECK(tok.vocab_size() <= m.cfg.V, "{}: tokenizer has {} ids but the model's vocab_size is {}", tok_path,
+             tok.vocab_size(), m.cfg.V);
+  const std::string tok_dir = fs::path(tok_path).parent_path().string();
+
+  DataOptions dopt;
+  dopt.block = cfg.block;
+  dopt.overlong = cfg.overlong;
+  dopt.chat.template_name = cfg.chat_template;
+  DataStats ds;
+  std::vector<Example> ex = cfg.pretrain ? data_load_text(cfg.data_path, tok, dopt, &ds)
+                                         : data_load_sft(cfg.data_path, tok, dopt, &ds);
+  std::vector<PackedRow> rows = data_pack(ex, cfg.block, cfg.packing);
+  int64_t row_tokens = 0;
+  for (auto& r : rows) row_tokens += (int64_t)r.ids.size();
+  if (!cfg.quiet)
+    log_info("data {}: {} examples, {} tokens, {} supervised; {} truncated, {} dropped (block {}); {} rows, fill {:.1f}%",
+             cfg.data_path, ds.examples, ds.tokens, ds.supervised, ds.truncated, ds.dropped, cfg.block, rows.size(),
+             100.0 * row_tokens / ((double)rows.size() * cfg.block));
+  std::vector<PackedRow> val_rows;
+  if (!cfg.val_path.empty()) {
+    DataStats vs;
+    auto vex = cfg.pretrain ? data_load_text(cfg.val_path, tok, dopt, &vs) : data_load_sft(cfg.val_path, tok, dopt, &vs);
+    val_rows = data_pack(vex, cfg.block, cfg.packing);
+  }
+
+  m.set_trainable(select_parse(cfg.trainable, m.cfg.L, m.cfg.tie_word_embeddings));
+  TSFT_CHECK(m.table.grad_total > 0, "--trainable '{}' selects no tensor", cfg.trainable);
+  if (!cfg.quiet) {
+    std::string s;
+    for (auto& [g, c] : select_counts(m.table)) s += fmt::format(" {} {}/{}", g, c.first, c.second);
+    log_info("trainable '{}': {} of {} parameters;{}", cfg.trainable, m.table.count_params(true), m.table.count_params(), s);
+  }
+  Optimizer opt;
+  opt.cfg = cfg.adam;
+  opt.init(m);
+  Schedule sched{&rows, cfg.micro_batch, cfg.seed};
+  const int64_t per_step = cfg.grad_accum;
+  int64_t total = cfg.max_steps > 0 ? cfg.max_steps
+                                    : std::max<int64_t>(1, (int64_t)std::ceil(cfg.epochs * sched.per_epoch() / per_step));
+  LrSchedule kind = lr_schedule_parse(cfg.schedule);
+  int64_t start = 0;
+  if (resuming) {
+    json st = json::parse(fs_read_text((fs::path(cfg.resume_dir) / "trainer_state.json").string()));
+    start = st.at("step").get<int64_t>();
+    TSFT_CHECK(st.at("trainable") == cfg.trainable && st.at("rows") == (int64_t)rows.size() &&
+                   st.at("micro_batch") == cfg.micro_batch && st.at("grad_accum") == cfg.grad_accum &&
+                   st.at("seed") == cfg.seed,
+               "{}: trainer_state.json does not match this run (trainable, data rows, micro_batch, grad_accum, "
+               "seed must be the same to resume)", cfg.resume_dir);
+    auto of = SafetensorsFile::open((fs::path(cfg.resume_dir) / "optimizer.safetensors").string());
+    for (auto& e : m.table.entries) {
+      if (e.grad_offset < 0) continue;
+      of->read_f32(of->get("exp_avg." + e.name), opt.m.data() + e.grad_offset);
+      of->read_f32(of->get("exp_avg_sq." + e.name), opt.v.data() + e.grad_offset);
+    }
+    opt.step = start;
+    if (!cfg.quiet) log_info("resumed from {} at step {}", cfg.resume_dir, start);
+  }
+  fs::create_directories(cfg.out_dir);
+  const std::string metrics_path = (fs::path(cfg.out_dir) / "metrics.jsonl").string();
+  if (resuming) truncate_metrics(metrics_path, start);
+  else if (fs::exists(metrics_path)) fs::remove(metrics_path);
+  fs_write_atomic((fs::path(cfg.out_dir) / "config.json").string(), train_config_to_json(cfg).dump(2) + "\n");
+  fs_write_atomic((fs::path(cfg.out_dir) / "versions.json").string(), versions_json());
+
+  // Memory planned once, before step 0.
+  size_t act_bytes = activations_bytes(m.cfg, cfg.micro_batch, cfg.block, true);
+  Activations act;
+  try {
+    act = activations_create(m.cfg, cfg.micro_batch, cfg.block, true);
+  } catch (const std::bad_alloc&) {
+    TSFT_FAIL("cannot allocate {:.1f} MiB of activations for {} x {} tokens; lower --micro-batch or --block",
+              act_bytes / 1048576.0, cfg.micro_batch, cfg.block);
+  }
+  if (!cfg.quiet)
+    log_info("memory: weights {:.1f} MiB, grads+AdamW {:.1f} MiB, activations {:.1f} MiB; {} steps of {} x {} rows",
+             m.params.size() * 4 / 1048576.0, m.grads.size() * 12 / 1048576.0, act_bytes / 1048576.0, total,
+             cfg.grad_accum, cfg.micro_batch);
+
+  std::ofstream metrics(metrics_path, std::ios::app);
+  Progress prog("train", total, "steps");
+  TrainResult res;
+  double tok_sum = 0, time_sum = 0, flop_sum = 0;
+  for (int64_t step = start; step < total; step++) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<MicroBatch> mbs;
+    int64_t sup = 0, toks = 0;
+    for (int64_t a = 0; a < per_step; a++) {
+      mbs.push_back(data_make_batch(rows, sched.micro(step * per_step + a)));
+      sup += mbs.back().supervised;
+      toks += mbs.back().tokens;
+    }
+    m.zero_grads();
+    double loss_sum = 0, flops = 0;
+    for (auto& mb : mbs) {
+      if (mb.supervised == 0) continue;
+      Batch b{mb.ids.data(), mb.targets.data(), mb.pos.data(), mb.doc.data(), mb.B, mb.T};
+      // HF convention over the whole step: every token's gradient is scaled by 1 / (supervised tokens
+      // of all micro-batches), so accumulation equals one big batch.
+      ForwardResult fr = model_forward(m, act, b, nullptr, true, 1.0 / std::max<int64_t>(1, sup));
+      model_backward(m, act, b);
+      loss_sum += fr.loss_sum;
+      std::vector<int> lens(mb.B, mb.T);
+      flops += train_flops(m, lens, mb.T);
+    }
+    double gnorm = opt.clip_gradients(m);
+    double lr = lr_at(step, total, cfg.warmup, kind, cfg.adam.lr, cfg.min_lr_ratio);
+    opt.update(m, lr);
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double loss = sup ? loss_sum / sup : 0.0;
+    TSFT_CHECK(std::isfinite(loss) && std::isfinite(gnorm), "step {}: loss {} / grad norm {} is not finite (lr {})",
+               step + 1, loss, gnorm, lr);
+    tok_sum += toks;
+    time_sum += dt;
+    flop_sum += flops;
+    res.last_loss = loss;
+    json line = {{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", gnorm}, {"supervised_tokens", sup},
+                 {"tokens", toks}, {"tokens_per_s", toks / dt}, {"gflops", flops / dt / 1e9}, {"seconds", dt}};
+    metrics << line.dump() << "\n";
+    metrics.flush();
+    if (!cfg.quiet) prog.update(step + 1, fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", loss, lr, toks / dt));
+    bool last = step + 1 == total;
+    if (!val_rows.empty() && ((cfg.eval_every > 0 && (step + 1) % cfg.eval_every == 0) || last)) {
+      res.val_loss = train_eval_loss(m, val_rows, cfg.micro_batch, cfg.block);
+      metrics << json{{"step", step + 1}, {"val_loss", res.val_loss}}.dump() << "\n";
+      metrics.flush();
+      if (!cfg.quiet) log_info("step {}: validation loss {:.4f}", step + 1, res.val_loss);
+    }
+    if ((cfg.save_every > 0 && (step + 1) % cfg.save_every == 0) || last) {
+      json st = {{"step", step + 1}, {"total_steps", total}, {"trainable", cfg.trainable}, {"rows", (int64_t)rows.size()},
+                 {"micro_batch", cfg.micro_batch}, {"grad_accum", cfg.grad_accum}, {"seed", cfg.seed},
+                 {"epoch", (step + 1) * per_step / sched.per_epoch()}, {"lr", lr}, {"loss", loss},
+                 {"config", train_config_to_json(cfg)}};
+      save_checkpoint(m, opt, cfg, st, (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step + 1)).string(), tok_dir);
+      prune_checkpoints(cfg.out_dir, cfg.keep_last);
+    }
+    if (cfg.stop_after > 0 && step + 1 - start >= cfg.stop_after && !last) {
+      res.steps = step + 1;
+      return res;
+    }
+  }
+  if (!cfg.quiet) prog.finish(fmt::format("loss {:.4f}", res.last_loss));
+  res.steps = total;
+  res.tokens_per_s = time_sum > 0 ? tok_sum / time_sum : 0;
+  res.gflops = time_sum > 0 ? flop_sum / time_sum / 1e9 : 0;
+  res.final_dir = (fs::path(cfg.out_dir) / "final").string();
+  model_save(m, res.final_dir, tok_dir, cfg.save_dtype);
+  return res;
+}
+
+}  // namespace tsft

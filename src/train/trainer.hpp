@@ -1,0 +1,64 @@
+// The SFT / pre-training loop: packed micro-batches, gradient accumulation normalised by the step's
+// total supervised tokens, global-norm clipping, AdamW on the selected tensors, schedules, validation,
+// metrics JSONL, atomic checkpoints with exact resume.
+//
+// Run directory (out_dir): config.json (this TrainConfig), versions.json, metrics.jsonl (one line per
+// step, plus "val_loss" lines), checkpoint-NNNNNN/ (HF model in fp32 + optimizer.safetensors +
+// trainer_state.json), final/ (HF model).
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "train/data.hpp"
+#include "train/optimizer.hpp"
+
+namespace tsft {
+
+struct TrainConfig {
+  std::string model_dir, data_path, val_path, out_dir, resume_dir, tokenizer_path;
+  bool pretrain = false;        // raw text, every token supervised
+  std::string trainable = "all";
+  int block = 512;              // tokens per row
+  int micro_batch = 8;          // rows per micro-batch
+  int grad_accum = 1;           // micro-batches per optimizer step
+  int64_t max_steps = 0;        // 0: derive from epochs
+  double epochs = 1.0;
+  AdamWConfig adam;
+  std::string schedule = "cosine";
+  int64_t warmup = 0;
+  double min_lr_ratio = 0.1;
+  uint64_t seed = 0;
+  int threads = 0;
+  int64_t save_every = 0;       // 0: only at the end
+  int keep_last = 2;
+  int64_t eval_every = 0;       // 0: only at the end (when val_path is set)
+  bool packing = true;
+  Overlong overlong = Overlong::truncate;
+  std::string chat_template;    // override of the tokenizer's template family
+  std::string save_dtype;       // dtype of final/ ("" = the base model's)
+  bool quiet = false;
+  int64_t stop_after = 0;       // test hook: stop (without final save) after this many steps
+};
+
+nlohmann::json train_config_to_json(const TrainConfig& c);
+
+struct TrainResult {
+  int64_t steps = 0;
+  double last_loss = 0, val_loss = -1;
+  double tokens_per_s = 0, gflops = 0;
+  std::string final_dir;
+};
+
+TrainResult train_run(const TrainConfig& cfg);
+
+// Model FLOPs of one forward+backward over rows of the given lengths: 2 flops per multiply-add of
+// every linear layer (x3 for forward + input-gradient + weight-gradient of trainable weights, x2 for
+// frozen ones), plus causal attention (QK^T and PV, full T x T blocks as computed).
+double train_flops(const struct Model& m, const std::vector<int>& row_lengths, int T);
+
+// Mean loss over the supervised tokens of `rows` (no gradient).
+double train_eval_loss(struct Model& m, const std::vector<PackedRow>& rows, int micro_batch, int block);
+
+}  // namespace tsft

@@ -1,0 +1,89 @@
+// A byte-level tokenizer (256 byte tokens, no merges, ChatML specials) and tiny models/data for the
+// trainer tests.
+#pragma once
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/fs.hpp"
+#include "core/rng.hpp"
+#include "model/model.hpp"
+
+namespace tsft_test {
+
+// GPT-2 bytes_to_unicode: printable bytes map to themselves, the rest to U+0100 + k.
+inline std::string byte_char(int b) {
+  auto printable = [](int c) { return (c >= 33 && c <= 126) || (c >= 161 && c <= 172) || (c >= 174 && c <= 255); };
+  int cp = b;
+  if (!printable(b)) {
+    int k = 0;
+    for (int c = 0; c < b; c++) k += !printable(c);
+    cp = 256 + k;
+  }
+  std::string s;
+  if (cp < 0x80) s += (char)cp;
+  else {
+    s += (char)(0xC0 | (cp >> 6));
+    s += (char)(0x80 | (cp & 0x3F));
+  }
+  return s;
+}
+
+// Writes tokenizer.json + tokenizer_config.json into dir. Ids: bytes 0..255, <|endoftext|> 256,
+// <|im_start|> 257, <|im_end|> 258.
+inline void write_byte_tokenizer(const std::string& dir) {
+  using json = nlohmann::json;
+  json vocab = json::object();
+  for (int b = 0; b < 256; b++) vocab[byte_char(b)] = b;
+  json added = json::array();
+  const char* specials[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
+  for (int i = 0; i < 3; i++)
+    added.push_back({{"id", 256 + i}, {"content", specials[i]}, {"single_word", false}, {"lstrip", false},
+                     {"rstrip", false}, {"normalized", false}, {"special", true}});
+  json bl = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", false}};
+  json tok = {{"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr}, {"added_tokens", added},
+              {"normalizer", nullptr},
+              {"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", json::array({
+                  {{"type", "Split"}, {"pattern", {{"Regex", "\\p{N}| ?\\p{L}+| ?[^\\s\\p{L}\\p{N}]+|\\s+"}}},
+                   {"behavior", "Isolated"}, {"invert", false}}, bl})}}},
+              {"post_processor", bl}, {"decoder", bl},
+              {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
+                         {"continuing_subword_prefix", ""}, {"end_of_word_suffix", ""}, {"fuse_unk", false},
+                         {"byte_fallback", false}, {"ignore_merges", false}, {"vocab", vocab},
+                         {"merges", json::array()}}}};
+  std::filesystem::create_directories(dir);
+  tsft::fs_write_atomic(dir + "/tokenizer.json", tok.dump());
+  json cfg = {{"bos_token", nullptr}, {"eos_token", "<|im_end|>"}, {"pad_token", "<|endoftext|>"},
+              {"chat_template",
+               "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+               "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"
+               "{% endif %}"}};
+  tsft::fs_write_atomic(dir + "/tokenizer_config.json", cfg.dump());
+}
+
+// A tiny llama model with the byte tokenizer, saved to dir.
+inline void write_tiny_model(const std::string& dir, int C = 64, int L = 2, uint64_t seed = 1) {
+  write_byte_tokenizer(dir);
+  tsft::ModelConfig c = tsft::config_make("llama", 259, C, C * 11 / 4, L, 4, 2, C / 4, 256);
+  c.eos_token_ids = {258};
+  tsft::Model m = tsft::model_create(c);
+  tsft::model_init_weights(m, seed, 0.02);
+  tsft::model_save(m, dir, dir);
+}
+
+// Reverse-a-digit-string chat data: n examples of `len` digits, JSONL at path.
+inline void write_reverse_data(const std::string& path, int n, int len, uint64_t seed) {
+  tsft::Rng rng(seed);
+  std::string out;
+  for (int i = 0; i < n; i++) {
+    std::string s;
+    for (int k = 0; k < len; k++) s += (char)('0' + rng.below(10));
+    std::string r(s.rbegin(), s.rend());
+    nlohmann::json j = {{"id", "ex" + std::to_string(i)},
+                        {"messages", {{{"role", "user"}, {"content", s}}, {{"role", "assistant"}, {"content", r}}}}};
+    out += j.dump() + "\n";
+  }
+  tsft::fs_write_atomic(path, out);
+}
+
+}  // namespace tsft_test
