@@ -28,5 +28,6 @@ struct CommandRegistrar {
 
 }  // namespace tsft::cli
 
-#define TSFT_COMMAND(ident, name, help, setup_fn) \
-  static ::tsft::cli::CommandRegistrar tsft_cmd_registrar_##ident(name, help, setup_fn)
+// Variadic so that a lambda with a multi-capture list can be passed inline.
+#define TSFT_COMMAND(ident, name, help, ...) \
+  static ::tsft::cli::CommandRegistrar tsft_cmd_registrar_##ident(name, help, __VA_ARGS__)

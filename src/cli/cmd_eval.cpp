@@ -1,0 +1,46 @@
+// tsft eval --model DIR --data FILE|DIR... --out DIR: generate, grade, results.jsonl + metrics.json.
+#include <fmt/format.h>
+
+#include "cli/command.hpp"
+#include "core/error.hpp"
+#include "eval/run_eval.hpp"
+
+namespace {
+int run(tsft::eval::EvalConfig c, const std::string& shard) {
+  if (!shard.empty()) {
+    size_t s = shard.find('/');
+    TSFT_USAGE_CHECK(s != std::string::npos, "--shard '{}': expected i/n", shard);
+    try {
+      c.shard_index = std::stoi(shard.substr(0, s));
+      c.shard_count = std::stoi(shard.substr(s + 1));
+    } catch (const std::exception&) {
+      throw tsft::UsageError("--shard '" + shard + "': expected i/n");
+    }
+  }
+  auto s = tsft::eval::eval_run(c);
+  auto m = tsft::eval::eval_read_results(c.out_dir + "/results.jsonl");
+  auto metrics = tsft::eval::eval_metrics(m);
+  fmt::print("{} items, accuracy {:.2f}% [{:.2f}, {:.2f}]; {:.1f} new tokens/s -> {}/metrics.json\n", s.items,
+             100 * metrics["overall"]["accuracy"].get<double>(), 100 * metrics["overall"]["ci95"][0].get<double>(),
+             100 * metrics["overall"]["ci95"][1].get<double>(), s.new_tokens_per_s, c.out_dir);
+  return 0;
+}
+}  // namespace
+
+TSFT_COMMAND(eval, "eval", "Evaluate a model on problems: generate, grade, metrics with intervals", [](CLI::App& app) {
+  auto c = std::make_shared<tsft::eval::EvalConfig>();
+  auto shard = std::make_shared<std::string>();
+  app.add_option("--model", c->model_dir, "HF model directory")->required();
+  app.add_option("--data", c->data, "problem JSONL files or directories (tsft gen output)")->required();
+  app.add_option("--out", c->out_dir, "output directory (results.jsonl, metrics.json)")->required();
+  app.add_option("--tokenizer", c->tokenizer_path, "tokenizer.json (default: the model's)");
+  app.add_option("--chat-template", c->chat_template, "override the chat template family");
+  app.add_option("--system", c->system, "system message");
+  app.add_option("--limit", c->limit, "items per file (0 = all)");
+  app.add_option("--shard", *shard, "evaluate shard i of n (i/n)");
+  app.add_option("--max-new-tokens", c->max_new_tokens, "generation budget")->capture_default_str();
+  app.add_option("--batch", c->batch, "concurrent sequences")->capture_default_str();
+  app.add_option("--threads", c->threads, "threads (0 = all cores)");
+  app.add_flag("-q,--quiet", c->quiet, "no progress output");
+  return [c, shard] { return run(*c, *shard); };
+});

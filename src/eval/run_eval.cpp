@@ -1,0 +1,269 @@
+#include "eval/run_eval.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/progress.hpp"
+#include "eval/grade.hpp"
+#include "eval/stats.hpp"
+#include "kernels/cpu/kernels.hpp"
+#include "model/generate.hpp"
+#include "tokenizer/chat.hpp"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace tsft::eval {
+
+json item_to_json(const ItemResult& r) {
+  return {{"id", r.id}, {"split", r.split}, {"probe", r.probe}, {"parent_id", r.parent_id}, {"family", r.family},
+          {"domain", r.domain}, {"theorems", r.theorems}, {"gold", r.gold}, {"output", r.output},
+          {"extracted", r.extracted}, {"rule", r.rule}, {"correct", r.correct}, {"new_tokens", r.new_tokens}};
+}
+
+ItemResult item_from_json(const json& j, const std::string& where) {
+  TSFT_CHECK(j.is_object() && j.contains("id") && j.contains("correct"), "{}: not a results line", where);
+  ItemResult r;
+  r.id = j["id"];
+  r.split = j.value("split", "");
+  r.probe = j.value("probe", "");
+  r.parent_id = j.value("parent_id", "");
+  r.family = j.value("family", "");
+  r.domain = j.value("domain", "");
+  r.gold = j.value("gold", "");
+  r.output = j.value("output", "");
+  r.extracted = j.value("extracted", "");
+  r.rule = j.value("rule", "");
+  r.correct = j["correct"].get<bool>();
+  r.new_tokens = j.value("new_tokens", (int64_t)0);
+  if (j.contains("theorems") && j["theorems"].is_array()) r.theorems = j["theorems"].get<std::vector<std::string>>();
+  return r;
+}
+
+std::vector<ItemResult> eval_read_results(const std::string& path) {
+  std::vector<ItemResult> out;
+  std::ifstream in(path);
+  std::string line;
+  size_t no = 0;
+  while (std::getline(in, line)) {
+    no++;
+    if (line.empty()) continue;
+    try {
+      out.push_back(item_from_json(json::parse(line), fmt::format("{}:{}", path, no)));
+    } catch (const json::parse_error&) {  // a torn last line after a crash: redone on resume
+    }
+  }
+  return out;
+}
+
+namespace {
+struct Pending {
+  ItemResult r;
+  std::string question;
+};
+
+std::string str_field(const json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return "";
+  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+}
+
+std::vector<Pending> read_problems(const EvalConfig& cfg) {
+  std::vector<std::string> files;
+  for (auto& d : cfg.data) {
+    if (fs::is_directory(d)) {
+      for (auto& p : fs::recursive_directory_iterator(d))
+        if (p.path().extension() == ".jsonl") files.push_back(p.path().string());
+    } else {
+      files.push_back(d);
+    }
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<Pending> out;
+  for (auto& f : files) {
+    std::ifstream in(f);
+    TSFT_CHECK(in, "{}: cannot open problems file", f);
+    std::string line;
+    size_t no = 0;
+    int64_t taken = 0;
+    while (std::getline(in, line)) {
+      no++;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      if (cfg.limit > 0 && taken >= cfg.limit) break;
+      std::string where = fmt::format("{}:{}", f, no);
+      json j;
+      try {
+        j = json::parse(line);
+      } catch (const json::parse_error& e) {
+        TSFT_FAIL("{}: invalid JSON ({})", where, e.what());
+      }
+      TSFT_CHECK(j.is_object() && j.contains("id") && j.contains("question") && j.contains("answer"),
+                 "{}: a problem needs fields 'id', 'question' and 'answer'", where);
+      Pending p;
+      p.r.id = str_field(j, "id");
+      p.question = str_field(j, "question");
+      p.r.gold = str_field(j, "answer");
+      p.r.split = str_field(j, "split");
+      p.r.probe = str_field(j, "perturbation");
+      if (p.r.probe == "none") p.r.probe.clear();  // theorem-world originals
+      p.r.parent_id = str_field(j, "parent_id");
+      p.r.family = str_field(j, "family");
+      p.r.domain = str_field(j, "domain");
+      if (j.contains("theorems") && j["theorems"].is_array())
+        for (auto& t : j["theorems"]) p.r.theorems.push_back(t.is_string() ? t.get<std::string>() : t.dump());
+      out.push_back(std::move(p));
+      taken++;
+    }
+  }
+  return out;
+}
+
+json acc_json(int64_t k, int64_t n) {
+  Interval w = stats_wilson(k, n);
+  return {{"n", n}, {"correct", k}, {"accuracy", w.estimate},
+          {"ci95", {std::max(0.0, w.lo), std::min(1.0, w.hi)}}};
+}
+}  // namespace
+
+json eval_metrics(const std::vector<ItemResult>& rs) {
+  std::map<std::string, std::pair<int64_t, int64_t>> by_split, by_probe, by_theorem, by_domain;
+  std::map<std::string, const ItemResult*> by_id;
+  for (auto& r : rs) by_id[r.id] = &r;
+  int64_t k = 0;
+  for (auto& r : rs) {
+    k += r.correct;
+    auto add = [&](auto& m, const std::string& key) {
+      if (key.empty()) return;
+      m[key].first += r.correct;
+      m[key].second++;
+    };
+    add(by_split, r.split);
+    add(by_probe, r.probe);
+    for (auto& t : r.theorems) add(by_theorem, t);
+    add(by_domain, r.domain);
+  }
+  json j;
+  j["overall"] = acc_json(k, (int64_t)rs.size());
+  for (auto [name, m] : {std::pair{"split", &by_split}, {"probe", &by_probe}, {"theorem", &by_theorem},
+                         {"domain", &by_domain}}) {
+    json o = json::object();
+    for (auto& [key, c] : *m) o[key] = acc_json(c.first, c.second);
+    j["by_" + std::string(name)] = o;
+  }
+  // Pairs: each probe variant against its parent.
+  std::map<std::string, std::vector<uint8_t>> par, var, copied, differ, flagged;
+  for (auto& r : rs) {
+    if (r.probe.empty() || r.parent_id.empty()) continue;
+    auto it = by_id.find(r.parent_id);
+    if (it != by_id.end()) {
+      par[r.probe].push_back(it->second->correct);
+      var[r.probe].push_back(r.correct);
+      bool golds_differ = !grade_pair(it->second->gold, r.gold).equal;
+      differ[r.probe].push_back(golds_differ);
+      copied[r.probe].push_back(golds_differ && grade_pair(it->second->gold, r.output).equal);
+    }
+    if (r.probe == "P8" || r.probe == "P9") flagged[r.probe].push_back(extract_is_cannot_determine(r.output));
+  }
+  json pj = json::object();
+  for (auto& [probe, p] : par) {
+    PairStats s = stats_pairs(p, var[probe]);
+    Interval cr = stats_copy_rate(copied[probe], differ[probe]);
+    pj[probe] = {{"pairs", s.pairs}, {"parent_accuracy", s.parent_acc}, {"variant_accuracy", s.variant_acc},
+                 {"drop", s.drop}, {"relative_drop", s.relative_drop}, {"conditional_drop", s.conditional_drop},
+                 {"pair_consistency", s.consistency}, {"answer_copy_rate", cr.estimate},
+                 {"answer_copy_ci95", {cr.lo, cr.hi}}};
+  }
+  for (auto& [probe, f] : flagged) {
+    Interval fr = stats_flag_rate(f);
+    pj[probe]["premise_flag_rate"] = fr.estimate;
+    pj[probe]["premise_flag_ci95"] = {fr.lo, fr.hi};
+  }
+  j["pairs"] = pj;
+  return j;
+}
+
+EvalSummary eval_run(const EvalConfig& cfg) {
+  kernels_init_threads(cfg.threads);
+  TSFT_USAGE_CHECK(cfg.shard_count >= 1 && cfg.shard_index >= 0 && cfg.shard_index < cfg.shard_count,
+                   "--shard {}/{}: expected i/n with 0 <= i < n", cfg.shard_index, cfg.shard_count);
+  std::vector<Pending> all = read_problems(cfg);
+  std::vector<Pending> mine;
+  for (size_t i = 0; i < all.size(); i++)
+    if ((int)(i % cfg.shard_count) == cfg.shard_index) mine.push_back(std::move(all[i]));
+  fs::create_directories(cfg.out_dir);
+  const std::string res_path = (fs::path(cfg.out_dir) / "results.jsonl").string();
+  std::vector<ItemResult> done = eval_read_results(res_path);
+  std::set<std::string> done_ids;
+  for (auto& r : done) done_ids.insert(r.id);
+  {  // rewrite without a torn tail so appends start on a clean line
+    std::string clean;
+    for (auto& r : done) clean += item_to_json(r).dump() + "\n";
+    fs_write_atomic(res_path, clean);
+  }
+  std::vector<Pending> todo;
+  for (auto& p : mine)
+    if (!done_ids.count(p.r.id)) todo.push_back(std::move(p));
+  if (!cfg.quiet && !done.empty()) log_info("resuming: {} items already graded, {} to go", done.size(), todo.size());
+
+  EvalSummary sum;
+  if (!todo.empty()) {
+    Model m = model_load(cfg.model_dir);
+    std::string tok_path = cfg.tokenizer_path.empty() ? (fs::path(cfg.model_dir) / "tokenizer.json").string()
+                                                      : cfg.tokenizer_path;
+    tokenizer::Tokenizer tok(tok_path);
+    tokenizer::ChatOptions copt;
+    copt.add_generation_prompt = true;
+    copt.template_name = cfg.chat_template;
+    GenOptions g;
+    g.max_new_tokens = cfg.max_new_tokens;
+    g.max_batch = cfg.batch;
+    for (int32_t id : {tok.end_of_turn_id(), tok.eos_id()})
+      if (id >= 0) g.stop_ids.push_back(id);
+    for (int id : m.cfg.eos_token_ids) g.stop_ids.push_back(id);
+    std::ofstream out(res_path, std::ios::app);
+    Progress prog("eval", (int64_t)todo.size(), "items");
+    auto t0 = std::chrono::steady_clock::now();
+    for (size_t c0 = 0; c0 < todo.size(); c0 += cfg.chunk) {
+      size_t c1 = std::min(todo.size(), c0 + cfg.chunk);
+      std::vector<std::vector<int32_t>> prompts;
+      for (size_t i = c0; i < c1; i++) {
+        std::vector<tokenizer::ChatMessage> msgs;
+        if (!cfg.system.empty()) msgs.push_back({"system", cfg.system, std::nullopt});
+        msgs.push_back({"user", todo[i].question, std::nullopt});
+        prompts.push_back(tokenizer::chat_render(tok, msgs, copt).ids);
+      }
+      GenStats st;
+      auto res = generate(m, prompts, g, &st);
+      sum.generated += st.new_tokens;
+      for (size_t i = c0; i < c1; i++) {
+        ItemResult& r = todo[i].r;
+        r.output = tok.decode(res[i - c0].tokens, true);
+        r.new_tokens = (int64_t)res[i - c0].tokens.size();
+        GradeResult gr = grade_pair(r.gold, r.output);
+        r.extracted = gr.extracted;
+        r.rule = extract_rule_name(gr.rule);
+        r.correct = gr.equal;
+        out << item_to_json(r).dump() << "\n";
+        done.push_back(r);
+      }
+      out.flush();
+      if (!cfg.quiet) prog.update((int64_t)c1);
+    }
+    sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    sum.new_tokens_per_s = sum.seconds > 0 ? sum.generated / sum.seconds : 0;
+  }
+  sum.items = (int64_t)done.size();
+  json metrics = eval_metrics(done);
+  metrics["model"] = cfg.model_dir;
+  metrics["generation"] = {{"new_tokens", sum.generated}, {"seconds", sum.seconds},
+                           {"new_tokens_per_s", sum.new_tokens_per_s}};
+  metrics["shard"] = fmt::format("{}/{}", cfg.shard_index, cfg.shard_count);
+  fs_write_atomic((fs::path(cfg.out_dir) / "metrics.json").string(), metrics.dump(2) + "\n");
+  return sum;
+}
+
+}  // namespace tsft::eval

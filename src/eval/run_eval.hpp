@@ -1,0 +1,43 @@
+// tsft eval: prompts through the chat template, batched generation, grading, per-item results and
+// metrics with intervals. Resumable: items already in results.jsonl are skipped; results are appended
+// (flushed) as generation chunks finish, so an interrupted run loses at most one chunk.
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace tsft::eval {
+
+struct EvalConfig {
+  std::string model_dir, out_dir, tokenizer_path, chat_template, system;
+  std::vector<std::string> data;  // problem JSONL files, or directories of them
+  int64_t limit = 0;              // per file, 0 = all
+  int shard_index = 0, shard_count = 1;
+  int max_new_tokens = 256, batch = 16, threads = 0, chunk = 256;
+  bool quiet = false;
+};
+
+// One graded item (a line of results.jsonl).
+struct ItemResult {
+  std::string id, split, probe, parent_id, family, domain, gold, output, extracted, rule;
+  std::vector<std::string> theorems;
+  bool correct = false;
+  int64_t new_tokens = 0;
+};
+nlohmann::json item_to_json(const ItemResult& r);
+ItemResult item_from_json(const nlohmann::json& j, const std::string& where);
+
+struct EvalSummary {
+  int64_t items = 0, generated = 0;
+  double seconds = 0, new_tokens_per_s = 0;
+};
+EvalSummary eval_run(const EvalConfig& cfg);
+
+// metrics.json from a results file (also used by tsft compare / report): accuracy + Wilson 95% per
+// split, probe type, theorem and domain; drop rate and pair consistency vs parents; answer-copy rate;
+// premise-flag rate on P8/P9.
+nlohmann::json eval_metrics(const std::vector<ItemResult>& results);
+std::vector<ItemResult> eval_read_results(const std::string& path);
+
+}  // namespace tsft::eval

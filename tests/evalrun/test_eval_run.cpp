@@ -1,0 +1,99 @@
+// tsft eval end to end on a tiny model and a generated problem file: results, metrics, resume.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/fs.hpp"
+#include "eval/run_eval.hpp"
+#include "model/model.hpp"
+#include "test_util.hpp"
+#include "../train/train_fixture.hpp"
+
+using namespace tsft;
+using namespace tsft_test;
+using nlohmann::json;
+
+namespace {
+void write_problems(const std::string& path) {
+  std::string s;
+  for (int i = 0; i < 6; i++) {
+    s += json{{"id", "t" + std::to_string(i)}, {"split", "test"}, {"question", "What is " + std::to_string(i) + "+1?"},
+              {"answer", std::to_string(i + 1)}, {"theorems", {"add"}}, {"perturbation", "none"}, {"parent_id", ""}}
+             .dump() + "\n";
+    s += json{{"id", "t" + std::to_string(i) + "-P2"}, {"split", "probe/P2"},
+              {"question", "What is " + std::to_string(i + 2) + "+1?"}, {"answer", std::to_string(i + 3)},
+              {"theorems", {"add"}}, {"perturbation", "P2"}, {"parent_id", "t" + std::to_string(i)}}
+             .dump() + "\n";
+  }
+  fs_write_atomic(path, s);
+}
+}  // namespace
+
+TEST(EvalRun, EndToEndAndResumable) {
+  TempDir t;
+  write_tiny_model(t / "model", 32, 1, 2);
+  write_problems(t / "p.jsonl");
+  eval::EvalConfig c;
+  c.model_dir = t / "model";
+  c.data = {t / "p.jsonl"};
+  c.out_dir = t / "ev";
+  c.chat_template = "chatml";
+  c.max_new_tokens = 8;
+  c.limit = 5;
+  c.quiet = true;
+  c.chunk = 2;
+  auto s1 = eval::eval_run(c);
+  EXPECT_EQ(s1.items, 5);
+  c.limit = 0;
+  auto s2 = eval::eval_run(c);
+  EXPECT_EQ(s2.items, 12);
+  auto rs = eval::eval_read_results(t / "ev/results.jsonl");
+  ASSERT_EQ(rs.size(), 12u);
+  std::set<std::string> ids;
+  for (auto& r : rs) ids.insert(r.id);
+  EXPECT_EQ(ids.size(), 12u) << "resume must not redo or duplicate items";
+  auto m = json::parse(fs_read_text(t / "ev/metrics.json"));
+  EXPECT_EQ(m["overall"]["n"], 12);
+  EXPECT_EQ(m["by_split"]["test"]["n"], 6);
+  EXPECT_EQ(m["by_probe"]["P2"]["n"], 6);
+  EXPECT_EQ(m["pairs"]["P2"]["pairs"], 6);
+  // a torn last line (crash mid-write) is dropped and redone
+  std::string text = fs_read_text(t / "ev/results.jsonl");
+  fs_write_atomic(t / "ev/results.jsonl", text.substr(0, text.size() - 20));
+  auto s3 = eval::eval_run(c);
+  EXPECT_EQ(s3.items, 12);
+  EXPECT_EQ(eval::eval_read_results(t / "ev/results.jsonl").size(), 12u);
+}
+
+TEST(EvalRun, MetricsFromHandMadeResults) {
+  auto item = [](std::string id, std::string probe, std::string parent, std::string gold, std::string out, bool ok) {
+    eval::ItemResult r;
+    r.id = id;
+    r.split = probe.empty() ? "test" : "probe/" + probe;
+    r.probe = probe;
+    r.parent_id = parent;
+    r.gold = gold;
+    r.output = out;
+    r.correct = ok;
+    r.theorems = {"pyth"};
+    return r;
+  };
+  std::vector<eval::ItemResult> rs = {
+      item("a", "", "", "5", "\\boxed{5}", true),         item("b", "", "", "7", "\\boxed{7}", true),
+      item("c", "", "", "9", "\\boxed{1}", false),        item("d", "", "", "4", "\\boxed{4}", true),
+      item("a2", "P2", "a", "6", "\\boxed{5}", false),    // copies the parent's gold
+      item("b2", "P2", "b", "8", "\\boxed{8}", true),     item("c2", "P2", "c", "10", "\\boxed{10}", true),
+      item("d2", "P2", "d", "3", "\\boxed{2}", false),
+      item("a9", "P9", "a", "\\text{cannot be determined}", "It cannot be determined.", true)};
+  json m = eval::eval_metrics(rs);
+  EXPECT_EQ(m["overall"]["n"], 9);
+  EXPECT_EQ(m["by_theorem"]["pyth"]["correct"], 6);
+  json p = m["pairs"]["P2"];
+  EXPECT_EQ(p["pairs"], 4);
+  EXPECT_DOUBLE_EQ(p["parent_accuracy"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(p["variant_accuracy"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(p["drop"].get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(p["pair_consistency"].get<double>(), 0.25);   // only b/b2 both right
+  EXPECT_DOUBLE_EQ(p["answer_copy_rate"].get<double>(), 0.25);   // a2 output = parent gold 5
+  EXPECT_DOUBLE_EQ(m["pairs"]["P9"]["premise_flag_rate"].get<double>(), 1.0);
+}
