@@ -1,0 +1,233 @@
+#include "experiment/experiment.hpp"
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fcntl.h>
+
+#include <cstring>
+#include <toml++/toml.h>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/progress.hpp"
+#include "report/report.hpp"
+
+extern char** environ;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace tsft {
+
+std::string experiment_hash(const std::string& bytes) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
+  return fmt::format("{:016x}", h);
+}
+
+namespace {
+json toml_to_json(const toml::node& n) {
+  if (auto t = n.as_table()) {
+    json j = json::object();
+    for (auto& [k, v] : *t) j[std::string(k.str())] = toml_to_json(v);
+    return j;
+  }
+  if (auto a = n.as_array()) {
+    json j = json::array();
+    for (auto& v : *a) j.push_back(toml_to_json(v));
+    return j;
+  }
+  if (auto v = n.as_string()) return v->get();
+  if (auto v = n.as_integer()) return v->get();
+  if (auto v = n.as_floating_point()) return v->get();
+  if (auto v = n.as_boolean()) return v->get();
+  return nullptr;
+}
+
+std::string self_exe() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "tsft" : p.string();
+}
+
+// Catalog content hash: the data the generator reads (so editing a template invalidates gen).
+std::string catalog_hash(const std::string& dir) {
+  std::vector<std::string> files;
+  if (fs::is_directory(dir))
+    for (auto& p : fs::directory_iterator(dir))
+      if (p.path().extension() == ".toml") files.push_back(p.path().string());
+  std::sort(files.begin(), files.end());
+  std::string all;
+  for (auto& f : files) all += f.substr(f.rfind('/') + 1) + "\n" + fs_read_text(f);
+  return experiment_hash(all);
+}
+
+struct Runner {
+  ExperimentOptions opt;
+  json timings = json::object();
+
+  // Run `args` as a stage unless DIR/.stage.json has `key`. Returns the stage directory.
+  std::string stage(const std::string& name, const std::string& key, std::vector<std::string> args) {
+    std::string dir = (fs::path(opt.out_dir) / name).string();
+    std::string marker = dir + "/.stage.json";
+    if (fs::exists(marker)) {
+      json m = json::parse(fs_read_text(marker));
+      if (m.value("key", "") == key) {
+        timings[name] = m.value("seconds", 0.0);
+        if (!opt.quiet) log_info("stage {}: cached", name);
+        return dir;
+      }
+    }
+    if (!opt.quiet) log_info("stage {}: running", name);
+    // An interrupted stage restarts clean (eval stages resume inside tsft eval instead).
+    if (fs::exists(dir) && name.rfind("eval", 0) != 0) fs::remove_all(dir);
+    fs::create_directories(dir);
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::string> full = {opt.tsft_bin};
+    for (auto& a : args) full.push_back(a);
+    std::vector<char*> argv;
+    for (auto& a : full) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::string log = (fs::path(opt.out_dir) / "logs" / (fs::path(name).filename().string() + ".log")).string();
+    fs::create_directories(fs::path(log).parent_path());
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    pid_t pid;
+    int rc = posix_spawn(&pid, opt.tsft_bin.c_str(), &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    TSFT_CHECK(rc == 0, "stage {}: cannot start {} ({})", name, opt.tsft_bin, std::strerror(rc));
+    int status = 0;
+    waitpid(pid, &status, 0);
+    TSFT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "stage {} failed (exit {}); see {}", name,
+               WIFEXITED(status) ? WEXITSTATUS(status) : -1, log);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    fs::create_directories(dir);
+    fs_write_atomic(marker, json{{"key", key}, {"seconds", secs}, {"args", args}}.dump(2) + "\n");
+    timings[name] = secs;
+    return dir;
+  }
+};
+
+template <typename T>
+T get(const json& j, const char* table, const char* key, T def) {
+  if (!j.contains(table) || !j[table].contains(key)) return def;
+  return j[table][key].get<T>();
+}
+std::string s(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+}  // namespace
+
+std::string experiment_run(const ExperimentOptions& o) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(o.config_path);
+  } catch (const toml::parse_error& e) {
+    TSFT_FAIL("{}:{}:{}: {}", o.config_path, e.source().begin.line, e.source().begin.column, e.description());
+  }
+  json cfg = toml_to_json(tbl);
+  for (const char* t : {"experiment", "gen", "tokenizer", "model", "pretrain", "sft", "eval"})
+    TSFT_CHECK(cfg.contains(t), "{}: missing table [{}]", o.config_path, t);
+  Runner r;
+  r.opt = o;
+  if (r.opt.tsft_bin.empty()) r.opt.tsft_bin = self_exe();
+  fs::create_directories(o.out_dir);
+  const std::string out = fs::absolute(o.out_dir).string();
+  r.opt.out_dir = out;
+  std::string cfg_copy = out + "/config.toml";
+  fs_write_atomic(cfg_copy, fs_read_text(o.config_path));
+  auto t_start = std::chrono::steady_clock::now();
+
+  std::string budget = get<std::string>(cfg, "experiment", "budget", "steps");
+  TSFT_CHECK(budget == "steps", "{}: [experiment] budget = '{}': only 'steps' (equal optimizer steps) is implemented "
+             "so far", o.config_path, budget);
+  std::vector<int> seeds = cfg["experiment"].value("seeds", std::vector<int>{1});
+  std::vector<std::string> arms = cfg["experiment"].value(
+      "arms", std::vector<std::string>{"theorem:all", "vanilla:all", "theorem:mlp", "vanilla:mlp", "theorem:attn",
+                                       "vanilla:attn", "vanilla-matched:all", "answer-only:all"});
+  std::string threads = std::to_string(get<int>(cfg, "experiment", "threads", 0));
+  std::string catalog = get<std::string>(cfg, "gen", "catalog", std::string(TSFT_SOURCE_DIR) + "/data/theorems");
+
+  // gen
+  std::string k_gen = experiment_hash(cfg["gen"].dump() + catalog_hash(catalog));
+  std::string gen = r.stage("gen", k_gen, {"gen", "--config", cfg_copy, "--out", out + "/gen", "--corpus", "--catalog", catalog});
+  // tokenizer
+  const json& tk = cfg["tokenizer"];
+  std::string k_tok = experiment_hash(k_gen + tk.dump());
+  std::string tokd = r.stage("tokenizer", k_tok,
+                             {"tokenizer", "train", "--corpus", gen + "/corpus.jsonl", "--vocab-size",
+                              s(tk.value("vocab_size", json(1024))), "--special-tokens", "<|endoftext|>,<|im_start|>,<|im_end|>",
+                              "--style", tk.value("style", std::string("qwen")), "--out", out + "/tokenizer/tokenizer.json"});
+  // init
+  const json& md = cfg["model"];
+  std::string k_init = experiment_hash(k_tok + md.dump());
+  std::string init = r.stage("init", k_init,
+                             {"init", "--arch", md.value("arch", std::string("llama")), "--vocab", s(tk.value("vocab_size", json(1024))),
+                              "--hidden", s(md.value("hidden", json(128))), "--intermediate", s(md.value("intermediate", json(352))),
+                              "--layers", s(md.value("layers", json(4))), "--heads", s(md.value("heads", json(4))),
+                              "--kv-heads", s(md.value("kv_heads", json(2))), "--max-pos", s(md.value("max_pos", json(1024))),
+                              "--seed", s(md.value("seed", json(1))), "--tokenizer-dir", tokd, "--out", out + "/init/model"});
+  // pretrain
+  const json& pt = cfg["pretrain"];
+  std::string k_pre = experiment_hash(k_init + pt.dump());
+  std::string pre = r.stage("pretrain", k_pre,
+                            {"pretrain", "--model", init + "/model", "--data", gen + "/corpus.jsonl", "--out", out + "/pretrain",
+                             "--steps", s(pt.value("steps", json(200))), "--micro-batch", s(pt.value("micro_batch", json(8))),
+                             "--block", s(pt.value("block", json(256))), "--lr", s(pt.value("lr", json(2e-3))),
+                             "--warmup", s(pt.value("warmup", json(20))), "--seed", "1", "--threads", threads, "-q"});
+  std::string base = pre + "/final";
+  const json& ev = cfg["eval"];
+  auto eval_args = [&](const std::string& model, const std::string& dir) {
+    return std::vector<std::string>{"eval", "--model", model, "--data", gen + "/problems", "--out", dir, "--chat-template",
+                                    "chatml", "--max-new-tokens", s(ev.value("max_new_tokens", json(160))), "--batch",
+                                    s(ev.value("batch", json(16))), "--limit", s(ev.value("limit", json(0))), "--threads",
+                                    threads, "-q"};
+  };
+  std::string k_evb = experiment_hash(k_pre + ev.dump());
+  r.stage("eval/base", k_evb, eval_args(base, out + "/eval/base"));
+
+  const json& sft = cfg["sft"];
+  json runs = json::array();
+  for (int seed : seeds) {
+    for (auto& arm : arms) {
+      size_t colon = arm.find(':');
+      TSFT_CHECK(colon != std::string::npos, "{}: arm '{}' must be supervision:trainable (e.g. theorem:mlp)", o.config_path, arm);
+      std::string sup = arm.substr(0, colon), trainable = arm.substr(colon + 1);
+      std::string k_render = experiment_hash(k_gen + sup);
+      std::string rend = r.stage("render/" + sup, k_render,
+                                 {"render", "--in", gen + "/problems/train.jsonl", "--out", out + "/render/" + sup + "/sft.jsonl",
+                                  "--arm", sup});
+      std::string name = fmt::format("{}-{}-s{}", sup, trainable, seed);
+      std::string k_train = experiment_hash(k_pre + k_render + sft.dump() + trainable + std::to_string(seed));
+      std::string tr = r.stage("train/" + name, k_train,
+                               {"train", "--model", base, "--data", rend + "/sft.jsonl", "--out", out + "/train/" + name,
+                                "--trainable", trainable, "--steps", s(sft.value("steps", json(200))), "--micro-batch",
+                                s(sft.value("micro_batch", json(8))), "--block", s(sft.value("block", json(512))), "--lr",
+                                s(sft.value("lr", json(1e-3))), "--warmup", s(sft.value("warmup", json(20))), "--seed",
+                                std::to_string(seed), "--chat-template", "chatml", "--threads", threads, "-q"});
+      r.stage("eval/" + name, experiment_hash(k_train + ev.dump()), eval_args(tr + "/final", out + "/eval/" + name));
+      runs.push_back({{"name", name}, {"supervision", sup}, {"trainable", trainable}, {"seed", seed}});
+      if (trainable == "all" && (sup == "theorem" || sup == "vanilla")) {
+        std::string k_an = experiment_hash(k_train + "analyze");
+        std::string an = r.stage("analysis/" + name, k_an,
+                                 {"analyze", "--base", base, "--tuned", tr + "/final", "--out", out + "/analysis/" + name});
+        for (const char* g : {"mlp", "attn"}) {
+          std::string tname = fmt::format("{}-transplant_{}-s{}", sup, g, seed);
+          r.stage("eval/" + tname, experiment_hash(k_an + g + ev.dump()),
+                  eval_args(an + "/transplant-" + g, out + "/eval/" + tname));
+          runs.push_back({{"name", tname}, {"supervision", sup}, {"trainable", std::string("transplant_") + g},
+                          {"seed", seed}});
+        }
+      }
+    }
+  }
+  json manifest = {{"config", cfg}, {"runs", runs}, {"timings", r.timings},
+                   {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()}};
+  fs_write_atomic(out + "/experiment.json", manifest.dump(2) + "\n");
+  return report_write(out);
+}
+
+}  // namespace tsft

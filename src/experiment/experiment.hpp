@@ -1,0 +1,28 @@
+// tsft experiment CONFIG.toml --out DIR: catalog -> report in one command. Each stage runs a tsft
+// subcommand (so every arrow of the data flow is a file a user can inspect and rerun alone) and is
+// cached by a content hash of its inputs: a stage whose DIR/<stage>/.stage.json holds the same key is
+// skipped, so re-running after an interruption redoes only unfinished stages.
+//
+// Stages: gen -> tokenizer -> init -> pretrain -> per seed: {render arm, train arm, eval arm}, eval
+// base -> analyze (theorem/vanilla all-layer arms: weight deltas + mlp/attn delta transplants, each
+// evaluated like an arm) -> report.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace tsft {
+
+struct ExperimentOptions {
+  std::string config_path, out_dir;
+  std::string tsft_bin;  // the binary to run stages with (default: this process's executable)
+  bool quiet = false;
+};
+
+// Runs (or resumes) the experiment; returns the path of report.md.
+std::string experiment_run(const ExperimentOptions& opt);
+
+// Content hash used for stage keys (FNV-1a 64 over the bytes), as 16 hex digits.
+std::string experiment_hash(const std::string& bytes);
+
+}  // namespace tsft
