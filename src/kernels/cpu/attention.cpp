@@ -1,5 +1,6 @@
 // Causal grouped-query attention over packed rows (see kernels.hpp). Work is split over (row b,
 // kv head) pairs so that the query heads sharing a kv head accumulate dk/dv in one thread.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -14,6 +15,23 @@ static inline bool attn_allowed(const int32_t* doc_row, int t, int s) {
   return s <= t && (!doc_row || doc_row[s] == doc_row[t]);
 }
 
+// Query rows are processed in blocks of kQBlock: block [t0, t1) only needs keys [lo, t1), lo the first
+// key any of its queries may see (causality, and for packed rows the start of the earliest document
+// in the block), so fully masked key ranges are never multiplied.
+constexpr int kQBlock = 64;
+
+// lo for the query block [t0, t1) of a row (doc ids of the row, or null).
+static int key_lo(const int32_t* drow, int t0, int t1) {
+  if (!drow) return 0;
+  int lo = t0;
+  for (int t = t0; t < t1; t++) {  // first occurrence of doc[t] at or before t
+    int s = 0;
+    while (s < lo && drow[s] != drow[t]) s++;
+    lo = std::min(lo, s);
+  }
+  return lo;
+}
+
 template <typename T>
 void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v, const int32_t* doc, int B,
                        int T_, int H, int KV, int D) {
@@ -26,37 +44,41 @@ void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v, con
       const int32_t* drow = doc ? doc + (size_t)b * T_ : nullptr;
       const T* kb = k + (size_t)b * T_ * ks + kh * D;
       const T* vb = v + (size_t)b * T_ * ks + kh * D;
-      for (int g = 0; g < G; g++) {
-        int h = kh * G + g;
-        const T* qb = q + (size_t)b * T_ * qs + h * D;
-        T* P = probs + ((size_t)b * H + h) * T_ * T_;
-        // S = scale * Q K^T   [T, T]
-        gemm(false, true, T_, T_, D, scale, qb, qs, kb, ks, T(0), P, T_);
-        for (int t = 0; t < T_; t++) {
-          T* row = P + (size_t)t * T_;
-          T mx = -std::numeric_limits<T>::infinity();
-          for (int s = 0; s <= t; s++)
-            if (attn_allowed(drow, t, s)) mx = std::max(mx, row[s]);
-          double sum = 0;
-          for (int s = 0; s < T_; s++) {
-            if (s <= t && attn_allowed(drow, t, s)) {
-              row[s] = std::exp(row[s] - mx);
-              sum += row[s];
-            } else {
-              row[s] = 0;
+      for (int t0 = 0; t0 < T_; t0 += kQBlock) {
+        const int t1 = std::min(T_, t0 + kQBlock), nq = t1 - t0, lo = key_lo(drow, t0, t1), nk = t1 - lo;
+        for (int g = 0; g < G; g++) {
+          int h = kh * G + g;
+          const T* qb = q + ((size_t)b * T_ + t0) * qs + h * D;
+          T* P = probs + ((size_t)b * H + h) * T_ * T_ + (size_t)t0 * T_;  // rows t0..t1-1
+          // S[t0:t1, lo:t1] = scale * Q K^T
+          gemm(false, true, nq, nk, D, scale, qb, qs, kb + (size_t)lo * ks, ks, T(0), P + lo, T_);
+          for (int t = t0; t < t1; t++) {
+            T* row = P + (size_t)(t - t0) * T_;
+            T mx = -std::numeric_limits<T>::infinity();
+            for (int s = lo; s <= t; s++)
+              if (attn_allowed(drow, t, s)) mx = std::max(mx, row[s]);
+            double sum = 0;
+            for (int s = 0; s < T_; s++) {
+              if (s >= lo && s <= t && attn_allowed(drow, t, s)) {
+                row[s] = std::exp(row[s] - mx);
+                sum += row[s];
+              } else {
+                row[s] = 0;
+              }
             }
+            T inv = (T)(1.0 / sum);  // s = t is always allowed, so sum >= 1
+            for (int s = lo; s <= t; s++) row[s] *= inv;
           }
-          T inv = (T)(1.0 / sum);  // s = t is always allowed, so sum >= 1
-          for (int s = 0; s <= t; s++) row[s] *= inv;
+          // O[t0:t1] = P[t0:t1, lo:t1] V[lo:t1]
+          gemm(false, false, nq, D, nk, T(1), P + lo, T_, vb + (size_t)lo * ks, ks, T(0),
+               out + ((size_t)b * T_ + t0) * qs + h * D, qs);
         }
-        // O = P V   [T, D]
-        gemm(false, false, T_, D, T_, T(1), P, T_, vb, ks, T(0), out + (size_t)b * T_ * qs + h * D, qs);
       }
     }
   }, 4.0 * G * T_ * T_ * D);
 }
 
-// Backward of O = P V, P = softmax(S), S = scale Q K^T:
+// Backward of O = P V, P = softmax(S), S = scale Q K^T, per query block [t0, t1) over keys [lo, t1):
 //   dV += P^T dO ; dP = dO V^T ; dS = P * (dP - rowsum(P * dP)) ; dQ += scale dS K ; dK += scale dS^T Q
 template <typename T>
 void attention_backward(T* dq, T* dk, T* dv, T* scratch, const T* dout, const T* probs, const T* q,
@@ -74,25 +96,30 @@ void attention_backward(T* dq, T* dk, T* dv, T* scratch, const T* dout, const T*
     T* dS = scratch + (size_t)th * T_ * T_;
     for (long i = i0; i < i1; i++) {
       int b = (int)(i / KV), kh = (int)(i % KV);
-      size_t koff = (size_t)b * T_ * ks + kh * D;
-      for (int g = 0; g < G; g++) {
-        int h = kh * G + g;
-        size_t qoff = (size_t)b * T_ * qs + h * D;
-        const T* P = probs + ((size_t)b * H + h) * T_ * T_;
-        // dV += P^T dO
-        gemm(true, false, T_, D, T_, T(1), P, T_, dout + qoff, qs, T(1), dv + koff, ks);
-        // dP = dO V^T
-        gemm(false, true, T_, T_, D, T(1), dout + qoff, qs, v + koff, ks, T(0), dS, T_);
-        for (int t = 0; t < T_; t++) {
-          const T* p = P + (size_t)t * T_;
-          T* d = dS + (size_t)t * T_;
-          double dot = 0;
-          for (int s = 0; s <= t; s++) dot += (double)p[s] * d[s];
-          for (int s = 0; s < T_; s++) d[s] = s <= t ? p[s] * (d[s] - (T)dot) : T(0);
+      const int32_t* drow = doc ? doc + (size_t)b * T_ : nullptr;
+      for (int t0 = 0; t0 < T_; t0 += kQBlock) {
+        const int t1 = std::min(T_, t0 + kQBlock), nq = t1 - t0, lo = key_lo(drow, t0, t1), nk = t1 - lo;
+        size_t koff = ((size_t)b * T_ + lo) * ks + kh * D;
+        for (int g = 0; g < G; g++) {
+          int h = kh * G + g;
+          size_t qoff = ((size_t)b * T_ + t0) * qs + h * D;
+          const T* P = probs + ((size_t)b * H + h) * T_ * T_ + (size_t)t0 * T_ + lo;  // [nq, nk], ld T_
+          // dV[lo:t1] += P^T dO
+          gemm(true, false, nk, D, nq, T(1), P, T_, dout + qoff, qs, T(1), dv + koff, ks);
+          // dP = dO V^T   [nq, nk] in dS (ld nk)
+          gemm(false, true, nq, nk, D, T(1), dout + qoff, qs, v + koff, ks, T(0), dS, nk);
+          for (int t = t0; t < t1; t++) {
+            const T* p = P + (size_t)(t - t0) * T_;
+            T* d = dS + (size_t)(t - t0) * nk;
+            const int last = t - lo;  // entries beyond the diagonal are masked
+            double dot = 0;
+            for (int s = 0; s <= last; s++) dot += (double)p[s] * d[s];
+            for (int s = 0; s < nk; s++) d[s] = s <= last ? p[s] * (d[s] - (T)dot) : T(0);
+          }
+          // dQ += scale dS K ; dK += scale dS^T Q
+          gemm(false, false, nq, D, nk, scale, dS, nk, k + koff, ks, T(1), dq + qoff, qs);
+          gemm(true, false, nk, D, nq, scale, dS, nk, q + qoff, qs, T(1), dk + koff, ks);
         }
-        // dQ += scale dS K ; dK += scale dS^T Q
-        gemm(false, false, T_, D, T_, scale, dS, T_, k + koff, ks, T(1), dq + qoff, qs);
-        gemm(true, false, T_, D, T_, scale, dS, T_, q + qoff, qs, T(1), dk + koff, ks);
       }
     }
   }, 8.0 * G * T_ * T_ * D);

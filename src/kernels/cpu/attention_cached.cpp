@@ -41,6 +41,7 @@ void attention_cached_forward(float* out, const float* q, const float* kc, const
       for (int s = 0; s <= last; s++) {
         const float* kv = kb + (size_t)s * KVD;
         float dot = 0;
+#pragma omp simd reduction(+ : dot)
         for (int d = 0; d < D; d++) dot += qv[d] * kv[d];
         sc[s] = dot * scale;
         mx = std::max(mx, sc[s]);

@@ -54,10 +54,13 @@ void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int 
 template <typename T>
 void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* rstd, const T* weight,
                       int N, int C) {
-  int nt = omp_get_max_threads();
-  std::vector<T> partial(dweight ? (size_t)nt * C : 0, T(0));
-  parallel_blocks(N, 8, [&](long n0, long n1, int t) {
-    T* dw = dweight ? partial.data() + (size_t)t * C : nullptr;
+  // dweight: one partial per chunk of the fixed split, reduced in chunk order (deterministic for a
+  // thread count whichever thread ran which chunk).
+  long per = N;
+  const int nc = parallel_chunk_count(N, 8, 8.0 * C, &per);
+  std::vector<T> partial(dweight ? (size_t)nc * C : 0, T(0));
+  parallel_chunks(N, 8, [&](long n0, long n1, int chunk, int) {
+    T* dw = dweight ? partial.data() + (size_t)chunk * C : nullptr;
     for (long n = n0; n < n1; n++) {
       const T* x = inp + n * C;
       const T* dy = dout + n * C;
@@ -71,8 +74,8 @@ void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T*
         for (int c = 0; c < C; c++) dw[c] += dy[c] * x[c] * r;
     }
   }, 8.0 * C);
-  if (dweight)  // reduce per-thread partials in thread order (deterministic for a thread count)
-    for (int t = 0; t < nt; t++)
+  if (dweight)
+    for (int t = 0; t < nc; t++)
       for (int c = 0; c < C; c++) dweight[c] += partial[(size_t)t * C + c];
 }
 
@@ -151,23 +154,25 @@ void rope_backward(T* dx, const int32_t* pos, const T* cos, const T* sin, int N,
 // out = g * s(g) * u ; d/dg [g s(g)] = s(g) (1 + g (1 - s(g)))
 template <typename T>
 void swiglu_forward(T* out, const T* gate, const T* up, size_t n) {
-#pragma omp parallel for schedule(static) if (n * 20.0 >= kParallelMinWork)
-  for (long i = 0; i < (long)n; i++) {
-    T g = gate[i];
-    T s = T(1) / (T(1) + std::exp(-g));
-    out[i] = g * s * up[i];
-  }
+  parallel_blocks((long)n, 256, [&](long i0, long i1, int) {
+    for (long i = i0; i < i1; i++) {
+      T g = gate[i];
+      T s = T(1) / (T(1) + std::exp(-g));
+      out[i] = g * s * up[i];
+    }
+  }, 20.0);
 }
 
 template <typename T>
 void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, size_t n) {
-#pragma omp parallel for schedule(static) if (n * 30.0 >= kParallelMinWork)
-  for (long i = 0; i < (long)n; i++) {
-    T g = gate[i];
-    T s = T(1) / (T(1) + std::exp(-g));
-    dgate[i] += dout[i] * up[i] * s * (T(1) + g * (T(1) - s));
-    dup[i] += dout[i] * g * s;
-  }
+  parallel_blocks((long)n, 256, [&](long i0, long i1, int) {
+    for (long i = i0; i < i1; i++) {
+      T g = gate[i];
+      T s = T(1) / (T(1) + std::exp(-g));
+      dgate[i] += dout[i] * up[i] * s * (T(1) + g * (T(1) - s));
+      dup[i] += dout[i] * g * s;
+    }
+  }, 30.0);
 }
 
 #define TSFT_INSTANTIATE(T)                                                                         \

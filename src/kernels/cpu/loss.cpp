@@ -111,16 +111,17 @@ void adamw_update(float* param, const float* grad, float* m, float* v, size_t n,
   // of (float)0.999 amplified 999x (1.3e-5 relative in every v update; torch uses (float)(1 - beta2)).
   const float b1 = (float)beta1, b2 = (float)beta2, e = (float)eps;
   const float one_m_b1 = (float)(1.0 - beta1), one_m_b2 = (float)(1.0 - beta2);
-#pragma omp parallel for schedule(static) if (n * 12.0 >= kParallelMinWork)
-  for (long i = 0; i < (long)n; i++) {
-    float g = grad[i];
-    float mi = b1 * m[i] + one_m_b1 * g;
-    float vi = b2 * v[i] + one_m_b2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    float p = param[i] * decay;
-    param[i] = p - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + e);
-  }
+  parallel_blocks((long)n, 1024, [&](long i0, long i1, int) {
+    for (long i = i0; i < i1; i++) {
+      float g = grad[i];
+      float mi = b1 * m[i] + one_m_b1 * g;
+      float vi = b2 * v[i] + one_m_b2 * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      float p = param[i] * decay;
+      param[i] = p - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + e);
+    }
+  }, 12.0);
 }
 
 template double crossentropy_forward_backward<float>(float*, int64_t*, const float*, const int32_t*, int,
