@@ -1,0 +1,55 @@
+// tsft render: problems JSONL -> chat-format SFT JSONL for one supervision arm (same prompts in every arm).
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "cli/command.hpp"
+#include "core/error.hpp"
+#include "theorems/render.hpp"
+
+namespace tsft::cli {
+namespace {
+
+struct RenderOpts {
+  std::string in, out, arm;
+};
+
+Action setup(CLI::App& app) {
+  auto o = std::make_shared<RenderOpts>();
+  app.add_option("--in", o->in, "problems JSONL (from tsft gen)")->required();
+  app.add_option("--out", o->out, "output chat JSONL ({id, arm, messages})")->required();
+  app.add_option("--arm", o->arm, "theorem | vanilla | vanilla-matched | answer-only")
+      ->required()
+      ->check(CLI::IsMember({"theorem", "vanilla", "vanilla-matched", "answer-only"}));
+  return [o]() {
+    Arm arm = render_parse_arm(o->arm);
+    std::ifstream in(o->in, std::ios::binary);
+    TSFT_CHECK(in, "cannot read '{}'", o->in);
+    std::ofstream out(o->out, std::ios::binary | std::ios::trunc);
+    TSFT_CHECK(out, "cannot write '{}'", o->out);
+    std::string line;
+    long n = 0, lineno = 0;
+    while (std::getline(in, line)) {
+      ++lineno;
+      if (line.empty()) continue;
+      nlohmann::json p;
+      try {
+        p = nlohmann::json::parse(line);
+        out << render_chat(p, arm).dump() << '\n';
+      } catch (const nlohmann::json::exception& e) {
+        TSFT_FAIL("{}:{}: {}", o->in, lineno, e.what());
+      }
+      ++n;
+    }
+    out.close();
+    TSFT_CHECK(out, "write error on '{}'", o->out);
+    fmt::print("rendered {} problems ({} arm) -> {}\n", n, o->arm, o->out);
+    return 0;
+  };
+}
+
+}  // namespace
+
+TSFT_COMMAND(render, "render", "render problems into chat SFT data for one supervision arm", setup);
+
+}  // namespace tsft::cli

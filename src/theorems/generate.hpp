@@ -1,0 +1,140 @@
+// Problem generation: recipes (every random choice of one item), realization into text + solution,
+// splits (train / test / counterfactual / compositional) and probe variants P1-P12 of test items.
+//
+// Determinism: item k of split s is drawn from Rng(mix(seed, s, k, attempt)) alone, so output does not
+// depend on thread count or on the order items are made in. Non-train items whose text equals a train
+// text are redrawn (next attempt); see DESIGN notes in data/theorems/README.md for every split.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "theorems/catalog.hpp"
+#include "theorems/exact.hpp"
+#include "theorems/kernels.hpp"
+
+namespace tsft {
+
+// The [gen] table of a config file (alone or inside a larger experiment file). Defaults are the
+// values below; every field is documented in configs/gen_default.toml.
+struct GenConfig {
+  uint64_t seed = 1;
+  std::string catalog_dir;  // empty: catalog_default_dir()
+  std::string format = "open";  // "open" | "mc" (multiple choice; enables P12)
+  std::map<std::string, long> sizes = {{"train", 20000}, {"test", 2000}, {"counterfactual", 2000},
+                                       {"compositional", 1000}};
+  long probe_parents = 2000;  // test items that receive probe variants (first N eligible)
+  std::vector<std::string> probes = {"P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11", "P12"};
+  double range_scale = 1.0;      // scales the hi end of every scalable slot range (train/test/...)
+  double magnitude_scale = 10.0; // P3 range scale
+  long heldout_combo_mod = 5;    // value combinations with hash % mod == 0 are reserved for P2
+  std::map<std::string, std::map<std::string, std::array<long, 3>>> ranges;  // theorem -> slot -> lo,hi,step
+  double cue_rate = 0.97;        // P(context = the theorem's home context) in train/test
+  double chain_fraction = 0.1;   // train/test items that chain two theorems (train pairs only)
+  double heldout_pair_fraction = 0.3;  // chain pairs reserved for the compositional split
+  double reorder_fraction = 0.15;
+  double distractor_fraction = 0.15;
+  double unanswerable_fraction = 0.03;  // train/test items with a needed given removed (gold: CBD)
+  double violation_fraction = 0.03;     // train/test items with the premise violated (gold: CBD)
+  double inversion_fraction = 0.0;      // train/test items asking for a former given
+  std::vector<std::string> order_kinds_train = {"reverse_givens", "rotate_givens", "premise_last"};
+  std::vector<std::string> order_kinds_heldout = {"question_first", "setup_last", "swap_first_two"};
+  std::vector<std::string> distractor_kinds_heldout = {"temperature", "page", "floor"};
+  std::vector<std::string> theorems;  // restrict to these ids (empty: all)
+  // Pre-training corpus.
+  long corpus_examples_per_theorem = 40;
+  long corpus_drill_max = 0;   // largest operand of + - x drills; 0: derived from the ranges in use
+  long corpus_drill_repeats = 1;
+};
+
+GenConfig gen_config_load(const std::string& path);  // reads [gen] (or the top level if absent)
+GenConfig gen_config_from_toml_text(const std::string& text, const std::string& origin);
+
+struct PartRecipe {
+  int th = -1, tpl = 0;
+  std::string target, link_slot;  // link_slot: fed by the previous part's answer
+  std::map<std::string, Exact> vals;
+  std::vector<std::string> letters;  // letter of each role point (theorem.points order)
+};
+
+struct Recipe {
+  std::vector<PartRecipe> parts;
+  int context = 0, intro = 0, frame = 0;
+  bool planted = false;
+  std::vector<std::string> persons;  // >= 2
+  std::string unit, item;
+  std::string order_kind;      // "" = template order
+  int distractor = -1;         // index into catalog distractors
+  long distractor_n = 0;
+  int distractor_pos = 0;
+  std::string drop_slot;       // P9 / unanswerable: given removed from the last part
+  bool violate = false, cf = false;
+  uint64_t option_seed = 0;    // multiple-choice option order
+};
+
+struct Step {
+  std::string theorem, name, statement;
+  std::vector<std::string> cond, map, exec;
+};
+
+struct Problem {
+  std::string id, split, parent_id, perturbation = "none", family, context, order_kind, distractor_kind;
+  std::string question, answer, answer_type, answer_value, restatement;
+  std::vector<std::string> theorems, templates, options;
+  bool cue_planted = false, cbd = false;
+  std::vector<Step> steps;
+  nlohmann::json givens = nlohmann::json::array(), bindings = nlohmann::json::array();
+  uint64_t numbers_key = 0;  // hash of theorem ids + all slot values (P2 leakage check)
+  Recipe recipe;
+};
+
+nlohmann::json problem_to_json(const Problem& p);
+
+class World {
+ public:
+  World(Catalog cat, GenConfig cfg);
+  const Catalog& catalog() const { return cat_; }
+  const GenConfig& config() const { return cfg_; }
+  const std::vector<int>& active() const { return active_; }  // theorem indices in use
+  const std::vector<std::pair<int, int>>& train_pairs() const { return train_pairs_; }
+  const std::vector<std::pair<int, int>>& heldout_pairs() const { return heldout_pairs_; }
+  int home_context(int th) const { return home_[th]; }
+
+  // One item of a split ("train", "test", "counterfactual", "compositional"); attempt > 0 redraws.
+  Recipe draw(const std::string& split, long index, int attempt) const;
+  Problem realize(const Recipe& r) const;
+  // Probe variant of a parent recipe; false if the probe is not meaningful for it.
+  bool probe(const Recipe& parent, const std::string& type, int attempt, Recipe& out) const;
+  bool probe_supported(int th, const std::string& type, std::string* why = nullptr) const;
+
+  // Samples slot values of theorem th (mode 0 i.i.d. combos, 1 held-out combos, 2 magnitude).
+  bool sample_values(int th, Rng& rng, int mode, const std::map<std::string, Exact>& fixed,
+                     const std::string& target, bool cf, std::map<std::string, Exact>& out) const;
+
+ private:
+  Catalog cat_;
+  GenConfig cfg_;
+  std::vector<int> active_, home_, distractors_train_, distractors_heldout_;
+  std::vector<const Kernel*> kernels_;
+  std::vector<std::pair<int, int>> train_pairs_, heldout_pairs_;
+  void build_pairs();
+  PartRecipe draw_part(int th, Rng& rng, int mode, const std::string& target) const;
+  void draw_names(Recipe& r, Rng& rng, bool heldout) const;
+};
+
+// Whole-run generation: writes DIR/problems/<split>.jsonl, DIR/problems/probe_<P>.jsonl,
+// DIR/corpus.txt (if with_corpus), DIR/manifest.json. Returns the manifest.
+nlohmann::json gen_run(const World& w, const std::string& out_dir, bool with_corpus);
+// Same items without writing (for benchmarks): calls sink(json line) for every problem.
+nlohmann::json gen_stream(const World& w, const std::function<void(const std::string& file, const std::string& line)>& sink);
+std::string gen_corpus(const World& w);
+
+// Multiple-choice helpers.
+std::vector<std::string> mc_options(const Exact& gold, bool cbd, uint64_t seed, int* gold_pos);
+
+}  // namespace tsft
