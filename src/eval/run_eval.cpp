@@ -13,6 +13,7 @@
 #include "eval/stats.hpp"
 #include "kernels/cpu/kernels.hpp"
 #include "model/generate.hpp"
+#include "theorems/catalog.hpp"
 #include "tokenizer/chat.hpp"
 
 namespace fs = std::filesystem;
@@ -72,6 +73,26 @@ std::string str_field(const json& j, const char* key) {
   return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
 }
 
+// Domain of a theorem-world item from the catalog when the problem does not carry one (chains across
+// domains join them with '+'). Public datasets keep "" unless their adapter set it.
+std::string domain_of(const std::vector<std::string>& theorems) {
+  static const std::map<std::string, std::string> by_id = [] {
+    std::map<std::string, std::string> m;
+    try {
+      for (auto& t : catalog_load(catalog_default_dir()).theorems) m[t.id] = t.domain;
+    } catch (const std::exception&) {  // no catalog next to this build: domains stay unknown
+    }
+    return m;
+  }();
+  std::string d;
+  for (auto& t : theorems) {
+    auto it = by_id.find(t);
+    if (it == by_id.end()) continue;
+    if (d.find(it->second) == std::string::npos) d += (d.empty() ? "" : "+") + it->second;
+  }
+  return d;
+}
+
 std::vector<Pending> read_problems(const EvalConfig& cfg) {
   std::vector<std::string> files;
   for (auto& d : cfg.data) {
@@ -115,6 +136,7 @@ std::vector<Pending> read_problems(const EvalConfig& cfg) {
       p.r.domain = str_field(j, "domain");
       if (j.contains("theorems") && j["theorems"].is_array())
         for (auto& t : j["theorems"]) p.r.theorems.push_back(t.is_string() ? t.get<std::string>() : t.dump());
+      if (p.r.domain.empty()) p.r.domain = domain_of(p.r.theorems);
       out.push_back(std::move(p));
       taken++;
     }
