@@ -3,9 +3,12 @@
 // random tokens: one document per row, every token supervised. Prints one JSON line per run with
 // tokens/s, GFLOP/s (train_flops of src/train/trainer.cpp) and the time of each phase.
 //   bench_train_step [--d 256] [--layers 4] [--heads 4] [--mlp 688] [--vocab 512] [--batch 16]
-//                    [--seq 256] [--steps 5] [--warmup 1] [--threads 2]
+//                    [--seq 256] [--steps 5] [--warmup 1] [--threads 2] [--profile 1]
+// --profile 1 prints (stderr) the wall time of every operation of model_forward/model_backward per
+// step (OpProfile) and the process CPU time per step (both threads, spinning included).
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,7 +29,7 @@ using clk = std::chrono::steady_clock;
 static double secs(clk::time_point a, clk::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
 int main(int argc, char** argv) {
-  int C = 256, L = 4, H = 4, F = 688, V = 512, B = 16, T = 256, steps = 5, warmup = 1, threads = 2;
+  int C = 256, L = 4, H = 4, F = 688, V = 512, B = 16, T = 256, steps = 5, warmup = 1, threads = 2, profile = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     int v = std::atoi(argv[i + 1]);
@@ -40,6 +43,7 @@ int main(int argc, char** argv) {
     else if (k == "--steps") steps = v;
     else if (k == "--warmup") warmup = v;
     else if (k == "--threads") threads = v;
+    else if (k == "--profile") profile = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -66,8 +70,16 @@ int main(int argc, char** argv) {
   const double flops = train_flops(m, lens, T);
 
   std::vector<double> t_step, t_fwd, t_bwd, t_opt;
-  double loss = 0;
+  double loss = 0, cpu_s = 0;
+  OpProfile prof;
+  auto cpu_now = [] {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+  };
   for (int s = 0; s < warmup + steps; s++) {
+    if (profile && s == warmup) model_set_profile(&prof);
+    double c0 = cpu_now();
     auto t0 = clk::now();
     m.zero_grads();
     ForwardResult fr = model_forward(m, act, b, nullptr, true, 1.0 / N);
@@ -79,10 +91,26 @@ int main(int argc, char** argv) {
     auto t3 = clk::now();
     loss = fr.loss_sum / (double)fr.n_valid;
     if (s < warmup) continue;
+    cpu_s += cpu_now() - c0;
     t_step.push_back(secs(t0, t3));
     t_fwd.push_back(secs(t0, t1));
     t_bwd.push_back(secs(t1, t2));
     t_opt.push_back(secs(t2, t3));
+  }
+  model_set_profile(nullptr);
+  if (profile) {
+    double tot = 0, tot_cpu = 0;
+    for (double x : prof.secs) tot += x;
+    for (double x : prof.cpu_secs) tot_cpu += x;
+    std::fprintf(stderr, "per step: wall %.4f s (fwd %.4f bwd %.4f opt %.4f), process CPU %.4f s\n",
+                 [&] { double a = 0; for (double x : t_step) a += x; return a / steps; }(),
+                 [&] { double a = 0; for (double x : t_fwd) a += x; return a / steps; }(),
+                 [&] { double a = 0; for (double x : t_bwd) a += x; return a / steps; }(),
+                 [&] { double a = 0; for (double x : t_opt) a += x; return a / steps; }(), cpu_s / steps);
+    for (size_t i = 0; i < prof.names.size(); i++)
+      std::fprintf(stderr, "  %-10s wall %8.4f s %5.1f%%   cpu %8.4f s %5.1f%%\n", prof.names[i],
+                   prof.secs[i] / steps, 100 * prof.secs[i] / tot, prof.cpu_secs[i] / steps,
+                   100 * prof.cpu_secs[i] / tot_cpu);
   }
   auto best = [](std::vector<double> v) { return *std::min_element(v.begin(), v.end()); };
   auto median = [](std::vector<double> v) {

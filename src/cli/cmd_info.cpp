@@ -1,15 +1,21 @@
 // tsft info --model DIR: architecture, parameters per module group, training memory estimate.
+// tsft info --devices: the CUDA devices this build can use (or why there are none).
 #include <fmt/format.h>
 
 #include <map>
 
 #include "cli/command.hpp"
+#include "core/error.hpp"
 #include "model/transformer.hpp"
+#ifdef TSFT_HAVE_CUDA
+#include "kernels/cuda/runtime.hpp"
+#endif
 
 namespace {
 struct Opts {
   std::string model;
   int batch = 8, seq = 512;
+  bool devices = false;
 };
 
 std::string human(double bytes) {
@@ -19,7 +25,18 @@ std::string human(double bytes) {
   return fmt::format("{:.1f} {}", bytes, u[i]);
 }
 
+int run_devices() {
+#ifdef TSFT_HAVE_CUDA
+  fmt::print("{}", tsft::cuda::cuda_describe_devices());
+#else
+  fmt::print("cpu only: this build has no CUDA backend (configure with -DTSFT_CUDA=ON where nvcc is installed)\n");
+#endif
+  return 0;
+}
+
 int run(const Opts& o) {
+  if (o.devices) return run_devices();
+  TSFT_USAGE_CHECK(!o.model.empty(), "tsft info needs --model DIR or --devices");
   tsft::Model m = tsft::model_load(o.model);
   const auto& c = m.cfg;
   fmt::print("model        {}\n", o.model);
@@ -46,7 +63,8 @@ int run(const Opts& o) {
 
 TSFT_COMMAND(info, "info", "Architecture, parameter counts per module group, memory estimate", [](CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  app.add_option("--model", o->model, "HF checkpoint directory")->required();
+  app.add_option("--model", o->model, "HF checkpoint directory");
+  app.add_flag("--devices", o->devices, "list the CUDA devices (or say why there are none)");
   app.add_option("--batch", o->batch, "rows per step for the memory estimate")->capture_default_str();
   app.add_option("--seq", o->seq, "tokens per row for the memory estimate")->capture_default_str();
   return [o] { return run(*o); };

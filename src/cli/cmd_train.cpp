@@ -37,6 +37,14 @@ void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong) {
   app.add_option("--save-every", c.save_every, "checkpoint every N steps (0: end only)")->capture_default_str();
   app.add_option("--keep-last", c.keep_last, "checkpoints kept")->capture_default_str();
   app.add_option("--eval-every", c.eval_every, "validation every N steps (0: end only)")->capture_default_str();
+  app.add_option("--max-supervised-tokens", c.max_supervised_tokens,
+                 "equal-token budget: stop once this many supervised tokens were trained (0: off)")
+      ->capture_default_str();
+  app.add_option("--early-stop-patience", c.early_stop_patience,
+                 "stop after N validations without improvement; final/ = best-validation weights (needs --val)")
+      ->capture_default_str();
+  app.add_option("--early-stop-min-delta", c.early_stop_min_delta, "smallest validation-loss drop that counts")
+      ->capture_default_str();
   app.add_flag("!--no-packing", c.packing, "one example per row (for comparison)");
   app.add_option("--overlong", overlong, "examples longer than the block: truncate | drop")
       ->check(CLI::IsMember({"truncate", "drop"}))->capture_default_str();
@@ -50,8 +58,8 @@ int run(tsft::TrainConfig c, const std::string& overlong) {
   c.overlong = overlong == "drop" ? tsft::Overlong::drop : tsft::Overlong::truncate;
   TSFT_USAGE_CHECK(!c.model_dir.empty() || !c.resume_dir.empty(), "--model or --resume is required");
   tsft::TrainResult r = tsft::train_run(c);
-  fmt::print("steps {}  loss {:.4f}{}  {:.0f} tokens/s  {:.1f} GFLOP/s  -> {}\n", r.steps, r.last_loss,
-             r.val_loss >= 0 ? fmt::format("  val {:.4f}", r.val_loss) : "", r.tokens_per_s, r.gflops,
+  fmt::print("steps {} ({})  loss {:.4f}{}  {:.0f} tokens/s  {:.1f} GFLOP/s  -> {}\n", r.steps, r.stop_reason,
+             r.last_loss, r.val_loss >= 0 ? fmt::format("  val {:.4f}", r.val_loss) : "", r.tokens_per_s, r.gflops,
              r.final_dir.empty() ? c.out_dir : r.final_dir);
   return 0;
 }

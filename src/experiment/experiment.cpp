@@ -9,6 +9,7 @@
 #include <fcntl.h>
 
 #include <cstring>
+#include <fstream>
 #include <toml++/toml.h>
 
 #include "core/error.hpp"
@@ -121,6 +122,29 @@ T get(const json& j, const char* table, const char* key, T def) {
 std::string s(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 }  // namespace
 
+std::string experiment_head_lines(const std::string& path, int64_t n) {
+  std::ifstream in(path);
+  TSFT_CHECK(in, "cannot read {}", path);
+  std::string line, out;
+  for (int64_t k = 0; k < n && std::getline(in, line);)
+    if (!line.empty()) out += line + "\n", k++;
+  return out;
+}
+
+std::pair<std::string, std::string> experiment_split_tail(const std::string& path, int64_t tail) {
+  std::ifstream in(path);
+  TSFT_CHECK(in, "cannot read {}", path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) lines.push_back(line);
+  TSFT_CHECK((int64_t)lines.size() > tail, "{}: {} examples cannot hold out {} for validation (lower [sft] val_size)", path,
+             lines.size(), tail);
+  std::pair<std::string, std::string> r;
+  for (size_t i = 0; i < lines.size(); i++) (i + tail < lines.size() ? r.first : r.second) += lines[i] + "\n";
+  return r;
+}
+
 std::string experiment_run(const ExperimentOptions& o) {
   toml::table tbl;
   try {
@@ -141,9 +165,14 @@ std::string experiment_run(const ExperimentOptions& o) {
   fs_write_atomic(cfg_copy, fs_read_text(o.config_path));
   auto t_start = std::chrono::steady_clock::now();
 
+  // Arms are compared at equal optimizer steps, at equal supervised tokens, or each trained to
+  // convergence (early stopping on the held-out validation problems).
   std::string budget = get<std::string>(cfg, "experiment", "budget", "steps");
-  TSFT_CHECK(budget == "steps", "{}: [experiment] budget = '{}': only 'steps' (equal optimizer steps) is implemented "
-             "so far", o.config_path, budget);
+  TSFT_CHECK(budget == "steps" || budget == "tokens" || budget == "converged",
+             "{}: [experiment] budget = '{}': expected steps | tokens | converged", o.config_path, budget);
+  TSFT_CHECK(budget != "tokens" || (cfg["sft"].contains("supervised_tokens") && cfg["sft"]["supervised_tokens"].is_number_integer()),
+             "{}: [experiment] budget = 'tokens' needs an integer [sft] supervised_tokens (the budget of every arm)",
+             o.config_path);
   std::vector<int> seeds = cfg["experiment"].value("seeds", std::vector<int>{1});
   std::vector<std::string> arms = cfg["experiment"].value(
       "arms", std::vector<std::string>{"theorem:all", "vanilla:all", "theorem:mlp", "vanilla:mlp", "theorem:attn",
@@ -179,17 +208,53 @@ std::string experiment_run(const ExperimentOptions& o) {
                              "--block", s(pt.value("block", json(256))), "--lr", s(pt.value("lr", json(2e-3))),
                              "--warmup", s(pt.value("warmup", json(20))), "--seed", "1", "--threads", threads, "-q"});
   std::string base = pre + "/final";
+  std::string k_base = k_pre;
+  // Generic instruction stage: the base model learns the chat format and to box answers on drills that
+  // share nothing with the problem templates (the paper's base is an instruct model).
+  if (cfg.contains("instruct") && cfg["instruct"].value("steps", 0) > 0) {
+    const json& in = cfg["instruct"];
+    std::string k_idata = experiment_hash(k_gen + in.dump());
+    std::string idata = r.stage("instruct-data", k_idata,
+                                {"instruct", "--corpus", gen + "/corpus.jsonl", "--out", out + "/instruct-data/chat.jsonl",
+                                 "--count", s(in.value("examples", json(2000))), "--seed", s(in.value("seed", json(1)))});
+    k_base = experiment_hash(k_pre + k_idata + in.dump());
+    std::string ins = r.stage("instruct", k_base,
+                              {"train", "--model", base, "--data", idata + "/chat.jsonl", "--out", out + "/instruct",
+                               "--steps", s(in["steps"]), "--micro-batch", s(in.value("micro_batch", json(8))),
+                               "--block", s(in.value("block", json(256))), "--lr", s(in.value("lr", json(1e-3))),
+                               "--warmup", s(in.value("warmup", json(10))), "--seed", "1", "--chat-template", "chatml",
+                               "--threads", threads, "-q"});
+    base = ins + "/final";
+  }
   const json& ev = cfg["eval"];
+  const json& sft = cfg["sft"];
+  // Evaluation sets: every split and probe file of gen except train, plus a sample of the training
+  // problems themselves (train_limit; how well each arm fits its own data) -- written once here.
+  const int64_t val_size = sft.value("val_size", (int64_t)0), train_limit = ev.value("train_limit", (int64_t)0);
+  TSFT_CHECK(budget != "converged" || val_size > 0,
+             "{}: [experiment] budget = 'converged' needs [sft] val_size > 0 (held-out training problems for early stopping)",
+             o.config_path);
+  std::vector<std::string> eval_files;
+  for (auto& p : fs::directory_iterator(gen + "/problems"))
+    if (p.path().extension() == ".jsonl" && p.path().stem() != "train") eval_files.push_back(p.path().string());
+  std::sort(eval_files.begin(), eval_files.end());
+  if (train_limit > 0) {
+    std::string fit = out + "/eval-sets/train_fit.jsonl";
+    fs::create_directories(out + "/eval-sets");
+    fs_write_atomic(fit, experiment_head_lines(gen + "/problems/train.jsonl", train_limit));
+    eval_files.push_back(fit);
+  }
   auto eval_args = [&](const std::string& model, const std::string& dir) {
-    return std::vector<std::string>{"eval", "--model", model, "--data", gen + "/problems", "--out", dir, "--chat-template",
-                                    "chatml", "--max-new-tokens", s(ev.value("max_new_tokens", json(160))), "--batch",
-                                    s(ev.value("batch", json(16))), "--limit", s(ev.value("limit", json(0))), "--threads",
-                                    threads, "-q"};
+    std::vector<std::string> a = {"eval", "--model", model, "--out", dir, "--chat-template", "chatml",
+                                  "--max-new-tokens", s(ev.value("max_new_tokens", json(160))), "--batch",
+                                  s(ev.value("batch", json(16))), "--limit", s(ev.value("limit", json(0))), "--threads",
+                                  threads, "-q", "--data"};
+    for (auto& f : eval_files) a.push_back(f);
+    return a;
   };
-  std::string k_evb = experiment_hash(k_pre + ev.dump());
+  std::string k_evb = experiment_hash(k_base + ev.dump() + std::to_string(train_limit));
   r.stage("eval/base", k_evb, eval_args(base, out + "/eval/base"));
 
-  const json& sft = cfg["sft"];
   json runs = json::array();
   for (int seed : seeds) {
     for (auto& arm : arms) {
@@ -200,15 +265,38 @@ std::string experiment_run(const ExperimentOptions& o) {
       std::string rend = r.stage("render/" + sup, k_render,
                                  {"render", "--in", gen + "/problems/train.jsonl", "--out", out + "/render/" + sup + "/sft.jsonl",
                                   "--arm", sup});
+      // The last val_size rendered problems are held out (same problems in every arm: render keeps order).
+      std::string train_file = rend + "/sft.jsonl", val_file;
+      if (val_size > 0) {
+        auto [tr_text, val_text] = experiment_split_tail(rend + "/sft.jsonl", val_size);
+        train_file = rend + fmt::format("/sft_train_v{}.jsonl", val_size);
+        val_file = rend + fmt::format("/sft_val_v{}.jsonl", val_size);
+        fs_write_atomic(train_file, tr_text);
+        fs_write_atomic(val_file, val_text);
+      }
       std::string name = fmt::format("{}-{}-s{}", sup, trainable, seed);
-      std::string k_train = experiment_hash(k_pre + k_render + sft.dump() + trainable + std::to_string(seed));
-      std::string tr = r.stage("train/" + name, k_train,
-                               {"train", "--model", base, "--data", rend + "/sft.jsonl", "--out", out + "/train/" + name,
-                                "--trainable", trainable, "--steps", s(sft.value("steps", json(200))), "--micro-batch",
-                                s(sft.value("micro_batch", json(8))), "--block", s(sft.value("block", json(512))), "--lr",
-                                s(sft.value("lr", json(1e-3))), "--warmup", s(sft.value("warmup", json(20))), "--seed",
-                                std::to_string(seed), "--chat-template", "chatml", "--threads", threads, "-q"});
-      r.stage("eval/" + name, experiment_hash(k_train + ev.dump()), eval_args(tr + "/final", out + "/eval/" + name));
+      std::string k_train = experiment_hash(k_base + k_render + budget + sft.dump() + trainable + std::to_string(seed));
+      std::vector<std::string> targs = {
+          "train", "--model", base, "--data", train_file, "--out", out + "/train/" + name, "--trainable", trainable,
+          "--steps", s(sft.value("steps", json(200))), "--micro-batch", s(sft.value("micro_batch", json(8))),
+          "--block", s(sft.value("block", json(512))), "--lr", s(sft.value("lr", json(1e-3))), "--warmup",
+          s(sft.value("warmup", json(20))), "--seed", std::to_string(seed), "--chat-template", "chatml", "--threads",
+          threads, "-q"};
+      if (!val_file.empty())
+        for (const char* a : {"--val", val_file.c_str(), "--eval-every"}) targs.push_back(a);
+      if (!val_file.empty()) targs.push_back(s(sft.value("eval_every", json(50))));
+      if (budget == "tokens") {
+        targs.push_back("--max-supervised-tokens");
+        targs.push_back(s(sft["supervised_tokens"]));
+      } else if (budget == "converged") {
+        targs.push_back("--early-stop-patience");
+        targs.push_back(s(sft.value("patience", json(3))));
+        targs.push_back("--early-stop-min-delta");
+        targs.push_back(s(sft.value("min_delta", json(0.0))));
+      }
+      std::string tr = r.stage("train/" + name, k_train, targs);
+      r.stage("eval/" + name, experiment_hash(k_train + ev.dump() + std::to_string(train_limit)),
+              eval_args(tr + "/final", out + "/eval/" + name));
       runs.push_back({{"name", name}, {"supervision", sup}, {"trainable", trainable}, {"seed", seed}});
       if (trainable == "all" && (sup == "theorem" || sup == "vanilla")) {
         std::string k_an = experiment_hash(k_train + "analyze");
@@ -216,7 +304,7 @@ std::string experiment_run(const ExperimentOptions& o) {
                                  {"analyze", "--base", base, "--tuned", tr + "/final", "--out", out + "/analysis/" + name});
         for (const char* g : {"mlp", "attn"}) {
           std::string tname = fmt::format("{}-transplant_{}-s{}", sup, g, seed);
-          r.stage("eval/" + tname, experiment_hash(k_an + g + ev.dump()),
+          r.stage("eval/" + tname, experiment_hash(k_an + g + ev.dump() + std::to_string(train_limit)),
                   eval_args(an + "/transplant-" + g, out + "/eval/" + tname));
           runs.push_back({{"name", tname}, {"supervision", sup}, {"trainable", std::string("transplant_") + g},
                           {"seed", seed}});
@@ -224,7 +312,7 @@ std::string experiment_run(const ExperimentOptions& o) {
       }
     }
   }
-  json manifest = {{"config", cfg}, {"runs", runs}, {"timings", r.timings},
+  json manifest = {{"config", cfg}, {"budget", budget}, {"runs", runs}, {"timings", r.timings},
                    {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()}};
   fs_write_atomic(out + "/experiment.json", manifest.dump(2) + "\n");
   return report_write(out);

@@ -1,9 +1,12 @@
 #include "model/transformer.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 
 #include "core/error.hpp"
+#include "kernels/cpu/blas.hpp"
 #include "kernels/cpu/kernels.hpp"
 
 namespace tsft {
@@ -33,8 +36,8 @@ void plan(Activations& a, const ModelConfig& c, Planner& p) {
   for (int l = 0; l <= L; l++) a.x[l] = (a.training || l < 2) ? p.take(N * C) : a.x[l % 2];
   for (int l = 0; l < L; l++) {
     if (l >= Lkeep) {
-      for (auto* v : {&a.ln1, &a.ln1_rstd, &a.qpre, &a.q_rstd, &a.kpre, &a.k_rstd, &a.q, &a.k, &a.v,
-                      &a.probs, &a.att, &a.xmid, &a.ln2, &a.ln2_rstd, &a.gate, &a.up, &a.h})
+      for (auto* v : {&a.ln1, &a.ln1_rstd, &a.qpre, &a.q_rstd, &a.kpre, &a.k_rstd, &a.q, &a.k, &a.v, &a.probs,
+                      &a.att, &a.xmid, &a.ln2, &a.ln2_rstd, &a.gate, &a.up, &a.h})
         (*v)[l] = (*v)[0];
       continue;
     }
@@ -74,19 +77,77 @@ void plan(Activations& a, const ModelConfig& c, Planner& p) {
     a.dh = p.take(N * F);
     a.dlnf = p.take(N * C);
     a.attn_scratch = p.take((size_t)kernels_num_threads() * a.T_max * a.T_max);
-    a.head_scratch = p.take((size_t)a.head_chunk * c.V);
+    a.head_scratch = p.take(lm_head_ce_scratch_size(a.head_chunk, c.C, c.V, true));
   }
 }
 
-void zero(float* p, size_t n) { std::memset(p, 0, n * sizeof(float)); }
+// Backward buffers are zeroed on the pool (a serial memset of N x F floats leaves the other threads idle).
+void zero(float* p, size_t n) {
+  parallel_blocks((long)n, 1 << 14,
+                  [&](long i0, long i1, int) { std::memset(p + i0, 0, (i1 - i0) * sizeof(float)); }, 0.25);
+}
+
+// Rows per LM-head chunk: at least the requested head_chunk, raised while the logits chunk stays
+// within kHeadLogitsFloats (4 MiB), since small chunks make the head's matmuls short and thread-bound
+// (each chunk's dW is a reduction over its rows, split across threads).
+constexpr size_t kHeadLogitsFloats = size_t(1) << 20;
+int head_chunk_rows(const ModelConfig& c, int B, int T, int head_chunk) {
+  const size_t N = (size_t)B * T;
+  size_t rows = std::max<size_t>((size_t)head_chunk, std::min(N, kHeadLogitsFloats / (size_t)c.V));
+  return (int)std::max<size_t>(1, rows);
+}
+
+OpProfile* g_profile = nullptr;
+double process_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+struct OpTimer {
+  const char* name;
+  std::chrono::steady_clock::time_point t0{};
+  double c0 = 0;
+  explicit OpTimer(const char* n) : name(n) {
+    if (g_profile) {
+      c0 = process_cpu_seconds();
+      t0 = std::chrono::steady_clock::now();
+    }
+  }
+  ~OpTimer() {
+    if (g_profile)
+      g_profile->add(name, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                     process_cpu_seconds() - c0);
+  }
+};
+// OP("name", statements): statements timed under "name" when a profile is installed.
+#define OP(name, ...)    \
+  do {                   \
+    OpTimer op_t_(name); \
+    __VA_ARGS__;         \
+  } while (0)
 }  // namespace
+
+void OpProfile::add(const char* name, double wall, double cpu) {
+  for (size_t i = 0; i < names.size(); i++)
+    if (names[i] == name) {
+      secs[i] += wall;
+      cpu_secs[i] += cpu;
+      return;
+    }
+  names.push_back(name);
+  secs.push_back(wall);
+  cpu_secs.push_back(cpu);
+}
+void model_set_profile(OpProfile* p) {
+  g_profile = p;
+}
 
 size_t activations_bytes(const ModelConfig& c, int B, int T, bool training, int head_chunk) {
   Activations a;
   a.B_max = B;
   a.T_max = T;
   a.training = training;
-  a.head_chunk = head_chunk;
+  a.head_chunk = head_chunk_rows(c, B, T, head_chunk);
   Planner p;
   plan(a, c, p);
   return p.used * sizeof(float);
@@ -98,7 +159,7 @@ Activations activations_create(const ModelConfig& c, int B, int T, bool training
   a.B_max = B;
   a.T_max = T;
   a.training = training;
-  a.head_chunk = head_chunk;
+  a.head_chunk = head_chunk_rows(c, B, T, head_chunk);
   Planner count;
   plan(a, c, count);
   a.mem.assign(count.used, 0.f);
@@ -144,54 +205,61 @@ ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* log
                b.pos[n], n, b.cache ? b.cache->P : c.max_position);
   if (b.cache)
     for (int i = 0; i < B; i++)
-      TSFT_CHECK(b.slot[i] >= 0 && b.slot[i] < b.cache->S, "KV-cache slot {} of row {} outside [0, {})", b.slot[i], i,
-                 b.cache->S);
+      TSFT_CHECK(b.slot[i] >= 0 && b.slot[i] < b.cache->S, "KV-cache slot {} of row {} outside [0, {})",
+                 b.slot[i], i, b.cache->S);
   const float* cs = m.rope_cos.data();
   const float* sn = m.rope_sin.data();
 
-  embedding_forward(a.x[0], b.ids, m.w.embed, N, C, c.V);
+  OP("f.embed", embedding_forward(a.x[0], b.ids, m.w.embed, N, C, c.V));
+  if (c.L == 0) rmsnorm_forward(a.lnf, a.lnf_rstd, a.x[0], m.w.norm, N, C, c.rms_norm_eps);
   for (int l = 0; l < c.L; l++) {
     const LayerParams& w = m.w.layers[l];
-    rmsnorm_forward(a.ln1[l], a.ln1_rstd[l], a.x[l], w.ln1, N, C, c.rms_norm_eps);
+    // ln1 of layer l > 0 was formed by the previous layer's fused residual add
+    if (l == 0) OP("f.rms1", rmsnorm_forward(a.ln1[l], a.ln1_rstd[l], a.x[l], w.ln1, N, C, c.rms_norm_eps));
     if (c.qk_norm) {
-      matmul_forward(a.qpre[l], a.ln1[l], w.wq, w.bq, N, C, HD);
-      matmul_forward(a.kpre[l], a.ln1[l], w.wk, w.bk, N, C, KD);
-      rmsnorm_forward(a.q[l], a.q_rstd[l], a.qpre[l], w.q_norm, N * H, D, c.rms_norm_eps);
-      rmsnorm_forward(a.k[l], a.k_rstd[l], a.kpre[l], w.k_norm, N * KV, D, c.rms_norm_eps);
+      OP("f.qkv", matmul_forward(a.qpre[l], a.ln1[l], w.wq, w.bq, N, C, HD));
+      OP("f.qkv", matmul_forward(a.kpre[l], a.ln1[l], w.wk, w.bk, N, C, KD));
+      OP("f.qknorm", rmsnorm_forward(a.q[l], a.q_rstd[l], a.qpre[l], w.q_norm, N * H, D, c.rms_norm_eps));
+      OP("f.qknorm", rmsnorm_forward(a.k[l], a.k_rstd[l], a.kpre[l], w.k_norm, N * KV, D, c.rms_norm_eps));
     } else {
-      matmul_forward(a.q[l], a.ln1[l], w.wq, w.bq, N, C, HD);
-      matmul_forward(a.k[l], a.ln1[l], w.wk, w.bk, N, C, KD);
+      OP("f.qkv", matmul_forward(a.q[l], a.ln1[l], w.wq, w.bq, N, C, HD));
+      OP("f.qkv", matmul_forward(a.k[l], a.ln1[l], w.wk, w.bk, N, C, KD));
     }
-    matmul_forward(a.v[l], a.ln1[l], w.wv, w.bv, N, C, KD);
-    rope_forward(a.q[l], b.pos, cs, sn, N, H, D);
-    rope_forward(a.k[l], b.pos, cs, sn, N, KV, D);
+    OP("f.qkv", matmul_forward(a.v[l], a.ln1[l], w.wv, w.bv, N, C, KD));
+    OP("f.rope", rope_forward(a.q[l], b.pos, cs, sn, N, H, D));
+    OP("f.rope", rope_forward(a.k[l], b.pos, cs, sn, N, KV, D));
     if (b.cache) {
       kv_cache_store(b.cache->k_layer(l), b.cache->v_layer(l), a.k[l], a.v[l], b.slot, b.pos, B, T, KD,
                      b.cache->P);
       attention_cached_forward(a.att[l], a.q[l], b.cache->k_layer(l), b.cache->v_layer(l), b.slot, b.pos, B,
                                T, H, KV, D, b.cache->P);
     } else {
-      attention_forward(a.att[l], a.probs[l], a.q[l], a.k[l], a.v[l], b.doc, B, T, H, KV, D);
+      OP("f.attn", attention_forward(a.att[l], a.probs[l], a.q[l], a.k[l], a.v[l], b.doc, B, T, H, KV, D));
     }
-    matmul_forward(a.tmp, a.att[l], w.wo, w.bo, N, HD, C);
-    for (size_t i = 0; i < (size_t)N * C; i++) a.xmid[l][i] = a.x[l][i] + a.tmp[i];
-    rmsnorm_forward(a.ln2[l], a.ln2_rstd[l], a.xmid[l], w.ln2, N, C, c.rms_norm_eps);
-    matmul_forward(a.gate[l], a.ln2[l], w.wg, w.bg, N, C, F);
-    matmul_forward(a.up[l], a.ln2[l], w.wu, w.bu, N, C, F);
-    swiglu_forward(a.h[l], a.gate[l], a.up[l], (size_t)N * F);
-    matmul_forward(a.tmp, a.h[l], w.wd, w.bd, N, F, C);
-    for (size_t i = 0; i < (size_t)N * C; i++) a.x[l + 1][i] = a.xmid[l][i] + a.tmp[i];
+    OP("f.wo", matmul_forward(a.tmp, a.att[l], w.wo, w.bo, N, HD, C));
+    // xmid = x + tmp ; ln2 = rmsnorm(xmid)
+    OP("f.add_rms2", residual_rmsnorm_forward(a.xmid[l], a.ln2[l], a.ln2_rstd[l], a.x[l], a.tmp, w.ln2, N, C,
+                                              c.rms_norm_eps));
+    OP("f.gate_up", matmul_forward(a.gate[l], a.ln2[l], w.wg, w.bg, N, C, F));
+    OP("f.gate_up", matmul_forward(a.up[l], a.ln2[l], w.wu, w.bu, N, C, F));
+    OP("f.swiglu", swiglu_forward(a.h[l], a.gate[l], a.up[l], (size_t)N * F));
+    OP("f.wd", matmul_forward(a.tmp, a.h[l], w.wd, w.bd, N, F, C));
+    // x[l+1] = xmid + tmp, then the next layer's ln1 (or the final norm) of it
+    if (l + 1 < c.L)
+      OP("f.add_rms1", residual_rmsnorm_forward(a.x[l + 1], a.ln1[l + 1], a.ln1_rstd[l + 1], a.xmid[l], a.tmp,
+                                                m.w.layers[l + 1].ln1, N, C, c.rms_norm_eps));
+    else
+      OP("f.add_rmsf", residual_rmsnorm_forward(a.x[l + 1], a.lnf, a.lnf_rstd, a.xmid[l], a.tmp, m.w.norm, N,
+                                                C, c.rms_norm_eps));
   }
-  rmsnorm_forward(a.lnf, a.lnf_rstd, a.x[c.L], m.w.norm, N, C, c.rms_norm_eps);
 
   ForwardResult r;
   if (logits) matmul_forward(logits, a.lnf, m.w.lm_head, (const float*)nullptr, N, C, c.V);
   if (b.targets) {
-    if (backward_head) zero(a.dlnf, (size_t)N * C);
-    r.loss_sum = lm_head_ce_forward_backward(backward_head ? a.dlnf : nullptr,
-                                             backward_head ? m.g.lm_head : nullptr, &r.n_valid,
-                                             a.head_scratch, a.head_chunk, a.lnf, m.w.lm_head, b.targets, N,
-                                             C, c.V, grad_scale);
+    OP("head", if (backward_head) zero(a.dlnf, (size_t)N * C));
+    OP("head", r.loss_sum = lm_head_ce_forward_backward(
+                   backward_head ? a.dlnf : nullptr, backward_head ? m.g.lm_head : nullptr, &r.n_valid,
+                   a.head_scratch, a.head_chunk, a.lnf, m.w.lm_head, b.targets, N, C, c.V, grad_scale));
   }
   return r;
 }
@@ -206,55 +274,55 @@ void model_backward(Model& m, Activations& a, const Batch& b) {
   const size_t NC = (size_t)N * C;
 
   // rmsnorm_forward(lnf, x[L], norm)
-  zero(a.dres, NC);
-  rmsnorm_backward(a.dres, m.g.norm, a.dlnf, a.x[c.L], a.lnf_rstd, m.w.norm, N, C);
+  OP("b.zero", zero(a.dres, NC));
+  OP("b.rmsf", rmsnorm_backward(a.dres, m.g.norm, a.dlnf, a.x[c.L], a.lnf_rstd, m.w.norm, N, C));
   for (int l = c.L - 1; l >= 0; l--) {
     const LayerParams& w = m.w.layers[l];
     const LayerParams& g = m.g.layers[l];
     // x[l+1] = xmid + tmp: d xmid = dres (kept in dres); tmp = h @ Wd^T
-    zero(a.dh, (size_t)N * F);
-    matmul_backward(a.dh, g.wd, g.bd, a.dres, a.h[l], w.wd, N, F, C);
+    OP("b.zero", zero(a.dh, (size_t)N * F));
+    OP("b.wd", matmul_backward(a.dh, g.wd, g.bd, a.dres, a.h[l], w.wd, N, F, C));
     // h = silu(gate) * up
-    zero(a.dgate, (size_t)N * F);
-    zero(a.dup, (size_t)N * F);
-    swiglu_backward(a.dgate, a.dup, a.dh, a.gate[l], a.up[l], (size_t)N * F);
+    OP("b.zero", zero(a.dgate, (size_t)N * F));
+    OP("b.zero", zero(a.dup, (size_t)N * F));
+    OP("b.swiglu", swiglu_backward(a.dgate, a.dup, a.dh, a.gate[l], a.up[l], (size_t)N * F));
     // gate = ln2 @ Wg^T, up = ln2 @ Wu^T
-    zero(a.dln, NC);
-    matmul_backward(a.dln, g.wu, g.bu, a.dup, a.ln2[l], w.wu, N, C, F);
-    matmul_backward(a.dln, g.wg, g.bg, a.dgate, a.ln2[l], w.wg, N, C, F);
+    OP("b.zero", zero(a.dln, NC));
+    OP("b.gate_up", matmul_backward(a.dln, g.wu, g.bu, a.dup, a.ln2[l], w.wu, N, C, F));
+    OP("b.gate_up", matmul_backward(a.dln, g.wg, g.bg, a.dgate, a.ln2[l], w.wg, N, C, F));
     // ln2 = rmsnorm(xmid)  -> dres += (dres is now d xmid)
-    rmsnorm_backward(a.dres, g.ln2, a.dln, a.xmid[l], a.ln2_rstd[l], w.ln2, N, C);
+    OP("b.rms2", rmsnorm_backward(a.dres, g.ln2, a.dln, a.xmid[l], a.ln2_rstd[l], w.ln2, N, C));
     // xmid = x[l] + att @ Wo^T: d x[l] = dres (kept), datt = dres @ Wo
-    zero(a.datt, (size_t)N * HD);
-    matmul_backward(a.datt, g.wo, g.bo, a.dres, a.att[l], w.wo, N, HD, C);
+    OP("b.zero", zero(a.datt, (size_t)N * HD));
+    OP("b.wo", matmul_backward(a.datt, g.wo, g.bo, a.dres, a.att[l], w.wo, N, HD, C));
     // att = attention(q, k, v)
-    zero(a.dq, (size_t)N * HD);
-    zero(a.dk, (size_t)N * KD);
-    zero(a.dv, (size_t)N * KD);
-    attention_backward(a.dq, a.dk, a.dv, a.attn_scratch, a.datt, a.probs[l], a.q[l], a.k[l], a.v[l], b.doc,
-                       B, T, H, KV, D);
+    OP("b.zero", zero(a.dq, (size_t)N * HD));
+    OP("b.zero", zero(a.dk, (size_t)N * KD));
+    OP("b.zero", zero(a.dv, (size_t)N * KD));
+    OP("b.attn", attention_backward(a.dq, a.dk, a.dv, a.attn_scratch, a.datt, a.probs[l], a.q[l], a.k[l],
+                                    a.v[l], b.doc, B, T, H, KV, D));
     // rope (in place on q, k)
-    rope_backward(a.dq, b.pos, cs, sn, N, H, D);
-    rope_backward(a.dk, b.pos, cs, sn, N, KV, D);
-    zero(a.dln, NC);
+    OP("b.rope", rope_backward(a.dq, b.pos, cs, sn, N, H, D));
+    OP("b.rope", rope_backward(a.dk, b.pos, cs, sn, N, KV, D));
+    OP("b.zero", zero(a.dln, NC));
     float* dq = a.dq;
     float* dk = a.dk;
     if (c.qk_norm) {  // q = rmsnorm_D(qpre), k = rmsnorm_D(kpre); datt is free again -> d qpre
-      zero(a.datt, (size_t)N * HD);
-      zero(a.dkpre, (size_t)N * KD);
-      rmsnorm_backward(a.datt, g.q_norm, a.dq, a.qpre[l], a.q_rstd[l], w.q_norm, N * H, D);
-      rmsnorm_backward(a.dkpre, g.k_norm, a.dk, a.kpre[l], a.k_rstd[l], w.k_norm, N * KV, D);
+      OP("b.zero", zero(a.datt, (size_t)N * HD));
+      OP("b.zero", zero(a.dkpre, (size_t)N * KD));
+      OP("b.qknorm", rmsnorm_backward(a.datt, g.q_norm, a.dq, a.qpre[l], a.q_rstd[l], w.q_norm, N * H, D));
+      OP("b.qknorm", rmsnorm_backward(a.dkpre, g.k_norm, a.dk, a.kpre[l], a.k_rstd[l], w.k_norm, N * KV, D));
       dq = a.datt;
       dk = a.dkpre;
     }
     // q/k/v = ln1 @ W^T + b
-    matmul_backward(a.dln, g.wv, g.bv, a.dv, a.ln1[l], w.wv, N, C, KD);
-    matmul_backward(a.dln, g.wk, g.bk, dk, a.ln1[l], w.wk, N, C, KD);
-    matmul_backward(a.dln, g.wq, g.bq, dq, a.ln1[l], w.wq, N, C, HD);
+    OP("b.qkv", matmul_backward(a.dln, g.wv, g.bv, a.dv, a.ln1[l], w.wv, N, C, KD));
+    OP("b.qkv", matmul_backward(a.dln, g.wk, g.bk, dk, a.ln1[l], w.wk, N, C, KD));
+    OP("b.qkv", matmul_backward(a.dln, g.wq, g.bq, dq, a.ln1[l], w.wq, N, C, HD));
     // ln1 = rmsnorm(x[l])
-    rmsnorm_backward(a.dres, g.ln1, a.dln, a.x[l], a.ln1_rstd[l], w.ln1, N, C);
+    OP("b.rms1", rmsnorm_backward(a.dres, g.ln1, a.dln, a.x[l], a.ln1_rstd[l], w.ln1, N, C));
   }
-  if (m.g.embed) embedding_backward(m.g.embed, a.dres, b.ids, N, C);
+  OP("b.embed", if (m.g.embed) embedding_backward(m.g.embed, a.dres, b.ids, N, C));
 }
 
 }  // namespace tsft

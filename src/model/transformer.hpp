@@ -70,4 +70,14 @@ void model_backward(Model& m, Activations& a, const Batch& b);
 
 int64_t count_valid_targets(const int32_t* targets, size_t n);
 
+// Optional per-operation profile (bench_train_step --profile): while one is installed, model_forward
+// and model_backward add the wall seconds and the process CPU seconds (all threads, the pool's spin
+// waits included) of each operation to its entry. Off by default (null): no clock reads.
+struct OpProfile {
+  std::vector<const char*> names;
+  std::vector<double> secs, cpu_secs;
+  void add(const char* name, double wall, double cpu);
+};
+void model_set_profile(OpProfile* p);
+
 }  // namespace tsft

@@ -25,7 +25,16 @@ struct Run {
   std::map<std::string, const eval::ItemResult*> by_id;
   json metrics;
   std::vector<std::pair<double, double>> curve;  // (step, loss)
+  json summary;                                   // train/<name>/summary.json (absent for base/transplants)
 };
+
+std::string budget_sentence(const std::string& budget) {
+  if (budget == "tokens") return "Arms are compared at equal supervised tokens (each arm stops once it has trained on the same number of target tokens).";
+  if (budget == "converged")
+    return "Arms are compared trained to convergence: each stops when its validation loss on held-out training "
+           "problems stops improving, and is evaluated with its best-validation weights.";
+  return "Arms are compared at equal optimizer steps (theorem targets are longer, so that arm sees more supervised tokens).";
+}
 
 std::string pct(double x) { return fmt::format("{:.1f}", 100 * x); }
 std::string esc(const std::string& s) {
@@ -148,8 +157,11 @@ std::string report_write(const std::string& dir) {
       json m = json::parse(line, nullptr, false);
       if (m.is_object() && m.contains("loss")) r.curve.push_back({m["step"].get<double>(), m["loss"].get<double>()});
     }
+    if (fs::exists(dir + "/train/" + r.name + "/summary.json"))
+      r.summary = json::parse(fs_read_text(dir + "/train/" + r.name + "/summary.json"));
     runs.push_back(std::move(r));
   }
+  const std::string budget = ex.value("budget", std::string("steps"));
   for (auto& r : runs) {
     for (auto& x : r.items) r.by_id[x.id] = &x;
     r.metrics = eval::eval_metrics(r.items);
@@ -185,7 +197,9 @@ std::string report_write(const std::string& dir) {
        "instances? Claims of arXiv 2605.09270 tested here: (1) vanilla SFT memorizes surface correlations and is brittle "
        "under small input changes; (2) Theorem-SFT generalizes better than vanilla SFT; (3) fine-tuning the MLP layers "
        "alone matches fine-tuning all layers. All arms share problems, prompts and hyper-parameters; only the "
-       "supervision target and the trainable tensors differ. Arms are compared at equal optimizer steps.");
+       "supervision target and the trainable tensors differ. " + budget_sentence(budget) +
+       " A generalization claim is only fair between arms that fit their training data equally well: the "
+       "'train' column (training problems, greedy decoding) and the i.i.d. 'test' column stand beside every probe.");
 
   // Verdicts
   section("Verdicts (95% intervals, computed from the numbers below)");
@@ -214,6 +228,11 @@ std::string report_write(const std::string& dir) {
       auto d = paired(thm, van, is_generalization, &mc);
       v2 = verdict_improves(d.estimate, d.lo, d.hi, 0.02, "theorem - vanilla on probes + counterfactual + compositional");
       v2.reason += fmt::format("; McNemar p = {:.3g}", mc.p_value);
+      auto on_train = +[](const eval::ItemResult& x) { return x.split == "train"; };
+      bool have_fit = std::any_of(thm[0]->items.begin(), thm[0]->items.end(), on_train);
+      auto fit = paired(thm, van, on_train, nullptr);
+      if (have_fit) v2 = verdict_require_equal_fit(v2, fit.estimate, fit.lo, fit.hi, 0.10);
+      else v2.reason += "; training-problem accuracy not measured ([eval] train_limit = 0): fit not checked";
     }
     vt.rows.push_back({"2. Theorem-SFT generalizes better", v2.label, v2.reason});
     Verdict v3{"inconclusive", "theorem:mlp or theorem:all missing"};
@@ -306,10 +325,35 @@ std::string report_write(const std::string& dir) {
   for (auto& r : runs)
     if (!r.curve.empty()) curves.push_back(&r);
   html += svg_curves("training loss per step", curves);
-  Table tc{{"arm", "steps", "first loss", "last loss"}, {}};
-  for (auto* r : curves)
-    tc.rows.push_back({r->name, std::to_string(r->curve.size()), fmt::format("{:.4f}", r->curve.front().second),
-                       fmt::format("{:.4f}", r->curve.back().second)});
+  para("Budget: " + budget_sentence(budget));
+  if (budget == "converged") {
+    int capped = 0, total_arms = 0;
+    for (auto* r : curves)
+      if (r->summary.is_object()) total_arms++, capped += r->summary.value("stop_reason", std::string()) == "steps";
+    if (capped > 0)
+      para(fmt::format("{} of {} arms reached the step cap ([sft] steps) before their validation loss stopped improving: "
+                       "they are not converged, and comparisons between them are at equal steps, not at convergence.",
+                       capped, total_arms));
+  }
+  Table tc{{"arm", "steps", "stop", "supervised tokens", "first loss", "last loss", "best val loss (step)",
+            "train-problem acc"}, {}};
+  for (auto* r : curves) {
+    const json& su = r->summary;
+    std::string fit = "-";
+    if (r->metrics["by_split"].contains("train")) {
+      auto& m = r->metrics["by_split"]["train"];
+      fit = fmt::format("{} [{}, {}]", pct(m["accuracy"]), pct(m["ci95"][0]), pct(m["ci95"][1]));
+    }
+    std::string best = "-";
+    if (su.is_object() && su.value("best_val_loss", -1.0) >= 0)
+      best = fmt::format("{:.4f} ({})", su["best_val_loss"].get<double>(), su["best_step"].get<int64_t>());
+    else if (su.is_object() && su.value("val_loss", -1.0) >= 0)
+      best = fmt::format("{:.4f} (last)", su["val_loss"].get<double>());
+    tc.rows.push_back({r->name, std::to_string(r->curve.size()), su.is_object() ? su.value("stop_reason", std::string("-")) : "-",
+                       su.is_object() ? std::to_string(su.value("supervised_tokens", (int64_t)0)) : "-",
+                       fmt::format("{:.4f}", r->curve.front().second), fmt::format("{:.4f}", r->curve.back().second), best,
+                       fit});
+  }
   table(tc);
 
   section("Setup");

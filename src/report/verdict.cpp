@@ -21,4 +21,13 @@ Verdict verdict_equivalent(double est, double lo, double hi, double margin, cons
   return {"inconclusive", nums + ": overlaps the margin's edge"};
 }
 
+Verdict verdict_require_equal_fit(const Verdict& v, double est, double lo, double hi, double margin) {
+  std::string fit = fmt::format("training-problem accuracy difference {:+.1f} points [{:+.1f}, {:+.1f}]", 100 * est,
+                                100 * lo, 100 * hi);
+  if (hi < -margin || lo > margin)
+    return {"inconclusive", v.reason + "; but the arms fit their training data unequally (" + fit +
+                                fmt::format(", beyond +-{:.1f}", 100 * margin) + "), so the comparison is not fair"};
+  return {v.label, v.reason + "; " + fit};
+}
+
 }  // namespace tsft

@@ -17,4 +17,10 @@ struct Verdict {
 Verdict verdict_improves(double estimate, double lo, double hi, double margin, const std::string& what);
 Verdict verdict_equivalent(double estimate, double lo, double hi, double margin, const std::string& what);
 
+// A generalization comparison is fair only between arms that fit their training data equally well.
+// Given the paired difference of the two arms' accuracy on their own training problems (estimate and
+// 95% interval), a verdict whose fit difference lies entirely outside [-margin, +margin] becomes
+// "inconclusive" (the reason says why); otherwise it is returned with the fit numbers appended.
+Verdict verdict_require_equal_fit(const Verdict& v, double fit_est, double fit_lo, double fit_hi, double margin);
+
 }  // namespace tsft

@@ -128,6 +128,7 @@ Exact exact_pow(const Exact& x, int n) {
 
 std::string exact_to_latex(const Exact& x) {
   if (x.is_zero()) return "0";
+  if (x.is_integer() && x.coef().get_num().fits_slong_p()) return std::to_string(x.coef().get_num().get_si());
   std::string core;
   if (x.rad() != 1) core += "\\sqrt{" + x.rad().get_str() + "}";
   int pp = x.pi_pow();

@@ -48,17 +48,21 @@ void run_chunked(long n, Make make, Take take) {
   }
 }
 
-Made finish(Problem& p) {
+// keep: also hold the recipe, question and answer (test items may become probe parents).
+Made finish(Problem& p, bool keep = true) {
   Made m;
   m.ok = true;
   m.cbd = p.cbd;
   m.family = p.family;
   m.hash = text_hash(p.question);
   m.numbers = p.numbers_key;
-  m.question = p.question;
-  m.answer = p.answer;
-  m.line = problem_to_json(p).dump();
-  m.recipe = std::move(p.recipe);
+  m.line.reserve(2048);
+  problem_write_json(p, m.line);
+  if (keep) {
+    m.question = std::move(p.question);
+    m.answer = std::move(p.answer);
+    m.recipe = std::move(p.recipe);
+  }
   return m;
 }
 
@@ -92,7 +96,7 @@ nlohmann::json gen_stream(const World& w, const std::function<void(const std::st
         Problem p = w.realize(w.draw("train", i, 0));
         p.id = fmt::format("train-{:07d}", i);
         p.split = "train";
-        return finish(p);
+        return finish(p, false);
       },
       [&](long, Made& m) {
         train_text.insert(m.hash);

@@ -82,18 +82,40 @@ struct Step {
   std::vector<std::string> cond, map, exec;
 };
 
+// One stated given: slot `slot` of part `part` (theorem `theorem`) is object `object` with text `value`.
+struct Given {
+  std::string slot, object, value, theorem;
+  size_t part = 0;
+};
+
+// One slot of a part: role, object, value (absent for the asked slot and a removed given).
+struct SlotBinding {
+  std::string name, role, object, value;
+  bool has_value = false;
+};
+
+struct Binding {
+  std::string theorem, target, link;
+  std::vector<SlotBinding> slots;  // catalog order (written sorted by name, as a JSON object)
+};
+
 struct Problem {
   std::string id, split, parent_id, perturbation = "none", family, context, order_kind, distractor_kind;
   std::string question, answer, answer_type, answer_value, restatement;
   std::vector<std::string> theorems, templates, options;
   bool cue_planted = false, cbd = false;
   std::vector<Step> steps;
-  nlohmann::json givens = nlohmann::json::array(), bindings = nlohmann::json::array();
+  std::vector<Given> givens;
+  std::vector<Binding> bindings;
   uint64_t numbers_key = 0;  // hash of theorem ids + all slot values (P2 leakage check)
   Recipe recipe;
 };
 
+// The problem record (schema in data/theorems/README.md). problem_write_json appends exactly
+// problem_to_json(p).dump() to out (compact, keys sorted, same string escaping) without building a
+// json tree; gen uses it for speed, tests check the two agree.
 nlohmann::json problem_to_json(const Problem& p);
+void problem_write_json(const Problem& p, std::string& out);
 
 class World {
  public:
@@ -108,6 +130,7 @@ class World {
   // One item of a split ("train", "test", "counterfactual", "compositional"); attempt > 0 redraws.
   Recipe draw(const std::string& split, long index, int attempt) const;
   Problem realize(const Recipe& r) const;
+  Problem realize(Recipe&& r) const;  // same, moving r into Problem::recipe
   // Probe variant of a parent recipe; false if the probe is not meaningful for it.
   bool probe(const Recipe& parent, const std::string& type, int attempt, Recipe& out) const;
   bool probe_supported(int th, const std::string& type, std::string* why = nullptr) const;

@@ -1,5 +1,6 @@
 // Realization: a Recipe -> problem text, exact answer (solved again from the givens), solution steps.
 #include <algorithm>
+#include <type_traits>
 #include <fmt/format.h>
 
 #include "core/error.hpp"
@@ -10,17 +11,28 @@ namespace {
 
 using Dict = std::vector<std::pair<std::string, std::string>>;
 
-// "{key}" -> value; unknown keys are catalog errors (named with `where`).
-std::string fill(const std::string& tpl, const Dict& d, const std::string& where) {
+// "{key}" -> value; unknown keys are catalog errors (named with `where`, a string or a callable that
+// builds one only on error).
+template <class Where>
+std::string where_text(const Where& w) {
+  if constexpr (std::is_invocable_v<const Where&>) return w();
+  else return std::string(w);
+}
+
+template <class Where>
+std::string fill(const std::string& tpl, const Dict& d, const Where& where) {
   std::string out;
-  out.reserve(tpl.size() + 16);
+  out.reserve(tpl.size() + 32);
   for (size_t i = 0; i < tpl.size();) {
     if (tpl[i] != '{') {
-      out += tpl[i++];
+      size_t j = tpl.find('{', i);
+      if (j == std::string::npos) j = tpl.size();
+      out.append(tpl, i, j - i);
+      i = j;
       continue;
     }
     size_t j = tpl.find('}', i);
-    TSFT_CHECK(j != std::string::npos, "{}: unterminated '{{' in \"{}\"", where, tpl);
+    TSFT_CHECK(j != std::string::npos, "{}: unterminated '{{' in \"{}\"", where_text(where), tpl);
     std::string_view key(tpl.data() + i + 1, j - i - 1);
     bool found = false;
     for (auto& [k, v] : d)
@@ -29,7 +41,7 @@ std::string fill(const std::string& tpl, const Dict& d, const std::string& where
         found = true;
         break;
       }
-    TSFT_CHECK(found, "{}: unknown placeholder {{{}}} in \"{}\"", where, key, tpl);
+    TSFT_CHECK(found, "{}: unknown placeholder {{{}}} in \"{}\"", where_text(where), key, tpl);
     i = j + 1;
   }
   return out;
@@ -78,8 +90,14 @@ void apply_order(std::vector<Clause>& cl, const std::string& kind) {
 }  // namespace
 
 Problem World::realize(const Recipe& r) const {
+  Recipe copy = r;
+  return realize(std::move(copy));
+}
+
+Problem World::realize(Recipe&& recipe) const {
   Problem p;
-  p.recipe = r;
+  p.recipe = std::move(recipe);
+  const Recipe& r = p.recipe;
   std::vector<Clause> clauses;
   std::string prev_target_noun, cf_text;
   Exact prev_answer;
@@ -93,7 +111,7 @@ Problem World::realize(const Recipe& r) const {
     const TheoremSpec& th = cat_.theorems[pr.th];
     const TemplateSpec& tp = th.templates.at(pr.tpl);
     const bool last = pi + 1 == r.parts.size();
-    const std::string where = th.file + ": theorem '" + th.id + "' template '" + tp.id + "'";
+    auto where = [&] { return th.file + ": theorem '" + th.id + "' template '" + tp.id + "'"; };
     Dict d = base;
     d.emplace_back("kind", th.kind_word);
     std::string fig;
@@ -103,15 +121,21 @@ Problem World::realize(const Recipe& r) const {
     }
     std::sort(fig.begin(), fig.end());
     d.emplace_back("fig", fig);
-    for (auto& s : th.slots) {
-      auto it = pr.vals.find(s.name);
-      if (it != pr.vals.end()) d.emplace_back(s.name, exact_to_text(it->second));
+    // Text of every slot value the recipe holds (slot order; "" where absent).
+    std::vector<std::string> vtext(th.slots.size());
+    std::vector<char> vhas(th.slots.size(), 0);
+    for (size_t k = 0; k < th.slots.size(); ++k) {
+      auto it = pr.vals.find(th.slots[k].name);
+      if (it == pr.vals.end()) continue;
+      vtext[k] = exact_to_text(it->second);
+      vhas[k] = 1;
+      d.emplace_back(th.slots[k].name, vtext[k]);
     }
     // Solve the asked slot from the others (the stored value, if any, must come out again).
     Gen g;
     g.th = &th;
     g.cf = r.cf && last;
-    for (auto& s : th.slots) g.syms[s.name] = fill(s.sym, d, where + " slot " + s.name);
+    for (auto& s : th.slots) g.syms[s.name] = fill(s.sym, d, [&] { return where() + " slot " + s.name; });
     g.vals = pr.vals;
     g.vals.erase(pr.target);
     kernels_[pr.th]->solve(g, pr.target);
@@ -120,9 +144,14 @@ Problem World::realize(const Recipe& r) const {
     TSFT_CHECK(stored == pr.vals.end() || stored->second == g.answer,
                "theorem '{}': solving '{}' back gives {} but the sampled value is {}", th.id, pr.target,
                exact_to_latex(g.answer), exact_to_latex(stored->second));
-    for (auto& [k, v] : pr.vals) {
-      std::string kv = th.id + ":" + k + "=" + exact_to_latex(v) + ";";
-      nkey = catalog_fnv1a(kv.data(), kv.size(), nkey);
+    for (auto& [k, v] : pr.vals) {  // FNV-1a of "id:slot=latex;" per value (streamed piecewise)
+      std::string lx = exact_to_latex(v);
+      nkey = catalog_fnv1a(th.id.data(), th.id.size(), nkey);
+      nkey = catalog_fnv1a(":", 1, nkey);
+      nkey = catalog_fnv1a(k.data(), k.size(), nkey);
+      nkey = catalog_fnv1a("=", 1, nkey);
+      nkey = catalog_fnv1a(lx.data(), lx.size(), nkey);
+      nkey = catalog_fnv1a(";", 1, nkey);
     }
     auto noun = [&](const std::string& slot) { return fill(th.slot(slot).noun, d, where); };
     if (r.cf && last) {
@@ -143,9 +172,15 @@ Problem World::realize(const Recipe& r) const {
       else
         st.cond.push_back("Cond: " + pm + ": holds.");
     }
-    for (auto& s : th.slots) {
+    Binding bind{th.id, pr.target, pr.link_slot, {}};
+    bind.slots.reserve(th.slots.size());
+    for (size_t si = 0; si < th.slots.size(); ++si) {
+      const SlotSpec& s = th.slots[si];
       const std::string& sym = g.syms[s.name];
-      std::string val = pr.vals.count(s.name) ? exact_to_text(pr.vals.at(s.name)) : "";
+      const std::string& val = vtext[si];
+      const bool hidden = s.name == pr.target || (dropped_part && s.name == r.drop_slot);
+      TSFT_CHECK(hidden || vhas[si], "theorem '{}': slot '{}' has no value", th.id, s.name);
+      bind.slots.push_back({s.name, s.role, sym, hidden ? std::string() : val, !hidden});
       if (s.name == pr.target) {
         st.map.push_back("Map: " + s.role + " = " + sym + " (asked)");
         if (last) asked.push_back(sym);
@@ -166,15 +201,9 @@ Problem World::realize(const Recipe& r) const {
       clauses.push_back({Clause::kGiven, sentence(clause)});
       st.map.push_back("Map: " + s.role + " = " + sym + " = " + val);
       known.push_back(sym + " = " + val);
-      p.givens.push_back({{"slot", s.name}, {"object", sym}, {"value", val}, {"part", pi}, {"theorem", th.id}});
+      p.givens.push_back({s.name, sym, val, th.id, pi});
     }
-    nlohmann::json b = nlohmann::json::object();
-    for (auto& s : th.slots) {
-      bool hidden = s.name == pr.target || (dropped_part && s.name == r.drop_slot);
-      b[s.name] = {{"role", s.role}, {"object", g.syms[s.name]},
-                   {"value", hidden ? nlohmann::json(nullptr) : nlohmann::json(exact_to_text(pr.vals.at(s.name)))}};
-    }
-    p.bindings.push_back({{"theorem", th.id}, {"target", pr.target}, {"link", pr.link_slot}, {"slots", b}});
+    p.bindings.push_back(std::move(bind));
     if (last) {
       std::string ask;
       if (pr.target == th.target) ask = fill(tp.ask, d, where);
@@ -258,35 +287,6 @@ std::vector<std::string> mc_options(const Exact& gold, bool cbd, uint64_t seed, 
   std::string g = cbd ? kCannotBeDetermined : exact_to_latex(gold);
   *gold_pos = int(std::find(opts.begin(), opts.end(), g) - opts.begin());
   return opts;
-}
-
-nlohmann::json problem_to_json(const Problem& p) {
-  nlohmann::json steps = nlohmann::json::array();
-  for (auto& s : p.steps)
-    steps.push_back({{"theorem", s.theorem}, {"name", s.name}, {"statement", s.statement}, {"cond", s.cond},
-                     {"map", s.map}, {"exec", s.exec}});
-  nlohmann::json j = {{"id", p.id},
-                      {"split", p.split},
-                      {"theorems", p.theorems},
-                      {"family", p.family},
-                      {"parent_id", p.parent_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.parent_id)},
-                      {"perturbation", p.perturbation},
-                      {"question", p.question},
-                      {"answer", p.answer},
-                      {"answer_type", p.answer_type},
-                      {"givens", p.givens},
-                      {"bindings", p.bindings},
-                      {"cue", {{"context", p.context}, {"planted", p.cue_planted}}},
-                      {"template", p.templates},
-                      {"order_kind", p.order_kind},
-                      {"distractor_kind", p.distractor_kind},
-                      {"values_key", fmt::format("{:016x}", p.numbers_key)},
-                      {"solution", {{"steps", steps}, {"restatement", p.restatement}}}};
-  if (!p.options.empty()) {
-    j["options"] = p.options;
-    j["answer_value"] = p.answer_value;
-  }
-  return j;
 }
 
 }  // namespace tsft

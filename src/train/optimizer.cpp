@@ -14,15 +14,10 @@ void Optimizer::init(const Model& model) {
 }
 
 double Optimizer::clip_gradients(Model& model) const {
-  double ss = 0;
-  for (float g : model.grads) ss += (double)g * g;
-  double norm = std::sqrt(ss);
+  double norm = std::sqrt(sum_squares(model.grads.data(), model.grads.size()));
   if (cfg.clip > 0) {
     double coef = cfg.clip / (norm + 1e-6);
-    if (coef < 1.0) {
-      float c = (float)coef;
-      for (float& g : model.grads) g *= c;
-    }
+    if (coef < 1.0) scale_inplace(model.grads.data(), model.grads.size(), (float)coef);
   }
   return norm;
 }
@@ -30,12 +25,14 @@ double Optimizer::clip_gradients(Model& model) const {
 void Optimizer::update(Model& model, double lr) {
   TSFT_CHECK(m.size() == model.table.grad_total, "optimizer state does not match the trainable tensors");
   step++;
+  segments.clear();  // capacity kept: no allocation after the first step
   for (auto& e : model.table.entries) {
     if (e.grad_offset < 0) continue;
     double wd = (cfg.decay_all || e.decay) ? cfg.weight_decay : 0.0;
-    adamw_update(model.params.data() + e.offset, model.grads.data() + e.grad_offset, m.data() + e.grad_offset,
-                 v.data() + e.grad_offset, e.numel, lr, cfg.beta1, cfg.beta2, cfg.eps, wd, step);
+    segments.push_back({model.params.data() + e.offset, model.grads.data() + e.grad_offset,
+                        m.data() + e.grad_offset, v.data() + e.grad_offset, (size_t)e.numel, wd});
   }
+  adamw_update_segments(segments.data(), (int)segments.size(), lr, cfg.beta1, cfg.beta2, cfg.eps, step);
 }
 
 LrSchedule lr_schedule_parse(const std::string& s) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/kernels.hpp"
 #include "model/model.hpp"
 
 namespace tsft {
@@ -19,6 +20,7 @@ struct Optimizer {
   AdamWConfig cfg;
   std::vector<float> m, v;  // [model.table.grad_total]
   int64_t step = 0;         // updates done
+  std::vector<AdamwSegment> segments;  // scratch of update(): one per trainable tensor
 
   void init(const Model& model);  // zeroed state sized to the trainable tensors
   // Global L2 norm of all gradients (double accumulation, fixed order); scales the gradients by

@@ -32,7 +32,8 @@ json train_config_to_json(const TrainConfig& c) {
           {"min_lr_ratio", c.min_lr_ratio}, {"seed", c.seed}, {"threads", c.threads},
           {"save_every", c.save_every}, {"keep_last", c.keep_last}, {"eval_every", c.eval_every},
           {"packing", c.packing}, {"overlong", c.overlong == Overlong::drop ? "drop" : "truncate"},
-          {"chat_template", c.chat_template}};
+          {"chat_template", c.chat_template}, {"max_supervised_tokens", c.max_supervised_tokens},
+          {"early_stop_patience", c.early_stop_patience}, {"early_stop_min_delta", c.early_stop_min_delta}};
 }
 
 double train_flops(const Model& m, const std::vector<int>& rows, int T) {
@@ -201,13 +202,40 @@ TrainResult train_run(const TrainConfig& cfg) {
   opt.init(m);
   Schedule sched{&rows, cfg.micro_batch, cfg.seed};
   const int64_t per_step = cfg.grad_accum;
+  TSFT_USAGE_CHECK(cfg.early_stop_patience <= 0 || !val_rows.empty(),
+                   "early stopping (patience {}) needs a validation file (--val)", cfg.early_stop_patience);
   int64_t total = cfg.max_steps > 0 ? cfg.max_steps
                                     : std::max<int64_t>(1, (int64_t)std::ceil(cfg.epochs * sched.per_epoch() / per_step));
+  // Equal-token budget: the schedule's horizon is the step count that trains `max_supervised_tokens`
+  // at the data's mean supervised tokens per step; the loop itself stops on the exact count (at most
+  // 4x the horizon, lr at its floor past it).
+  int64_t horizon = total, step_cap = total;
+  if (cfg.max_supervised_tokens > 0) {
+    int64_t sup_all = 0;
+    for (auto& r : rows)
+      for (int32_t t : r.targets) sup_all += t >= 0;
+    TSFT_CHECK(sup_all > 0, "{}: no supervised tokens", cfg.data_path);
+    double per = (double)sup_all / (double)sched.per_epoch() * (double)per_step;
+    horizon = std::max<int64_t>(1, (int64_t)std::ceil((double)cfg.max_supervised_tokens / per));
+    step_cap = 4 * horizon + 10;
+    if (!cfg.quiet)
+      log_info("budget: {} supervised tokens (~{:.0f} per step: ~{} steps)", cfg.max_supervised_tokens, per, horizon);
+  }
+  total = horizon;
   LrSchedule kind = lr_schedule_parse(cfg.schedule);
   int64_t start = 0;
+  // Budget and early-stopping state (saved in trainer_state.json, so a resumed run stops where the
+  // uninterrupted one would).
+  int64_t sup_done = 0, best_step = 0, bad_evals = 0;
+  double best_val = -1;
+  const std::string best_dir = (fs::path(cfg.out_dir) / "best").string();
   if (resuming) {
     json st = json::parse(fs_read_text((fs::path(cfg.resume_dir) / "trainer_state.json").string()));
     start = st.at("step").get<int64_t>();
+    sup_done = st.value("supervised_tokens_done", (int64_t)0);
+    best_step = st.value("best_step", (int64_t)0);
+    best_val = st.value("best_val_loss", -1.0);
+    bad_evals = st.value("bad_evals", (int64_t)0);
     TSFT_CHECK(st.at("trainable") == cfg.trainable && st.at("rows") == (int64_t)rows.size() &&
                    st.at("micro_batch") == cfg.micro_batch && st.at("grad_accum") == cfg.grad_accum &&
                    st.at("seed") == cfg.seed,
@@ -247,7 +275,9 @@ TrainResult train_run(const TrainConfig& cfg) {
   Progress prog("train", total, "steps");
   TrainResult res;
   double tok_sum = 0, time_sum = 0, flop_sum = 0;
-  for (int64_t step = start; step < total; step++) {
+  std::string stop_reason = "steps";
+  int64_t step_end = start;
+  for (int64_t step = start; step < step_cap; step++) {
     auto t0 = std::chrono::steady_clock::now();
     std::vector<MicroBatch> mbs;
     int64_t sup = 0, toks = 0;
@@ -270,13 +300,14 @@ TrainResult train_run(const TrainConfig& cfg) {
       flops += train_flops(m, lens, mb.T);
     }
     double gnorm = opt.clip_gradients(m);
-    double lr = lr_at(step, total, cfg.warmup, kind, cfg.adam.lr, cfg.min_lr_ratio);
+    double lr = lr_at(step, horizon, cfg.warmup, kind, cfg.adam.lr, cfg.min_lr_ratio);
     opt.update(m, lr);
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double loss = sup ? loss_sum / sup : 0.0;
     TSFT_CHECK(std::isfinite(loss) && std::isfinite(gnorm), "step {}: loss {} / grad norm {} is not finite (lr {})",
                step + 1, loss, gnorm, lr);
     tok_sum += toks;
+    sup_done += sup;
     time_sum += dt;
     flop_sum += flops;
     res.last_loss = loss;
@@ -285,32 +316,66 @@ TrainResult train_run(const TrainConfig& cfg) {
     metrics << line.dump() << "\n";
     metrics.flush();
     if (!cfg.quiet) prog.update(step + 1, fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", loss, lr, toks / dt));
-    bool last = step + 1 == total;
+    bool last = cfg.max_supervised_tokens > 0 ? sup_done >= cfg.max_supervised_tokens || step + 1 == step_cap
+                                              : step + 1 == total;
+    if (last && cfg.max_supervised_tokens > 0) stop_reason = "tokens";
     if (!val_rows.empty() && ((cfg.eval_every > 0 && (step + 1) % cfg.eval_every == 0) || last)) {
       res.val_loss = train_eval_loss(m, val_rows, cfg.micro_batch, cfg.block);
       metrics << json{{"step", step + 1}, {"val_loss", res.val_loss}}.dump() << "\n";
       metrics.flush();
       if (!cfg.quiet) log_info("step {}: validation loss {:.4f}", step + 1, res.val_loss);
+      if (cfg.early_stop_patience > 0) {
+        if (best_val < 0 || res.val_loss < best_val - cfg.early_stop_min_delta) {
+          best_val = res.val_loss;
+          best_step = step + 1;
+          bad_evals = 0;
+          model_save(m, best_dir, tok_dir, "float32");  // atomic (temp dir + rename)
+        } else if (++bad_evals >= cfg.early_stop_patience && !last) {
+          last = true;
+          stop_reason = "early_stop";
+          if (!cfg.quiet)
+            log_info("early stop at step {}: no validation improvement in {} evaluations (best {:.4f} at step {})",
+                     step + 1, bad_evals, best_val, best_step);
+        }
+      }
     }
+    step_end = step + 1;
     if ((cfg.save_every > 0 && (step + 1) % cfg.save_every == 0) || last) {
       json st = {{"step", step + 1}, {"total_steps", total}, {"trainable", cfg.trainable}, {"rows", (int64_t)rows.size()},
                  {"micro_batch", cfg.micro_batch}, {"grad_accum", cfg.grad_accum}, {"seed", cfg.seed},
                  {"epoch", (step + 1) * per_step / sched.per_epoch()}, {"lr", lr}, {"loss", loss},
-                 {"config", train_config_to_json(cfg)}};
+                 {"supervised_tokens_done", sup_done}, {"best_step", best_step}, {"best_val_loss", best_val},
+                 {"bad_evals", bad_evals}, {"config", train_config_to_json(cfg)}};
       save_checkpoint(m, opt, cfg, st, (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step + 1)).string(), tok_dir);
       prune_checkpoints(cfg.out_dir, cfg.keep_last);
     }
     if (cfg.stop_after > 0 && step + 1 - start >= cfg.stop_after && !last) {
       res.steps = step + 1;
+      res.stop_reason = "stop_after";
       return res;
     }
+    if (last) break;
   }
   if (!cfg.quiet) prog.finish(fmt::format("loss {:.4f}", res.last_loss));
-  res.steps = total;
+  res.steps = step_end;
   res.tokens_per_s = time_sum > 0 ? tok_sum / time_sum : 0;
   res.gflops = time_sum > 0 ? flop_sum / time_sum / 1e9 : 0;
   res.final_dir = (fs::path(cfg.out_dir) / "final").string();
-  model_save(m, res.final_dir, tok_dir, cfg.save_dtype);
+  res.supervised_tokens = sup_done;
+  res.best_step = best_step;
+  res.best_val_loss = best_val;
+  res.stop_reason = stop_reason;
+  if (cfg.early_stop_patience > 0 && fs::exists(best_dir)) {
+    // Convergence budget: the final model is the best-validation one.
+    Model best = model_load(best_dir);
+    model_save(best, res.final_dir, tok_dir, cfg.save_dtype);
+  } else {
+    model_save(m, res.final_dir, tok_dir, cfg.save_dtype);
+  }
+  json summary = {{"steps", res.steps}, {"supervised_tokens", sup_done}, {"stop_reason", stop_reason},
+                  {"last_loss", res.last_loss}, {"val_loss", res.val_loss}, {"best_step", best_step},
+                  {"best_val_loss", best_val}, {"tokens_per_s", res.tokens_per_s}, {"gflops", res.gflops}};
+  fs_write_atomic((fs::path(cfg.out_dir) / "summary.json").string(), summary.dump(2) + "\n");
   return res;
 }
 

@@ -3,7 +3,8 @@
 // metrics JSONL, atomic checkpoints with exact resume.
 //
 // Run directory (out_dir): config.json (this TrainConfig), versions.json, metrics.jsonl (one line per
-// step, plus "val_loss" lines), checkpoint-NNNNNN/ (HF model in fp32 + optimizer.safetensors +
+// step, plus "val_loss" lines), summary.json (steps, supervised tokens, stop reason, best validation),
+// checkpoint-NNNNNN/ (HF model in fp32 + optimizer.safetensors +
 // trainer_state.json), final/ (HF model).
 #pragma once
 #include <cstdint>
@@ -40,6 +41,14 @@ struct TrainConfig {
   std::string save_dtype;       // dtype of final/ ("" = the base model's)
   bool quiet = false;
   int64_t stop_after = 0;       // test hook: stop (without final save) after this many steps
+  // Budgets beside max_steps (the experiment compares arms at equal steps, equal supervised tokens, or
+  // each trained to convergence):
+  int64_t max_supervised_tokens = 0;  // > 0: stop once this many supervised tokens were trained; the
+                                      // schedule's horizon is estimated from the data's mean per step
+  int early_stop_patience = 0;        // > 0 (needs val_path): stop after this many validations without
+                                      // an improvement of at least early_stop_min_delta; final/ then
+                                      // holds the best-validation weights (kept in DIR/best/)
+  double early_stop_min_delta = 0.0;
 };
 
 nlohmann::json train_config_to_json(const TrainConfig& c);
@@ -47,6 +56,11 @@ nlohmann::json train_config_to_json(const TrainConfig& c);
 struct TrainResult {
   int64_t steps = 0;
   double last_loss = 0, val_loss = -1;
+  int64_t supervised_tokens = 0;     // trained in this run, resumed part included
+  int64_t best_step = 0;             // early stopping: step of the best validation loss
+  double best_val_loss = -1;
+  std::string stop_reason;           // "steps" | "tokens" | "early_stop"
+
   double tokens_per_s = 0, gflops = 0;
   std::string final_dir;
 };

@@ -220,7 +220,7 @@ TEST(GradCheck, LmHeadCrossEntropyChunked) {
         nullptr, nullptr, &nv, nullptr, chunk, x.data(), W.data(), targets.data(), N, C, V, 1.0)};
   };
   auto bwd = [&](const std::vector<double>& dout, std::vector<std::vector<double>>& g) {
-    std::vector<double> scratch((size_t)chunk * V);
+    std::vector<double> scratch(lm_head_ce_scratch_size(chunk, C, V, true));
     int64_t nv = 0;
     lm_head_ce_forward_backward<double>(g[0].data(), g[1].data(), &nv, scratch.data(), chunk, x.data(),
                                         W.data(), targets.data(), N, C, V, dout[0]);

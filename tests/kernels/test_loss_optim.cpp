@@ -144,7 +144,7 @@ TEST(LmHead, EqualsComposedMatmulCrossEntropy) {
   ASSERT_EQ(nv_ref, 8);
   // chunk_rows 1 and 3 run several chunks (8 valid rows), 8 exactly one, 64 one partial chunk.
   for (int chunk : {1, 3, 8, 64}) {
-    std::vector<double> dx = c.dx0, dW = c.dW0, scratch((size_t)chunk * c.V);
+    std::vector<double> dx = c.dx0, dW = c.dW0, scratch(lm_head_ce_scratch_size(chunk, c.C, c.V, true));
     int64_t nv = -1;
     double loss =
         lm_head_ce_forward_backward<double>(dx.data(), dW.data(), &nv, chunk == 3 ? nullptr : scratch.data(),

@@ -2,11 +2,13 @@
 // kv head) pairs so that the query heads sharing a kv head accumulate dk/dv in one thread.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
 #include "kernels/cpu/blas.hpp"
 #include "kernels/cpu/kernels.hpp"
+#include "kernels/cpu/vmath.hpp"
 
 namespace tsft {
 
@@ -32,6 +34,66 @@ static int key_lo(const int32_t* drow, int t0, int t1) {
   return lo;
 }
 
+// Softmax of row[lo..t] over the allowed keys (doc[s] == doc[t] when drow is set); every other entry
+// of row[0, T) becomes 0. The double version is the scalar reference (libm exp, double sum); the float
+// version runs kVecLanes keys at a time with the vectorised exp, lane sums added in double.
+static void softmax_causal_row(double* row, const int32_t* drow, int T_, int lo, int t) {
+  double mx = -std::numeric_limits<double>::infinity();
+  for (int s = lo; s <= t; s++)
+    if (attn_allowed(drow, t, s)) mx = std::max(mx, row[s]);
+  double sum = 0;
+  for (int s = 0; s < T_; s++) {
+    if (s >= lo && s <= t && attn_allowed(drow, t, s)) {
+      row[s] = std::exp(row[s] - mx);
+      sum += row[s];
+    } else {
+      row[s] = 0;
+    }
+  }
+  double inv = 1.0 / sum;  // s = t is always allowed, so sum >= 1
+  for (int s = lo; s <= t; s++) row[s] *= inv;
+}
+
+static void softmax_causal_row(float* row, const int32_t* drow, int T_, int lo, int t) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const long n = t + 1 - lo;
+  float* z = row + lo;
+  const int32_t* dz = drow ? drow + lo : nullptr;
+  const ivec dt = ivec{} + (drow ? drow[t] : 0);
+  // Lanes [s, s + m) of z; masked keys (other document, or padding past the end) read as -inf.
+  auto load = [&](long s, long m) {
+    fvec v = m == kVecLanes ? fvec_load(z + s) : fvec_load_part(z + s, m, kNegInf);
+    if (dz) {
+      ivec d;
+      if (m == kVecLanes) std::memcpy(&d, dz + s, sizeof d);
+      else {
+        d = dt;
+        std::memcpy(&d, dz + s, (size_t)m * sizeof(int32_t));
+      }
+      v = d == dt ? v : fvec_splat(kNegInf);
+    }
+    return v;
+  };
+  fvec vm = fvec_splat(kNegInf);
+  for (long s = 0; s < n; s += kVecLanes) {
+    fvec v = load(s, std::min<long>(kVecLanes, n - s));
+    vm = v > vm ? v : vm;
+  }
+  const fvec mx = fvec_splat(fvec_max(vm));  // finite: key t is always allowed
+  fvec vs = fvec_splat(0.f);
+  for (long s = 0; s < n; s += kVecLanes) {
+    const long m = std::min<long>(kVecLanes, n - s);
+    fvec e = exp_fvec(load(s, m) - mx);  // masked: exp(-inf) = 0
+    vs += e;
+    if (m == kVecLanes) fvec_store(z + s, e);
+    else fvec_store_part(z + s, e, m);
+  }
+  const float inv = (float)(1.0 / fvec_sum_double(vs));
+  for (long s = 0; s < n; s++) z[s] *= inv;
+  std::fill(row, row + lo, 0.f);
+  std::fill(row + t + 1, row + T_, 0.f);
+}
+
 template <typename T>
 void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v, const int32_t* doc, int B,
                        int T_, int H, int KV, int D) {
@@ -52,23 +114,7 @@ void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v, con
           T* P = probs + ((size_t)b * H + h) * T_ * T_ + (size_t)t0 * T_;  // rows t0..t1-1
           // S[t0:t1, lo:t1] = scale * Q K^T
           gemm(false, true, nq, nk, D, scale, qb, qs, kb + (size_t)lo * ks, ks, T(0), P + lo, T_);
-          for (int t = t0; t < t1; t++) {
-            T* row = P + (size_t)(t - t0) * T_;
-            T mx = -std::numeric_limits<T>::infinity();
-            for (int s = lo; s <= t; s++)
-              if (attn_allowed(drow, t, s)) mx = std::max(mx, row[s]);
-            double sum = 0;
-            for (int s = 0; s < T_; s++) {
-              if (s >= lo && s <= t && attn_allowed(drow, t, s)) {
-                row[s] = std::exp(row[s] - mx);
-                sum += row[s];
-              } else {
-                row[s] = 0;
-              }
-            }
-            T inv = (T)(1.0 / sum);  // s = t is always allowed, so sum >= 1
-            for (int s = lo; s <= t; s++) row[s] *= inv;
-          }
+          for (int t = t0; t < t1; t++) softmax_causal_row(P + (size_t)(t - t0) * T_, drow, T_, lo, t);
           // O[t0:t1] = P[t0:t1, lo:t1] V[lo:t1]
           gemm(false, false, nq, D, nk, T(1), P + lo, T_, vb + (size_t)lo * ks, ks, T(0),
                out + ((size_t)b * T_ + t0) * qs + h * D, qs);
@@ -76,6 +122,26 @@ void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v, con
       }
     }
   }, 4.0 * G * T_ * T_ * D);
+}
+
+// d[s] = p[s] (d[s] - sum_{s' <= last} p[s'] d[s']) for s <= last, 0 beyond (masked keys have p = 0).
+// The dot is accumulated in double (float: per-lane float products of one vector, lanes in double).
+static void softmax_backward_row(double* d, const double* p, int last, int nk) {
+  double dot = 0;
+  for (int s = 0; s <= last; s++) dot += p[s] * d[s];
+  for (int s = 0; s < nk; s++) d[s] = s <= last ? p[s] * (d[s] - dot) : 0.0;
+}
+static void softmax_backward_row(float* d, const float* p, int last, int nk) {
+  const long n = last + 1;
+  double dot = 0;
+  long s = 0;
+  for (; s + kVecLanes <= n; s += kVecLanes) dot += fvec_sum_double(fvec_load(p + s) * fvec_load(d + s));
+  for (; s < n; s++) dot += (double)p[s] * d[s];
+  const fvec vdot = fvec_splat((float)dot);
+  s = 0;
+  for (; s + kVecLanes <= n; s += kVecLanes) fvec_store(d + s, fvec_load(p + s) * (fvec_load(d + s) - vdot));
+  for (; s < n; s++) d[s] = p[s] * (d[s] - (float)dot);
+  std::fill(d + n, d + nk, 0.f);
 }
 
 // Backward of O = P V, P = softmax(S), S = scale Q K^T, per query block [t0, t1) over keys [lo, t1):
@@ -108,14 +174,8 @@ void attention_backward(T* dq, T* dk, T* dv, T* scratch, const T* dout, const T*
           gemm(true, false, nk, D, nq, T(1), P, T_, dout + qoff, qs, T(1), dv + koff, ks);
           // dP = dO V^T   [nq, nk] in dS (ld nk)
           gemm(false, true, nq, nk, D, T(1), dout + qoff, qs, v + koff, ks, T(0), dS, nk);
-          for (int t = t0; t < t1; t++) {
-            const T* p = P + (size_t)(t - t0) * T_;
-            T* d = dS + (size_t)(t - t0) * nk;
-            const int last = t - lo;  // entries beyond the diagonal are masked
-            double dot = 0;
-            for (int s = 0; s <= last; s++) dot += (double)p[s] * d[s];
-            for (int s = 0; s < nk; s++) d[s] = s <= last ? p[s] * (d[s] - (T)dot) : T(0);
-          }
+          for (int t = t0; t < t1; t++)
+            softmax_backward_row(dS + (size_t)(t - t0) * nk, P + (size_t)(t - t0) * T_, t - lo, nk);
           // dQ += scale dS K ; dK += scale dS^T Q
           gemm(false, false, nq, D, nk, scale, dS, nk, k + koff, ks, T(1), dq + qoff, qs);
           gemm(true, false, nk, D, nq, scale, dS, nk, q + qoff, qs, T(1), dk + koff, ks);

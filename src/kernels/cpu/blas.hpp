@@ -29,15 +29,17 @@ void pool_run(int n_chunks, void (*task)(void*, int, int), void* ctx);
 bool pool_in_task();
 
 // The fixed split of [0, n) used by parallel_blocks: chunk c covers [c*per, min(n, (c+1)*per)),
-// per a multiple of grain. 1 chunk when n is small or the work (n * work_per_item) is too small.
-inline int parallel_chunk_count(long n, long grain, double work_per_item, long* per_out) {
+// per a multiple of grain, at most per_thread chunks per thread. 1 chunk when n is small or the work
+// (n * work_per_item) is too small.
+inline int parallel_chunk_count(long n, long grain, double work_per_item, long* per_out,
+                                int per_thread = kChunksPerThread) {
   int nt = omp_get_max_threads();
   if (nt <= 1 || n <= grain || n * work_per_item < kParallelMinWork || pool_in_task()) {
     *per_out = n;
     return 1;
   }
   long blocks = (n + grain - 1) / grain;
-  long chunks = std::min<long>(blocks, (long)nt * kChunksPerThread);
+  long chunks = std::min<long>(blocks, (long)nt * per_thread);
   long per = (blocks + chunks - 1) / chunks * grain;
   *per_out = per;
   return (int)((n + per - 1) / per);
@@ -45,9 +47,10 @@ inline int parallel_chunk_count(long n, long grain, double work_per_item, long* 
 
 // Calls fn(begin, end, chunk, slot) for each chunk of the fixed split of [0, n) (see above).
 template <typename Fn>
-int parallel_chunks(long n, long grain, Fn&& fn, double work_per_item = kParallelMinWork) {
+int parallel_chunks(long n, long grain, Fn&& fn, double work_per_item = kParallelMinWork,
+                    int per_thread = kChunksPerThread) {
   long per = n;
-  int nc = parallel_chunk_count(n, grain, work_per_item, &per);
+  int nc = parallel_chunk_count(n, grain, work_per_item, &per, per_thread);
   if (nc <= 1) {
     if (n > 0) fn(0L, n, 0, 0);
     return 1;
@@ -69,8 +72,10 @@ int parallel_chunks(long n, long grain, Fn&& fn, double work_per_item = kParalle
 
 // Calls fn(begin, end, slot) over the fixed split of [0, n); slot indexes per-thread scratch.
 template <typename Fn>
-void parallel_blocks(long n, long grain, Fn&& fn, double work_per_item = kParallelMinWork) {
-  parallel_chunks(n, grain, [&](long b0, long b1, int, int slot) { fn(b0, b1, slot); }, work_per_item);
+void parallel_blocks(long n, long grain, Fn&& fn, double work_per_item = kParallelMinWork,
+                     int per_thread = kChunksPerThread) {
+  parallel_chunks(n, grain, [&](long b0, long b1, int, int slot) { fn(b0, b1, slot); }, work_per_item,
+                  per_thread);
 }
 
 }  // namespace tsft

@@ -36,6 +36,11 @@ void embedding_backward(T* dtable, const T* dout, const int32_t* ids, int N, int
 // ---- RMSNorm over the last dim: out = weight * x * rstd, rstd = 1/sqrt(mean(x^2) + eps) -----------
 template <typename T>
 void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int C, double eps);
+// Residual add fused with the norm after it: sum = a + b, out = rmsnorm(sum) (bit-identical to the
+// add followed by rmsnorm_forward). Backward is rmsnorm_backward on sum; d sum flows to a and b as is.
+template <typename T>
+void residual_rmsnorm_forward(T* sum, T* out, T* rstd, const T* a, const T* b, const T* weight, int N, int C,
+                              double eps);
 template <typename T>
 void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* rstd, const T* weight,
                       int N, int C);
@@ -83,18 +88,36 @@ double crossentropy_forward_backward(T* dlogits, int64_t* n_valid, const T* logi
                                      int N, int V, double grad_scale);
 
 // ---- fused final projection + cross-entropy -------------------------------------------------------
-// Processes rows in chunks: logits_chunk = x @ W^T, loss, and (if dx/dW given) immediately
-// dx += dlogits @ W, dW += dlogits^T @ x, so [N x V] never exists. scratch: chunk_rows * V elements.
-// Returns the summed loss; *n_valid counts non-ignored targets.
+// Processes the non-ignored rows in chunks of chunk_rows: logits_chunk = x @ W^T, loss, and (if dx/dW
+// given) immediately dx += dlogits @ W, dW += dlogits^T @ x, so [N x V] never exists.
+// scratch: lm_head_ce_scratch_size(chunk_rows, C, V, dx != null) elements (logits, gathered rows and
+// their gradient), or null to allocate internally. Returns the summed loss; *n_valid counts
+// non-ignored targets.
 template <typename T>
 double lm_head_ce_forward_backward(T* dx, T* dW, int64_t* n_valid, T* scratch, int chunk_rows, const T* x,
                                    const T* W, const int32_t* targets, int N, int C, int V, double grad_scale);
+size_t lm_head_ce_scratch_size(int chunk_rows, int C, int V, bool dx);
 
 // ---- AdamW (decoupled weight decay, torch.optim.AdamW semantics), step counts from 1 --------------
 // p -= lr*wd*p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 // p -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps)
 void adamw_update(float* param, const float* grad, float* m, float* v, size_t n, double lr, double beta1,
                   double beta2, double eps, double weight_decay, int64_t step);
+// The same update for several tensors in one parallel region (one thread-pool job per step instead of
+// one per tensor); results are bit-identical to adamw_update per segment.
+struct AdamwSegment {
+  float* param;
+  const float* grad;
+  float *m, *v;
+  size_t n;
+  double weight_decay;
+};
+void adamw_update_segments(const AdamwSegment* segs, int n_segs, double lr, double beta1, double beta2,
+                           double eps, int64_t step);
+// sum_i g_i^2 in double over the fixed chunks of the thread split (deterministic for a thread count).
+double sum_squares(const float* g, size_t n);
+// g *= c
+void scale_inplace(float* g, size_t n, float c);
 
 }  // namespace tsft
 

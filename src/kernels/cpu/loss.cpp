@@ -1,127 +1,243 @@
 // Softmax cross-entropy (ignore index -100), the fused LM head + cross-entropy, and AdamW.
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/error.hpp"
 #include "kernels/cpu/blas.hpp"
 #include "kernels/cpu/kernels.hpp"
+#include "kernels/cpu/vmath.hpp"
 
 namespace tsft {
 
 constexpr int32_t kIgnoreIndex = -100;
 
 // loss_n = logsumexp(z_n) - z_n[y_n] ; dz_n = (softmax(z_n) - onehot(y_n)) * grad_scale
+// One row; dz may alias z. double: the scalar reference (libm exp, double sums). float: kVecLanes
+// logits at a time with the vectorised exp (vmath.hpp), e_j = exp(z_j - max) kept in dz, lane sums
+// added in double, dz_j = e_j * (grad_scale / sum e).
+static double ce_row(double* dz, const double* z, int V, int32_t y, double grad_scale) {
+  double mx = z[0];
+  for (int j = 1; j < V; j++) mx = std::max(mx, z[j]);
+  double sum = 0;
+  for (int j = 0; j < V; j++) sum += std::exp(z[j] - mx);
+  const double lse = mx + std::log(sum), loss = lse - z[y];
+  if (dz) {
+    for (int j = 0; j < V; j++) dz[j] = std::exp(z[j] - lse) * grad_scale;
+    dz[y] -= grad_scale;
+  }
+  return loss;
+}
+
+static double ce_row(float* dz, const float* z, int V, int32_t y, double grad_scale) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const double zy = z[y];
+  fvec vm = fvec_splat(kNegInf);
+  int j = 0;
+  for (; j + kVecLanes <= V; j += kVecLanes) {
+    fvec v = fvec_load(z + j);
+    vm = v > vm ? v : vm;
+  }
+  float mx = fvec_max(vm);
+  for (; j < V; j++) mx = std::max(mx, z[j]);
+  const fvec vmx = fvec_splat(mx);
+  fvec vs = fvec_splat(0.f);
+  double sum = 0;
+  for (j = 0; j + kVecLanes <= V; j += kVecLanes) {
+    fvec e = exp_fvec(fvec_load(z + j) - vmx);
+    vs += e;
+    if (dz) fvec_store(dz + j, e);
+  }
+  if (j < V) {
+    fvec e = exp_fvec(fvec_load_part(z + j, V - j, kNegInf) - vmx);  // padding lanes: exp(-inf) = 0
+    vs += e;
+    if (dz) fvec_store_part(dz + j, e, V - j);
+  }
+  sum = fvec_sum_double(vs);
+  if (dz) {
+    const float k = (float)(grad_scale / sum);
+    for (j = 0; j < V; j++) dz[j] *= k;
+    dz[y] -= (float)grad_scale;
+  }
+  return (double)mx + std::log(sum) - zy;
+}
+
 template <typename T>
-double crossentropy_forward_backward(T* dlogits, int64_t* n_valid, const T* logits, const int32_t* targets,
-                                     int N, int V, double grad_scale) {
-  // Validated before the parallel region (an exception must not escape an OpenMP block).
+static void ce_check_targets(const int32_t* targets, int N, int V) {
   for (int n = 0; n < N; n++)
     TSFT_CHECK(targets[n] == kIgnoreIndex || (targets[n] >= 0 && targets[n] < V),
                "target id {} at row {} is outside the vocabulary [0, {}) and is not the ignore index {}",
                targets[n], n, V, kIgnoreIndex);
-  std::vector<double> row_loss(N, 0.0);
-  parallel_blocks(N, 4, [&](long n0, long n1, int) {
+}
+
+// Rows are split in the fixed chunks of parallel_chunks; each chunk sums its rows' losses in row
+// order and the chunk sums are added in chunk order (deterministic for a thread count).
+template <typename T>
+double crossentropy_forward_backward(T* dlogits, int64_t* n_valid, const T* logits, const int32_t* targets,
+                                     int N, int V, double grad_scale) {
+  // Validated before the parallel region (an exception must not escape a pool task).
+  ce_check_targets<T>(targets, N, V);
+  long per = N;
+  const int nc = parallel_chunk_count(N, 4, 20.0 * V, &per);
+  double part_local[64];
+  std::vector<double> part_heap(nc > 64 ? nc : 0);
+  double* part = nc > 64 ? part_heap.data() : part_local;
+  parallel_chunks(N, 4, [&](long n0, long n1, int chunk, int) {
+    double acc = 0;
     for (long n = n0; n < n1; n++) {
-      const T* z = logits + (size_t)n * V;
       T* dz = dlogits ? dlogits + (size_t)n * V : nullptr;
       int32_t y = targets[n];
       if (y == kIgnoreIndex) {
-        if (dz)
-          for (int j = 0; j < V; j++) dz[j] = 0;
+        if (dz) std::fill(dz, dz + V, T(0));
         continue;
       }
-      T mx = z[0];
-      for (int j = 1; j < V; j++) mx = std::max(mx, z[j]);
-      double sum = 0;
-      for (int j = 0; j < V; j++) sum += std::exp((double)(z[j] - mx));
-      double lse = (double)mx + std::log(sum);
-      row_loss[n] = lse - (double)z[y];
-      if (dz) {
-        for (int j = 0; j < V; j++) dz[j] = (T)(std::exp((double)z[j] - lse) * grad_scale);
-        dz[y] -= (T)grad_scale;
-      }
+      acc += ce_row(dz, logits + (size_t)n * V, V, y, grad_scale);
     }
+    part[chunk] = acc;
   }, 20.0 * V);
   double loss = 0;
-  int64_t cnt = 0;
-  for (int n = 0; n < N; n++)
-    if (targets[n] != kIgnoreIndex) {
-      loss += row_loss[n];
-      cnt++;
-    }
-  if (n_valid) *n_valid = cnt;
+  for (int c = 0; c < nc; c++) loss += part[c];
+  if (n_valid) {
+    int64_t cnt = 0;
+    for (int n = 0; n < N; n++) cnt += targets[n] != kIgnoreIndex;
+    *n_valid = cnt;
+  }
   return loss;
 }
 
+size_t lm_head_ce_scratch_size(int chunk_rows, int C, int V, bool dx) {
+  return (size_t)chunk_rows * ((size_t)V + (size_t)C * (dx ? 2 : 1));
+}
+
 // Rows whose target is ignored contribute neither loss nor gradient, so only the valid rows are
-// gathered and projected (SFT prompts are mostly ignored tokens).
+// gathered and projected (SFT prompts are mostly ignored tokens). scratch holds the chunk's logits
+// [chunk_rows, V], gathered inputs [chunk_rows, C] and (with dx) their gradient [chunk_rows, C].
 template <typename T>
 double lm_head_ce_forward_backward(T* dx, T* dW, int64_t* n_valid, T* scratch, int chunk_rows, const T* x,
                                    const T* W, const int32_t* targets, int N, int C, int V, double grad_scale) {
   TSFT_CHECK(chunk_rows > 0, "lm_head_ce_forward_backward: chunk_rows must be positive, got {}", chunk_rows);
-  std::vector<int> rows;
-  rows.reserve(N);
-  for (int n = 0; n < N; n++) {
-    TSFT_CHECK(targets[n] == kIgnoreIndex || (targets[n] >= 0 && targets[n] < V),
-               "target id {} at row {} is outside the vocabulary [0, {}) and is not the ignore index {}",
-               targets[n], n, V, kIgnoreIndex);
-    if (targets[n] != kIgnoreIndex) rows.push_back(n);
-  }
+  ce_check_targets<T>(targets, N, V);
   std::vector<T> own;
   if (!scratch) {
-    own.resize((size_t)chunk_rows * V);
+    own.resize(lm_head_ce_scratch_size(chunk_rows, C, V, dx != nullptr));
     scratch = own.data();
   }
-  std::vector<T> xg((size_t)chunk_rows * C), dxg(dx ? (size_t)chunk_rows * C : 0);
-  std::vector<int32_t> yg(chunk_rows);
-  bool backward = dx || dW;
+  T* logits = scratch;
+  T* xg = logits + (size_t)chunk_rows * V;
+  T* dxg = xg + (size_t)chunk_rows * C;
+  int32_t yg_local[256];
+  std::vector<int32_t> yg_heap(chunk_rows > 256 ? 2 * chunk_rows : 0);
+  int32_t* yg = chunk_rows > 256 ? yg_heap.data() : yg_local;  // [chunk_rows] targets
+  int32_t rg_local[256];
+  int32_t* rg = chunk_rows > 256 ? yg_heap.data() + chunk_rows : rg_local;  // [chunk_rows] source rows
+  const bool backward = dx || dW;
   double loss = 0;
-  for (size_t r0 = 0; r0 < rows.size(); r0 += chunk_rows) {
-    int m = (int)std::min<size_t>(chunk_rows, rows.size() - r0);
-    for (int i = 0; i < m; i++) {
-      std::copy_n(x + (size_t)rows[r0 + i] * C, C, xg.data() + (size_t)i * C);
-      yg[i] = targets[rows[r0 + i]];
-    }
-    matmul_forward<T>(scratch, xg.data(), W, nullptr, m, C, V);  // logits [m, V]
-    loss += crossentropy_forward_backward<T>(backward ? scratch : nullptr, nullptr, scratch, yg.data(), m, V,
-                                             grad_scale);
+  int64_t valid = 0;
+  for (int n = 0; n < N;) {
+    int m = 0;  // gather the next (up to) chunk_rows valid rows
+    for (; n < N && m < chunk_rows; n++)
+      if (targets[n] != kIgnoreIndex) {
+        rg[m] = n;
+        yg[m] = targets[n];
+        std::copy_n(x + (size_t)n * C, C, xg + (size_t)m * C);
+        m++;
+      }
+    if (m == 0) break;
+    valid += m;
+    matmul_forward<T>(logits, xg, W, nullptr, m, C, V);  // logits [m, V]
+    loss += crossentropy_forward_backward<T>(backward ? logits : nullptr, nullptr, logits, yg, m, V, grad_scale);
     if (!backward) continue;
-    if (dx) std::fill(dxg.begin(), dxg.begin() + (size_t)m * C, T(0));
-    matmul_backward<T>(dx ? dxg.data() : nullptr, dW, nullptr, scratch, xg.data(), W, m, C, V);
+    if (dx) std::fill(dxg, dxg + (size_t)m * C, T(0));
+    matmul_backward<T>(dx ? dxg : nullptr, dW, nullptr, logits, xg, W, m, C, V);
     if (dx)
       for (int i = 0; i < m; i++) {
-        T* d = dx + (size_t)rows[r0 + i] * C;
-        const T* s = dxg.data() + (size_t)i * C;
+        T* d = dx + (size_t)rg[i] * C;
+        const T* s = dxg + (size_t)i * C;
         for (int c = 0; c < C; c++) d[c] += s[c];
       }
   }
-  if (n_valid) *n_valid = (int64_t)rows.size();
+  if (n_valid) *n_valid = valid;
   return loss;
 }
 
+namespace {
+// The per-step constants of adamw_update (rounded to float once).
+struct AdamwConst {
+  float step_size, inv_sqrt_bc2, b1, b2, e, one_m_b1, one_m_b2;
+  AdamwConst(double lr, double beta1, double beta2, double eps, int64_t step) {
+    TSFT_CHECK(step >= 1, "adamw_update: step counts from 1, got {}", step);
+    const double bc1 = 1.0 - std::pow(beta1, (double)step);
+    const double bc2 = 1.0 - std::pow(beta2, (double)step);
+    step_size = (float)(lr / bc1);
+    inv_sqrt_bc2 = (float)(1.0 / std::sqrt(bc2));
+    // 1 - beta is formed in double and rounded once: 1.0f - (float)0.999 would carry the rounding error
+    // of (float)0.999 amplified 999x (1.3e-5 relative in every v update; torch uses (float)(1 - beta2)).
+    b1 = (float)beta1, b2 = (float)beta2, e = (float)eps;
+    one_m_b1 = (float)(1.0 - beta1), one_m_b2 = (float)(1.0 - beta2);
+  }
+};
+
+void adamw_range(const AdamwConst& k, float decay, float* param, const float* grad, float* m, float* v, long i0,
+                 long i1) {
+  for (long i = i0; i < i1; i++) {
+    float g = grad[i];
+    float mi = k.b1 * m[i] + k.one_m_b1 * g;
+    float vi = k.b2 * v[i] + k.one_m_b2 * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    float p = param[i] * decay;
+    param[i] = p - k.step_size * mi / (std::sqrt(vi) * k.inv_sqrt_bc2 + k.e);
+  }
+}
+}  // namespace
+
 void adamw_update(float* param, const float* grad, float* m, float* v, size_t n, double lr, double beta1,
                   double beta2, double eps, double weight_decay, int64_t step) {
-  TSFT_CHECK(step >= 1, "adamw_update: step counts from 1, got {}", step);
-  const double bc1 = 1.0 - std::pow(beta1, (double)step);
-  const double bc2 = 1.0 - std::pow(beta2, (double)step);
-  const float step_size = (float)(lr / bc1);
-  const float inv_sqrt_bc2 = (float)(1.0 / std::sqrt(bc2));
+  const AdamwConst k(lr, beta1, beta2, eps, step);
   const float decay = (float)(1.0 - lr * weight_decay);
-  // 1 - beta is formed in double and rounded once: 1.0f - (float)0.999 would carry the rounding error
-  // of (float)0.999 amplified 999x (1.3e-5 relative in every v update; torch uses (float)(1 - beta2)).
-  const float b1 = (float)beta1, b2 = (float)beta2, e = (float)eps;
-  const float one_m_b1 = (float)(1.0 - beta1), one_m_b2 = (float)(1.0 - beta2);
-  parallel_blocks((long)n, 1024, [&](long i0, long i1, int) {
-    for (long i = i0; i < i1; i++) {
-      float g = grad[i];
-      float mi = b1 * m[i] + one_m_b1 * g;
-      float vi = b2 * v[i] + one_m_b2 * g * g;
-      m[i] = mi;
-      v[i] = vi;
-      float p = param[i] * decay;
-      param[i] = p - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + e);
+  parallel_blocks((long)n, 1024, [&](long i0, long i1, int) { adamw_range(k, decay, param, grad, m, v, i0, i1); },
+                  12.0);
+}
+
+// All tensors in one parallel region: the concatenation of the segments is split in fixed chunks and
+// each chunk walks the segments it overlaps. Every element gets adamw_update's arithmetic.
+void adamw_update_segments(const AdamwSegment* segs, int n_segs, double lr, double beta1, double beta2,
+                           double eps, int64_t step) {
+  const AdamwConst k(lr, beta1, beta2, eps, step);
+  long total = 0;
+  for (int s = 0; s < n_segs; s++) total += (long)segs[s].n;
+  parallel_blocks(total, 4096, [&](long e0, long e1, int) {
+    long base = 0;  // start of segment s in the concatenation
+    for (int s = 0; s < n_segs && base < e1; base += (long)segs[s].n, s++) {
+      const long lo = std::max(e0, base) - base, hi = std::min(e1, base + (long)segs[s].n) - base;
+      if (lo >= hi) continue;
+      const AdamwSegment& g = segs[s];
+      adamw_range(k, (float)(1.0 - lr * g.weight_decay), g.param, g.grad, g.m, g.v, lo, hi);
     }
   }, 12.0);
+}
+
+double sum_squares(const float* g, size_t n) {
+  long per = (long)n;
+  const int nc = parallel_chunk_count((long)n, 4096, 2.0, &per);
+  double part_local[64];
+  std::vector<double> part_heap(nc > 64 ? nc : 0);
+  double* part = nc > 64 ? part_heap.data() : part_local;
+  parallel_chunks((long)n, 4096, [&](long i0, long i1, int c, int) {
+    double a = 0;
+    for (long i = i0; i < i1; i++) a += (double)g[i] * g[i];
+    part[c] = a;
+  }, 2.0);
+  double s = 0;
+  for (int c = 0; c < nc; c++) s += part[c];
+  return s;
+}
+
+void scale_inplace(float* g, size_t n, float c) {
+  parallel_blocks((long)n, 4096, [&](long i0, long i1, int) {
+    for (long i = i0; i < i1; i++) g[i] *= c;
+  }, 1.0);
 }
 
 template double crossentropy_forward_backward<float>(float*, int64_t*, const float*, const int32_t*, int,

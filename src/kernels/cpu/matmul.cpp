@@ -30,6 +30,7 @@ void gemm(bool ta, bool tb, int M, int N, int K, double alpha, const double* A, 
 }
 
 constexpr int kRowSplitMin = 64;
+
 constexpr int kDirectMaxRows = 16;  // up to this many rows matmul_forward uses dot products, not sgemm
 
 // out[n, o0:o1] = bias + inp[n,:] . W[o,:] for every n < N: each W row is read once and dotted with
@@ -98,26 +99,31 @@ void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
       gemm(false, false, (int)(n1 - n0), I, O, T(1), dout + n0 * O, O, weight, I, T(1), dinp + n0 * I, I);
     }, 2.0 * I * O);
   }
-  // dW[O,I] += dout^T[O,N] @ inp[N,I]. Split over the tokens n (the reduction dim): chunk c computes
-  // its partial dW_c = dout[n0:n1]^T inp[n0:n1], and the partials are added to dW in chunk order. So
-  // each chunk packs only its slice of dout and inp (an output-feature split would repack all of inp
-  // in every chunk), and the sum order is fixed for a thread count.
+  // dW[O,I] += dout^T[O,N] @ inp[N,I]. Split over the tokens n (the reduction dim) in one chunk per
+  // thread: chunk 0 accumulates dout[n0:n1]^T inp[n0:n1] straight into dW, chunk c > 0 computes its
+  // partial into scratch, and the partials are added to dW in chunk order. Each chunk packs only its
+  // slice of dout and inp (an output-feature split would repack all of inp in every chunk), the sum
+  // order is fixed for a thread count, and with one chunk per thread only nt - 1 partials of O x I
+  // are written and re-read (a chunk is claimed by whichever thread is free, so a descheduled thread
+  // still does not stall the others before it has started).
   if (dweight) {
     long per = N;
-    const int nc = parallel_chunk_count(N, 16, 2.0 * I * O, &per);
+    const int nc = parallel_chunk_count(N, 16, 2.0 * I * O, &per, 1);
     if (nc <= 1) {
       gemm(true, false, O, I, N, T(1), dout, O, inp, I, T(1), dweight, I);
     } else {
-      static thread_local std::vector<T> partial;  // [nc, O, I], reused across calls
+      static thread_local std::vector<T> partial;  // [nc - 1, O, I], reused across calls
       const size_t OI = (size_t)O * I;
-      if (partial.size() < nc * OI) partial.resize(nc * OI);
+      if (partial.size() < (nc - 1) * OI) partial.resize((nc - 1) * OI);
       T* pw = partial.data();
       parallel_chunks(N, 16, [&](long n0, long n1, int c, int) {
-        gemm(true, false, O, I, (int)(n1 - n0), T(1), dout + n0 * O, O, inp + n0 * I, I, T(0), pw + c * OI, I);
-      }, 2.0 * I * O);
+        T* dst = c == 0 ? dweight : pw + (c - 1) * OI;
+        gemm(true, false, O, I, (int)(n1 - n0), T(1), dout + n0 * O, O, inp + n0 * I, I, c == 0 ? T(1) : T(0),
+             dst, I);
+      }, 2.0 * I * O, 1);
       parallel_blocks((long)OI, 1024, [&](long e0, long e1, int) {
-        for (int c = 0; c < nc; c++) {
-          const T* src = pw + c * OI;
+        for (int c = 1; c < nc; c++) {
+          const T* src = pw + (c - 1) * OI;
           for (long e = e0; e < e1; e++) dweight[e] += src[e];
         }
       }, (double)nc);

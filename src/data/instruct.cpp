@@ -1,0 +1,84 @@
+#include "data/instruct.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/rng.hpp"
+
+namespace tsft::data {
+namespace {
+using json = nlohmann::json;
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> v;
+  size_t a = 0;
+  while (a <= s.size()) {
+    size_t b = s.find('\n', a);
+    if (b == std::string::npos) b = s.size();
+    if (b > a) v.push_back(s.substr(a, b - a));
+    a = b + 1;
+  }
+  return v;
+}
+
+json chat(const std::string& id, const std::string& user, const std::string& assistant) {
+  return {{"id", id},
+          {"messages", json::array({{{"role", "user"}, {"content", user}}, {{"role", "assistant"}, {"content", assistant}}})}};
+}
+}  // namespace
+
+InstructStats instruct_write(const std::string& corpus_path, const std::string& out_path, int64_t n, uint64_t seed) {
+  TSFT_USAGE_CHECK(n > 0, "the number of instruction examples must be positive (got {})", n);
+  std::ifstream in(corpus_path);
+  TSFT_CHECK(in, "{}: cannot read the corpus", corpus_path);
+  std::vector<std::pair<std::string, std::string>> facts;  // (lhs, rhs)
+  std::vector<std::string> copies;
+  std::string line;
+  int64_t lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.empty()) continue;
+    json j = json::parse(line, nullptr, false);
+    TSFT_CHECK(j.is_object() && j.contains("kind") && j["kind"].is_string() && j.contains("text") && j["text"].is_string(),
+               "{}:{}: expected an object with string fields 'kind' and 'text'", corpus_path, lineno);
+    const std::string kind = j["kind"], text = j["text"];
+    if (kind == "drill") {
+      for (auto& l : split_lines(text)) {
+        size_t eq = l.rfind(" = ");
+        TSFT_CHECK(eq != std::string::npos && eq > 0 && eq + 3 < l.size(), "{}:{}: field 'text': drill line '{}' is not 'lhs = rhs'",
+                   corpus_path, lineno, l);
+        facts.push_back({l.substr(0, eq), l.substr(eq + 3)});
+      }
+    } else if (kind == "copy") {
+      auto ls = split_lines(text);
+      TSFT_CHECK(!ls.empty() && ls[0].rfind("Copy: ", 0) == 0, "{}:{}: field 'text': a copy drill starts with 'Copy: '",
+                 corpus_path, lineno);
+      copies.push_back(ls[0].substr(6));
+    }
+  }
+  TSFT_CHECK(!facts.empty(), "{}: no drill facts (kind \"drill\") to make instruction examples from", corpus_path);
+  static const char* asks[] = {"Compute {}.", "What is {}?", "Evaluate {}.", "Work out {}."};
+  Rng rng(seed * 7919ULL + 17);
+  InstructStats st;
+  std::string out;
+  for (int64_t i = 0; i < n; i++) {
+    std::string id = fmt::format("instruct-{:06d}", i);
+    if (!copies.empty() && rng.below(4) == 0) {
+      const std::string& x = copies[rng.below(copies.size())];
+      out += chat(id, "Repeat exactly: " + x, "\\boxed{" + x + "}").dump() + "\n";
+      st.copies++;
+    } else {
+      auto& [lhs, rhs] = facts[rng.below(facts.size())];
+      out += chat(id, fmt::format(fmt::runtime(asks[rng.below(4)]), lhs), lhs + " = " + rhs + "\n\\boxed{" + rhs + "}").dump() + "\n";
+      st.facts++;
+    }
+    st.written++;
+  }
+  fs_write_atomic(out_path, out);
+  return st;
+}
+
+}  // namespace tsft::data

@@ -1,0 +1,136 @@
+// Training budgets beside max_steps: equal supervised tokens and early stopping on validation loss.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "test_util.hpp"
+#include "train/trainer.hpp"
+#include "train_fixture.hpp"
+
+using namespace tsft;
+using namespace tsft_test;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+TrainConfig budget_config(const TempDir& t, const std::string& out) {
+  TrainConfig c;
+  c.model_dir = t / "model";
+  c.data_path = t / "train.jsonl";
+  c.out_dir = t / out;
+  c.chat_template = "chatml";
+  c.block = 128;
+  c.micro_batch = 3;
+  c.adam.lr = 3e-3;
+  c.schedule = "cosine";
+  c.quiet = true;
+  c.threads = 2;
+  return c;
+}
+
+std::vector<json> read_jsonl(const std::string& p) {
+  std::ifstream in(p);
+  std::vector<json> v;
+  std::string l;
+  while (std::getline(in, l)) v.push_back(json::parse(l));
+  return v;
+}
+}  // namespace
+
+// The run stops at the first step whose cumulative supervised-token count reaches the budget,
+// whatever the examples' lengths (the data mixes 3- and 9-digit targets, so steps differ in tokens).
+TEST(Budget, StopsAtEqualSupervisedTokens) {
+  TempDir t;
+  write_tiny_model(t / "model", 32, 1, 5);
+  {
+    std::ofstream f(t / "train.jsonl");
+    std::ifstream a, b;
+    write_reverse_data(t / "a.jsonl", 30, 3, 1);
+    write_reverse_data(t / "b.jsonl", 30, 9, 2);
+    a.open(t / "a.jsonl");
+    b.open(t / "b.jsonl");
+    std::string la, lb;
+    while (std::getline(a, la) && std::getline(b, lb)) f << la << "\n" << lb << "\n";
+  }
+  const int64_t budget = 700;
+  TrainConfig c = budget_config(t, "run");
+  c.max_supervised_tokens = budget;
+  TrainResult r = train_run(c);
+  auto lines = read_jsonl(t / "run/metrics.jsonl");
+  int64_t cum = 0, prev = 0;
+  for (auto& l : lines) {
+    prev = cum;
+    cum += l["supervised_tokens"].get<int64_t>();
+  }
+  EXPECT_GE(cum, budget);
+  EXPECT_LT(prev, budget) << "the run went on after reaching the budget";
+  EXPECT_EQ(r.supervised_tokens, cum);
+  EXPECT_EQ(r.stop_reason, "tokens");
+  EXPECT_EQ(r.steps, (int64_t)lines.size());
+  auto summary = json::parse(fs_read_text(t / "run/summary.json"));
+  EXPECT_EQ(summary["supervised_tokens"].get<int64_t>(), cum);
+  EXPECT_EQ(summary["stop_reason"], "tokens");
+
+  // Resuming from a mid-run checkpoint stops at the same step with the same weights.
+  TrainConfig s = c;
+  s.out_dir = t / "split";
+  s.save_every = 3;
+  s.stop_after = 3;
+  train_run(s);
+  s.stop_after = 0;
+  s.resume_dir = t / "split/checkpoint-000003";
+  TrainResult r2 = train_run(s);
+  EXPECT_EQ(r2.steps, r.steps);
+  EXPECT_EQ(r2.supervised_tokens, r.supervised_tokens);
+  Model ma = model_load(t / "run/final"), mb = model_load(t / "split/final");
+  EXPECT_EQ(0, std::memcmp(ma.params.data(), mb.params.data(), ma.params.size() * 4));
+}
+
+// Early stopping: with an improvement threshold no later validation can meet, the run stops after
+// `patience` further validations and final/ holds the weights of the first (best) validation.
+TEST(Budget, EarlyStoppingKeepsBestValidationWeights) {
+  TempDir t;
+  write_tiny_model(t / "model", 32, 1, 6);
+  write_reverse_data(t / "train.jsonl", 40, 4, 3);
+  write_reverse_data(t / "val.jsonl", 12, 4, 4);
+  TrainConfig c = budget_config(t, "run");
+  c.val_path = t / "val.jsonl";
+  c.max_steps = 50;
+  c.eval_every = 2;
+  c.save_every = 2;
+  c.keep_last = 10;
+  c.early_stop_patience = 2;
+  c.early_stop_min_delta = 1e9;
+  TrainResult r = train_run(c);
+  EXPECT_EQ(r.stop_reason, "early_stop");
+  EXPECT_EQ(r.steps, 6);  // validations at 2 (best), 4 and 6 (two without improvement)
+  EXPECT_EQ(r.best_step, 2);
+  Model fin = model_load(t / "run/final"), at2 = model_load(t / "run/checkpoint-000002"),
+        at6 = model_load(t / "run/checkpoint-000006");
+  EXPECT_EQ(0, std::memcmp(fin.params.data(), at2.params.data(), fin.params.size() * 4));
+  EXPECT_NE(0, std::memcmp(fin.params.data(), at6.params.data(), fin.params.size() * 4));
+  EXPECT_FALSE(fs::exists(t / "run/checkpoint-000008"));
+
+  // A real threshold (0): validation loss falls on this learnable task, so no early stop happens in
+  // 8 steps and final/ is the best = last validation.
+  TrainConfig d = c;
+  d.out_dir = t / "run2";
+  d.max_steps = 8;
+  d.early_stop_min_delta = 0;
+  TrainResult r2 = train_run(d);
+  EXPECT_EQ(r2.stop_reason, "steps");
+  EXPECT_EQ(r2.steps, 8);
+  EXPECT_EQ(r2.best_step, 8);
+}
+
+TEST(Budget, EarlyStoppingWithoutValidationIsAUsageError) {
+  TempDir t;
+  write_tiny_model(t / "model", 32, 1, 7);
+  write_reverse_data(t / "train.jsonl", 10, 4, 3);
+  TrainConfig c = budget_config(t, "run");
+  c.max_steps = 2;
+  c.early_stop_patience = 2;
+  EXPECT_THROW(train_run(c), UsageError);
+}
