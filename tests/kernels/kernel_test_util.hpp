@@ -51,7 +51,8 @@ inline double max_abs(const std::vector<double>& a) {
 }
 template <typename T>
 bool bit_equal(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+  // memcmp of an empty vector would pass data() == nullptr (undefined behaviour, UBSan reports it)
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
 // Sets the OpenMP thread count for the kernels for one scope (restored afterwards).

@@ -16,25 +16,15 @@ using json = nlohmann::json;
 
 namespace {
 TrainConfig budget_config(const TempDir& t, const std::string& out) {
-  TrainConfig c;
-  c.model_dir = t / "model";
-  c.data_path = t / "train.jsonl";
-  c.out_dir = t / out;
-  c.chat_template = "chatml";
-  c.block = 128;
+  TrainConfig c = base_config(t, out);
   c.micro_batch = 3;
-  c.adam.lr = 3e-3;
   c.schedule = "cosine";
-  c.quiet = true;
-  c.threads = 2;
   return c;
 }
 
 std::vector<json> read_jsonl(const std::string& p) {
-  std::ifstream in(p);
   std::vector<json> v;
-  std::string l;
-  while (std::getline(in, l)) v.push_back(json::parse(l));
+  for (auto& l : read_lines(p)) v.push_back(json::parse(l));
   return v;
 }
 }  // namespace

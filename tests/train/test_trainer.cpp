@@ -22,21 +22,6 @@ using namespace tsft_test;
 namespace fs = std::filesystem;
 
 namespace {
-TrainConfig base_config(const TempDir& t, const std::string& out) {
-  TrainConfig c;
-  c.model_dir = t / "model";
-  c.data_path = t / "train.jsonl";
-  c.out_dir = t / out;
-  c.chat_template = "chatml";
-  c.block = 128;
-  c.micro_batch = 4;
-  c.adam.lr = 3e-3;
-  c.adam.beta2 = 0.99;
-  c.schedule = "constant";
-  c.quiet = true;
-  c.threads = 2;
-  return c;
-}
 
 // Teacher-forced accuracy over the supervised tokens of a data file.
 double token_accuracy(Model& m, const std::string& data, const tokenizer::Tokenizer& tok) {
@@ -63,13 +48,6 @@ double token_accuracy(Model& m, const std::string& data, const tokenizer::Tokeni
   return (double)right / total;
 }
 
-std::vector<std::string> read_lines(const std::string& p) {
-  std::ifstream in(p);
-  std::vector<std::string> v;
-  std::string l;
-  while (std::getline(in, l)) v.push_back(l);
-  return v;
-}
 }  // namespace
 
 // The learning smoke test: a tiny model learns to reverse 4-digit strings (held-out strings).

@@ -8,6 +8,10 @@
 #include "core/fs.hpp"
 #include "core/rng.hpp"
 #include "model/model.hpp"
+#include "test_util.hpp"
+#include "train/trainer.hpp"
+#include <fstream>
+#include <vector>
 
 namespace tsft_test {
 
@@ -84,6 +88,32 @@ inline void write_reverse_data(const std::string& path, int n, int len, uint64_t
     out += j.dump() + "\n";
   }
   tsft::fs_write_atomic(path, out);
+}
+
+
+// The trainer settings the tests start from (tiny byte-level model, constant lr, 2 threads).
+inline tsft::TrainConfig base_config(const TempDir& t, const std::string& out) {
+  tsft::TrainConfig c;
+  c.model_dir = t / "model";
+  c.data_path = t / "train.jsonl";
+  c.out_dir = t / out;
+  c.chat_template = "chatml";
+  c.block = 128;
+  c.micro_batch = 4;
+  c.adam.lr = 3e-3;
+  c.adam.beta2 = 0.99;
+  c.schedule = "constant";
+  c.quiet = true;
+  c.threads = 2;
+  return c;
+}
+
+inline std::vector<std::string> read_lines(const std::string& p) {
+  std::ifstream in(p);
+  std::vector<std::string> v;
+  std::string l;
+  while (std::getline(in, l)) v.push_back(l);
+  return v;
 }
 
 }  // namespace tsft_test
