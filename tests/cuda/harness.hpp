@@ -24,6 +24,10 @@ constexpr double kU32 = 0x1p-24;  // unit roundoff of fp32 (24-bit significand)
 constexpr double kUbf = 0x1p-8;   // unit roundoff of bf16 (8-bit significand)
 template <typename T>
 constexpr double u_store = std::is_same_v<T, float> ? kU32 : kUbf;
+// Safety factor on the worst-case summation bound (Higham Thm 3.1) used by every absolute tolerance.
+constexpr double kC = 8.0;
+// The storage types every typed CUDA suite runs: exact fp32 mode and bf16.
+using StorageTypes = ::testing::Types<float, bf16>;
 
 template <typename T>
 struct Dev {

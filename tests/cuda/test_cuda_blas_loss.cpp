@@ -14,10 +14,8 @@ namespace {
 
 template <typename T>
 class CudaBlasLoss : public ::testing::Test {};
-using StorageTypes = ::testing::Types<float, bf16>;
 TYPED_TEST_SUITE(CudaBlasLoss, StorageTypes);
 
-constexpr double kC = 8.0;
 
 // matmul fwd/bwd with bias, odd shapes, a row-offset (misaligned) input view, both GEMM backends.
 TYPED_TEST(CudaBlasLoss, Matmul) {

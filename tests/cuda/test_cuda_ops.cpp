@@ -23,10 +23,8 @@ namespace {
 
 template <typename T>
 class CudaOps : public ::testing::Test {};
-using StorageTypes = ::testing::Types<float, bf16>;
 TYPED_TEST_SUITE(CudaOps, StorageTypes);
 
-constexpr double kC = 8.0;
 
 TYPED_TEST(CudaOps, Embedding) {
   using T = TypeParam;
