@@ -45,12 +45,15 @@ InstructStats instruct_write(const std::string& corpus_path, const std::string& 
     TSFT_CHECK(j.is_object() && j.contains("kind") && j["kind"].is_string() && j.contains("text") && j["text"].is_string(),
                "{}:{}: expected an object with string fields 'kind' and 'text'", corpus_path, lineno);
     const std::string kind = j["kind"], text = j["text"];
-    if (kind == "drill") {
+    if (kind == "drill" || kind == "step") {
       for (auto& l : split_lines(text)) {
         size_t eq = l.rfind(" = ");
-        TSFT_CHECK(eq != std::string::npos && eq > 0 && eq + 3 < l.size(), "{}:{}: field 'text': drill line '{}' is not 'lhs = rhs'",
-                   corpus_path, lineno, l);
-        facts.push_back({l.substr(0, eq), l.substr(eq + 3)});
+        TSFT_CHECK(eq != std::string::npos && eq > 0 && eq + 3 < l.size(), "{}:{}: field 'text': {} line '{}' is not 'lhs = rhs'",
+                   corpus_path, lineno, kind, l);
+        std::string rhs = l.substr(eq + 3);
+        // Step lines may be decompositions ("67 = 6 \times 11 + 1"): only "expression = number" asks.
+        bool number = rhs.find_first_not_of("-0123456789") == std::string::npos;
+        if (kind == "drill" || number) facts.push_back({l.substr(0, eq), rhs});
       }
     } else if (kind == "copy") {
       auto ls = split_lines(text);
@@ -59,7 +62,7 @@ InstructStats instruct_write(const std::string& corpus_path, const std::string& 
       copies.push_back(ls[0].substr(6));
     }
   }
-  TSFT_CHECK(!facts.empty(), "{}: no drill facts (kind \"drill\") to make instruction examples from", corpus_path);
+  TSFT_CHECK(!facts.empty(), "{}: no arithmetic facts (kind \"drill\" or \"step\") to make instruction examples from", corpus_path);
   static const char* asks[] = {"Compute {}.", "What is {}?", "Evaluate {}.", "Work out {}."};
   Rng rng(seed * 7919ULL + 17);
   InstructStats st;

@@ -3,6 +3,8 @@
 // final answer like an instruct model, without ever seeing a problem template, a theorem name or an
 // arm's target format (no Theorem/Cond/Map lines).
 //   drill fact "a + b = c"   -> user "Compute a + b."      assistant "a + b = c\n\boxed{c}"
+//   step fact "a - b - c = d" (solution arithmetic)  -> the same; decompositions ("67 = 6 \times 11 + 1",
+//                            right side not a number) are skipped
 //   copy drill "Copy: X\nX"  -> user "Repeat exactly: X"   assistant "\boxed{X}"
 #pragma once
 #include <cstdint>
@@ -14,7 +16,7 @@ struct InstructStats {
   int64_t facts = 0, copies = 0, written = 0;
 };
 
-// Reads corpus.jsonl ({"kind","text"} per line; kinds other than drill/copy are ignored), writes `n`
+// Reads corpus.jsonl ({"kind","text"} per line; kinds other than drill/step/copy are ignored), writes `n`
 // chat examples (JSONL {id, messages}) sampled with `seed` (3 drill facts : 1 copy), atomically.
 // Errors name the corpus file and line.
 InstructStats instruct_write(const std::string& corpus_path, const std::string& out_path, int64_t n, uint64_t seed);

@@ -2,11 +2,24 @@
 //   statement  each theorem's name, statement, premises and roles, in a few neutral phrasings;
 //   example    worked examples in plain prose ("We know ... so ... The result is ..."), unlike every SFT
 //              arm (no Theorem/Cond/Map labels, no \boxed); drawn from their own seed stream;
+//   example    ... each with the problem's restatement ("Known: ... Asked: ..."), so the base has read
+//              how a problem's values are found by their objects (pilot lesson 11);
 //   drill      arithmetic facts (+, -, x, exact division, squares, square-root simplification, fraction
 //              reduction) over every operand range any split uses, including the P3 magnitude ranges,
 //              so P2/P3 measure whether a procedure transfers, not whether the arithmetic was learned;
+//              drill_repeats = 0 leaves them out;
+//   step       the arithmetic lines of solutions (e.g. "N = 5 \times 3 \times 5 = 75"), collected from
+//              step_drills independent draws per active theorem in both value modes of the usual
+//              ranges (i.i.d. combinations and the P2 held-out ones), deduplicated: the facts of exactly
+//              the computations the problems ask for, in the form the solutions write them (pilot
+//              lesson 1, focused: the generic drills over [0, 150]^2 are too many for a tiny model).
+//              P3 magnitudes (4-5 digit products) are left to the generic drills. step_repeats passes,
+//              each in a new order, weight them in the corpus;
 //   copy       copy drills (pilot lesson 11: tiny models must first learn to copy).
 #include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <set>
 #include <fmt/format.h>
 
 #include "theorems/generate.hpp"
@@ -20,6 +33,37 @@ void doc(std::string& out, const char* kind, const std::string& text) {
 }
 
 }  // namespace
+
+std::string exec_line_fact(const std::string& line) {
+  // "\angle N = 180 - 20 - 80 = 80" -> "180 - 20 - 80 = 80": drop the computed symbol of a chain.
+  std::vector<std::string> parts;
+  for (size_t a = 0;;) {
+    size_t b = line.find(" = ", a);
+    parts.push_back(line.substr(a, b == std::string::npos ? std::string::npos : b - a));
+    if (b == std::string::npos) break;
+    a = b + 3;
+  }
+  if (parts.size() < 2) return "";
+  std::string fact;
+  for (size_t k = parts.size() >= 3 ? 1 : 0; k < parts.size(); ++k) fact += (fact.empty() ? "" : " = ") + parts[k];
+  // Pure arithmetic only: digits, operators and LaTeX commands (\times, \sqrt, \frac), no symbols.
+  bool digit = false, op = false;
+  for (size_t i = 0; i < fact.size(); ++i) {
+    char ch = fact[i];
+    if (ch == '\\') {
+      size_t j = i + 1;
+      while (j < fact.size() && std::isalpha((unsigned char)fact[j])) ++j;
+      op = true;
+      i = j - 1;
+    } else if (std::isalpha((unsigned char)ch)) {
+      return "";
+    } else {
+      digit |= std::isdigit((unsigned char)ch) != 0;
+      op |= std::strchr("+-/^", ch) != nullptr;
+    }
+  }
+  return digit && op ? fact : "";
+}
 
 std::string gen_corpus(const World& w) {
   const Catalog& cat = w.catalog();
@@ -45,12 +89,39 @@ std::string gen_corpus(const World& w) {
   long n = cfg.corpus_examples_per_theorem * (long)w.active().size();
   for (long i = 0; i < n; ++i) {
     Problem p = ew.realize(ew.draw("train", i, 0));
-    std::string body = p.question, work;
+    std::string body = p.question + " " + p.restatement, work;
     for (auto& st : p.steps) {
       work += fmt::format(" This is a case of the {}.", st.name);
       for (auto& l : st.exec) work += " We get " + l + ".";
     }
     doc(out, "example", body + work + " The result is " + p.answer + ".");
+  }
+  // Step drills: exec lines of independent draws (the corpus stream), per theorem and value mode.
+  if (cfg.corpus_step_drills > 0) {
+    std::set<std::string> seen;
+    std::vector<std::string> steps;
+    auto take = [&](const Problem& p) {
+      for (auto& st : p.steps)
+        for (auto& l : st.exec) {
+          std::string f = exec_line_fact(l);
+          if (!f.empty() && seen.insert(f).second) steps.push_back(f);
+        }
+    };
+    for (long i = 0; i < cfg.corpus_step_drills * (long)w.active().size(); ++i) {
+      Recipe r = ew.draw("train", n + i, 0);
+      take(ew.realize(r));
+      Recipe q;
+      if (ew.probe(r, "P2", 0, q)) take(ew.realize(std::move(q)));
+    }
+    Rng srng(rng_mix(cfg.seed, 0x7374657073));
+    for (long rep = 0; rep < cfg.corpus_step_repeats; ++rep) {  // each pass in a new order
+      for (size_t k = steps.size(); k > 1; --k) std::swap(steps[k - 1], steps[srng.below(k)]);
+      for (size_t k = 0; k < steps.size(); k += 16) {
+        std::string text;
+        for (size_t j = k; j < std::min(steps.size(), k + 16); ++j) text += (text.empty() ? "" : "\n") + steps[j];
+        doc(out, "step", text);
+      }
+    }
   }
   // Drills. Operand bound: the largest scalable range end in use, times the larger of the scales.
   long dmax = cfg.corpus_drill_max;
@@ -61,18 +132,18 @@ std::string gen_corpus(const World& w) {
     dmax = std::clamp<long>(dmax, 12, 150);
   }
   std::vector<std::string> facts;
-  for (long a = 0; a <= dmax; ++a)
+  for (long a = 0; cfg.corpus_drill_repeats > 0 && a <= dmax; ++a)
     for (long b = 0; b <= dmax; ++b) {
       facts.push_back(fmt::format("{} + {} = {}", a, b, a + b));
       if (a >= b) facts.push_back(fmt::format("{} - {} = {}", a, b, a - b));
       if (a <= 30 || b <= 30) facts.push_back(fmt::format("{} \\times {} = {}", a, b, a * b));
       if (b > 0 && a <= 30 && b <= 30) facts.push_back(fmt::format("{} / {} = {}", a * b, b, a));
     }
-  for (long a = 0; a <= 360; a += 5)  // angle sums and complements
+  for (long a = 0; cfg.corpus_drill_repeats > 0 && a <= 360; a += 5)  // angle sums and complements
     for (long b = 0; a + b <= 360; b += 5) facts.push_back(fmt::format("{} - {} = {}", a + b, b, a));
-  for (long a = 1; a <= 2 * dmax; ++a) facts.push_back(fmt::format("{}^2 = {}", a, a * a));
-  for (long m = 2; m <= 2000; ++m) facts.push_back(fmt::format("\\sqrt{{{}}} = {}", m, exact_to_latex(Exact::sqrt_of(Exact(m)))));
-  for (long q = 2; q <= 24; ++q)
+  for (long a = 1; cfg.corpus_drill_repeats > 0 && a <= 2 * dmax; ++a) facts.push_back(fmt::format("{}^2 = {}", a, a * a));
+  for (long m = 2; cfg.corpus_drill_repeats > 0 && m <= 2000; ++m) facts.push_back(fmt::format("\\sqrt{{{}}} = {}", m, exact_to_latex(Exact::sqrt_of(Exact(m)))));
+  for (long q = 2; cfg.corpus_drill_repeats > 0 && q <= 24; ++q)
     for (long p = 1; p <= 4 * q; ++p)
       if (std::__gcd(p, q) != 1) facts.push_back(fmt::format("{}/{} = {}", p, q, exact_to_latex(Exact::frac(p, q))));
   Rng rng(rng_mix(cfg.seed, 0x6472696c6c));

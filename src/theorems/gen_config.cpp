@@ -136,7 +136,10 @@ GenConfig gen_config_from_toml_text(const std::string& text, const std::string& 
         if (s == "examples_per_theorem") c.corpus_examples_per_theorem = *v;
         else if (s == "drill_max") c.corpus_drill_max = *v;
         else if (s == "drill_repeats") c.corpus_drill_repeats = *v;
-        else TSFT_FAIL("{}.{}: unknown key (examples_per_theorem, drill_max, drill_repeats)", where, s);
+        else if (s == "step_drills") c.corpus_step_drills = *v;
+        else if (s == "step_repeats") c.corpus_step_repeats = *v;
+        else TSFT_FAIL("{}.{}: unknown key (examples_per_theorem, drill_max, drill_repeats, step_drills, step_repeats)",
+                       where, s);
       }
     } else {
       TSFT_FAIL("{}: unknown key", where);

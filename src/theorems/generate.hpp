@@ -49,7 +49,9 @@ struct GenConfig {
   // Pre-training corpus.
   long corpus_examples_per_theorem = 40;
   long corpus_drill_max = 0;   // largest operand of + - x drills; 0: derived from the ranges in use
-  long corpus_drill_repeats = 1;
+  long corpus_drill_repeats = 1;  // 0: no generic arithmetic drills
+  long corpus_step_drills = 0;    // draws per theorem and value mode whose solution lines become drills
+  long corpus_step_repeats = 1;   // passes over the step drills (each in a new order)
 };
 
 GenConfig gen_config_load(const std::string& path);  // reads [gen] (or the top level if absent)
@@ -156,6 +158,10 @@ nlohmann::json gen_run(const World& w, const std::string& out_dir, bool with_cor
 // Same items without writing (for benchmarks): calls sink(json line) for every problem.
 nlohmann::json gen_stream(const World& w, const std::function<void(const std::string& file, const std::string& line)>& sink);
 std::string gen_corpus(const World& w);
+// The arithmetic fact of a solution line, or "" if it has none: the computed symbol of a chain is
+// dropped ("\angle N = 180 - 20 - 80 = 80" -> "180 - 20 - 80 = 80", "67 = 6 \times 11 + 1" stays);
+// lines with symbols or words ("r = 1", "x = (c - b) / a", "cannot be computed") have none.
+std::string exec_line_fact(const std::string& line);
 
 // Multiple-choice helpers.
 std::vector<std::string> mc_options(const Exact& gold, bool cbd, uint64_t seed, int* gold_pos);

