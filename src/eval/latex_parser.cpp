@@ -196,8 +196,7 @@ Node Parser::parse_term() {
       factors.push_back(node_of(NodeKind::Div, std::move(num), std::move(den)));
     } else if (starts_primary()) {
       const bool mixed_candidate =
-          factors.size() == 1 && factors[0].k == NodeKind::Num && factors[0].dp < 0 &&
-          peek().t == Tok::Cmd &&
+          factors.size() == 1 && factors[0].k == NodeKind::Num && factors[0].dp < 0 && peek().t == Tok::Cmd &&
           (peek().text == "frac" || peek().text == "dfrac" || peek().text == "tfrac");
       Node f = parse_power();
       if (mixed_candidate && ok && f.k == NodeKind::Div && f.c[0].k == NodeKind::Num &&

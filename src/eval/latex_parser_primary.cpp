@@ -118,10 +118,8 @@ Node Parser::parse_bracket(char open) {
 Node Parser::parse_matrix() {
   std::string env = peek().text;
   ++p;
-  static const char* envs[] = {"pmatrix", "bmatrix",     "Bmatrix", "vmatrix",
-                               "matrix",  "smallmatrix", "array"};
-  if (std::none_of(std::begin(envs), std::end(envs), [&](const char* e) { return env == e; }))
-    return fail();
+  static const char* envs[] = {"pmatrix", "bmatrix", "Bmatrix", "vmatrix", "matrix", "smallmatrix", "array"};
+  if (std::none_of(std::begin(envs), std::end(envs), [&](const char* e) { return env == e; })) return fail();
   Node m = node_make(NodeKind::Matrix, {});
   Node row = node_make(NodeKind::Tuple, {});
   for (;;) {
