@@ -1,5 +1,6 @@
 #include "eval/run_eval.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -208,6 +209,23 @@ json eval_metrics(const std::vector<ItemResult>& rs) {
   return j;
 }
 
+// What the graded outputs depend on, besides the items: the model's files (name, size, mtime) and
+// the generation settings. Items and limit are left out: growing the item set is a legitimate resume.
+json eval_fingerprint(const EvalConfig& cfg) {
+  json files = json::array();
+  std::vector<fs::directory_entry> es;
+  if (fs::is_directory(cfg.model_dir))
+    for (auto& e : fs::directory_iterator(cfg.model_dir)) es.push_back(e);
+  std::sort(es.begin(), es.end(), [](auto& a, auto& b) { return a.path().filename() < b.path().filename(); });
+  for (auto& e : es) {
+    std::string n = e.path().filename().string();
+    if (!e.is_regular_file() || (e.path().extension() != ".safetensors" && n != "config.json")) continue;
+    files.push_back({n, (int64_t)e.file_size(), (int64_t)e.last_write_time().time_since_epoch().count()});
+  }
+  return {{"model_dir", cfg.model_dir}, {"model_files", files}, {"tokenizer", cfg.tokenizer_path},
+          {"chat_template", cfg.chat_template}, {"system", cfg.system}, {"max_new_tokens", cfg.max_new_tokens}};
+}
+
 EvalSummary eval_run(const EvalConfig& cfg) {
   kernels_init_threads(cfg.threads);
   TSFT_USAGE_CHECK(cfg.shard_count >= 1 && cfg.shard_index >= 0 && cfg.shard_index < cfg.shard_count,
@@ -219,6 +237,21 @@ EvalSummary eval_run(const EvalConfig& cfg) {
   fs::create_directories(cfg.out_dir);
   const std::string res_path = (fs::path(cfg.out_dir) / "results.jsonl").string();
   std::vector<ItemResult> done = eval_read_results(res_path);
+  // Resume only the same evaluation: results of another model or other settings are never mixed in.
+  const std::string fp_path = (fs::path(cfg.out_dir) / "eval_run.json").string();
+  json fp = eval_fingerprint(cfg);
+  if (!done.empty()) {
+    TSFT_USAGE_CHECK(fs::exists(fp_path),
+                     "{}: holds {} graded items but no eval_run.json saying which model and settings made them; "
+                     "use a new --out directory (or delete it) to evaluate again", cfg.out_dir, done.size());
+    json old = json::parse(fs_read_text(fp_path), nullptr, false);
+    for (auto& [k, v] : fp.items())
+      TSFT_USAGE_CHECK(old.is_object() && old.contains(k) && old[k] == v,
+                       "{}: holds results of a different evaluation ({} changed: was {}, now {}); use a new --out "
+                       "directory (or delete it) to evaluate again", fp_path, k,
+                       old.is_object() && old.contains(k) ? old[k].dump() : "absent", v.dump());
+  }
+  fs_write_atomic(fp_path, fp.dump(2) + "\n");
   std::set<std::string> done_ids;
   for (auto& r : done) done_ids.insert(r.id);
   {  // rewrite without a torn tail so appends start on a clean line

@@ -83,9 +83,13 @@ struct Runner {
       }
     }
     if (!opt.quiet) log_info("stage {}: running", name);
-    // An interrupted stage restarts clean (eval stages resume inside tsft eval instead).
-    if (fs::exists(dir) && name.rfind("eval", 0) != 0) fs::remove_all(dir);
+    // An interrupted stage restarts clean, except an eval stage interrupted with the same key, which
+    // resumes inside tsft eval. A stage whose inputs changed (another key) always starts clean.
+    std::string pending = dir + "/.stage.pending";
+    bool resume = name.rfind("eval", 0) == 0 && fs::exists(pending) && fs_read_text(pending) == key;
+    if (fs::exists(dir) && !resume) fs::remove_all(dir);
     fs::create_directories(dir);
+    fs_write_atomic(pending, key);
     auto t0 = std::chrono::steady_clock::now();
     std::vector<std::string> full = {opt.tsft_bin};
     for (auto& a : args) full.push_back(a);
@@ -109,6 +113,7 @@ struct Runner {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     fs::create_directories(dir);
     fs_write_atomic(marker, json{{"key", key}, {"seconds", secs}, {"args", args}}.dump(2) + "\n");
+    fs::remove(pending);
     timings[name] = secs;
     return dir;
   }

@@ -1,8 +1,12 @@
 // tsft eval end to end on a tiny model and a generated problem file: results, metrics, resume.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
+#include "core/error.hpp"
 #include "core/fs.hpp"
 #include "eval/run_eval.hpp"
 #include "model/model.hpp"
@@ -63,6 +67,25 @@ TEST(EvalRun, EndToEndAndResumable) {
   auto s3 = eval::eval_run(c);
   EXPECT_EQ(s3.items, 12);
   EXPECT_EQ(eval::eval_read_results(t / "ev/results.jsonl").size(), 12u);
+  // Never resume another evaluation's items: other generation settings, or other weights.
+  auto error_of = [&](const eval::EvalConfig& cc) -> std::string {
+    try {
+      eval::eval_run(cc);
+    } catch (const tsft::Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  eval::EvalConfig longer = c;
+  longer.max_new_tokens = 9;
+  EXPECT_NE(error_of(longer).find("max_new_tokens changed"), std::string::npos) << error_of(longer);
+  std::filesystem::last_write_time(t / "model/model.safetensors",
+                                   std::filesystem::last_write_time(t / "model/model.safetensors") + std::chrono::seconds(5));
+  std::string e = error_of(c);
+  EXPECT_NE(e.find("model_files changed"), std::string::npos) << e;
+  EXPECT_NE(e.find("new --out"), std::string::npos) << e;
+  std::filesystem::remove(t / "ev/eval_run.json");  // results of unknown origin
+  EXPECT_NE(error_of(c).find("no eval_run.json"), std::string::npos);
 }
 
 TEST(EvalRun, MetricsFromHandMadeResults) {

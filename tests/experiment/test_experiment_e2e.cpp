@@ -110,6 +110,37 @@ TEST_F(ExperimentE2E, KilledMidwayResumesWithoutRedoingStages) {
   EXPECT_EQ(third.output.find(": running"), std::string::npos) << third.output;
 }
 
+// Changed inputs re-run a stage from scratch: a copy of the finished run with another SFT learning
+// rate retrains every arm and re-evaluates it without resuming the old arm's graded items.
+TEST_F(ExperimentE2E, ChangedInputsRerunStagesCleanly) {
+  Smoke& s = *g_smoke;
+  ASSERT_EQ(s.second_exit, 0) << s.second_output;
+  std::string out = s.t / "changed", cfg = s.t / "changed.toml";
+  fs::copy(s.out, out, fs::copy_options::recursive);
+  std::string text = tsft::fs_read_text(s.cfg);
+  size_t sft = text.find("[sft]"), lr = text.find("lr = ", sft);
+  ASSERT_NE(lr, std::string::npos);
+  text.replace(lr, text.find('\n', lr) - lr, "lr = 3e-3");
+  tsft::fs_write_atomic(cfg, text);
+  CmdResult r = run_cmd(tsft_bin() + " experiment " + cfg + " --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("stage pretrain: cached"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stage train/theorem-all-s1: running"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stage eval/theorem-all-s1: running"), std::string::npos) << r.output;
+  std::string log = tsft::fs_read_text(out + "/logs/theorem-all-s1.log");
+  EXPECT_EQ(log.find("resuming"), std::string::npos) << log;
+  // The graded items were made by the new weights: the eval fingerprint names the retrained files.
+  auto fp = json::parse(tsft::fs_read_text(out + "/eval/theorem-all-s1/eval_run.json"));
+  bool weights = false;
+  for (auto& f : fp["model_files"]) {
+    if (f[0] != "model.safetensors") continue;
+    weights = true;
+    auto w = fs::last_write_time(out + "/train/theorem-all-s1/final/model.safetensors");
+    EXPECT_EQ(f[2].get<int64_t>(), (int64_t)w.time_since_epoch().count());
+  }
+  EXPECT_TRUE(weights) << fp.dump();
+}
+
 TEST_F(ExperimentE2E, ReportHasEverySection) {
   Smoke& s = *g_smoke;
   ASSERT_EQ(s.second_exit, 0) << s.second_output;
