@@ -16,11 +16,12 @@
 //              P3 magnitudes (4-5 digit products) are left to the generic drills. step_repeats passes,
 //              each in a new order, weight them in the corpus;
 //   copy       copy drills (pilot lesson 11: tiny models must first learn to copy).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <set>
-#include <fmt/format.h>
 
 #include "theorems/generate.hpp"
 
@@ -32,20 +33,26 @@ void doc(std::string& out, const char* kind, const std::string& text) {
   out += '\n';
 }
 
+// `passes` shuffles of `lines` (each pass in a new order), 16 lines per document of `kind`.
+void doc_lines(std::string& out, const char* kind, std::vector<std::string>& lines, long passes, Rng& rng) {
+  for (long rep = 0; rep < passes; ++rep) {
+    for (size_t k = lines.size(); k > 1; --k) std::swap(lines[k - 1], lines[rng.below(k)]);
+    for (size_t k = 0; k < lines.size(); k += 16) {
+      std::string text;
+      for (size_t j = k; j < std::min(lines.size(), k + 16); ++j)
+        text += (text.empty() ? "" : "\n") + lines[j];
+      doc(out, kind, text);
+    }
+  }
+}
+
 }  // namespace
 
 std::string exec_line_fact(const std::string& line) {
   // "\angle N = 180 - 20 - 80 = 80" -> "180 - 20 - 80 = 80": drop the computed symbol of a chain.
-  std::vector<std::string> parts;
-  for (size_t a = 0;;) {
-    size_t b = line.find(" = ", a);
-    parts.push_back(line.substr(a, b == std::string::npos ? std::string::npos : b - a));
-    if (b == std::string::npos) break;
-    a = b + 3;
-  }
-  if (parts.size() < 2) return "";
-  std::string fact;
-  for (size_t k = parts.size() >= 3 ? 1 : 0; k < parts.size(); ++k) fact += (fact.empty() ? "" : " = ") + parts[k];
+  size_t eq = line.find(" = ");
+  if (eq == std::string::npos) return "";
+  std::string fact = line.find(" = ", eq + 3) == std::string::npos ? line : line.substr(eq + 3);
   // Pure arithmetic only: digits, operators and LaTeX commands (\times, \sqrt, \frac), no symbols.
   bool digit = false, op = false;
   for (size_t i = 0; i < fact.size(); ++i) {
@@ -77,7 +84,8 @@ std::string gen_corpus(const World& w) {
     for (auto& s : th.slots) roles += (roles.empty() ? "" : ", ") + s.role;
     doc(out, "statement", fmt::format("{}. {}", th.name, th.statement));
     doc(out, "statement", fmt::format("The {} says: {} It needs: {}.", th.name, th.statement, prem));
-    doc(out, "statement", fmt::format("Definition ({}): {} The quantities involved are {}.", th.name, th.statement, roles));
+    doc(out, "statement",
+        fmt::format("Definition ({}): {} The quantities involved are {}.", th.name, th.statement, roles));
   }
   // Worked examples: the "corpus" stream is the train distribution under another seed, with no cue.
   GenConfig ec = cfg;
@@ -114,54 +122,46 @@ std::string gen_corpus(const World& w) {
       if (ew.probe(r, "P2", 0, q)) take(ew.realize(std::move(q)));
     }
     Rng srng(rng_mix(cfg.seed, 0x7374657073));
-    for (long rep = 0; rep < cfg.corpus_step_repeats; ++rep) {  // each pass in a new order
-      for (size_t k = steps.size(); k > 1; --k) std::swap(steps[k - 1], steps[srng.below(k)]);
-      for (size_t k = 0; k < steps.size(); k += 16) {
-        std::string text;
-        for (size_t j = k; j < std::min(steps.size(), k + 16); ++j) text += (text.empty() ? "" : "\n") + steps[j];
-        doc(out, "step", text);
-      }
-    }
+    doc_lines(out, "step", steps, cfg.corpus_step_repeats, srng);
   }
   // Drills. Operand bound: the largest scalable range end in use, times the larger of the scales.
   long dmax = cfg.corpus_drill_max;
   if (dmax == 0) {
     for (int t : w.active())
       for (auto& s : cat.theorems[t].slots)
-        if (s.scale) dmax = std::max<long>(dmax, (long)(std::abs(s.hi) * std::max(cfg.range_scale, cfg.magnitude_scale)));
+        if (s.scale)
+          dmax =
+              std::max<long>(dmax, (long)(std::abs(s.hi) * std::max(cfg.range_scale, cfg.magnitude_scale)));
     dmax = std::clamp<long>(dmax, 12, 150);
   }
-  std::vector<std::string> facts;
-  for (long a = 0; cfg.corpus_drill_repeats > 0 && a <= dmax; ++a)
-    for (long b = 0; b <= dmax; ++b) {
-      facts.push_back(fmt::format("{} + {} = {}", a, b, a + b));
-      if (a >= b) facts.push_back(fmt::format("{} - {} = {}", a, b, a - b));
-      if (a <= 30 || b <= 30) facts.push_back(fmt::format("{} \\times {} = {}", a, b, a * b));
-      if (b > 0 && a <= 30 && b <= 30) facts.push_back(fmt::format("{} / {} = {}", a * b, b, a));
-    }
-  for (long a = 0; cfg.corpus_drill_repeats > 0 && a <= 360; a += 5)  // angle sums and complements
-    for (long b = 0; a + b <= 360; b += 5) facts.push_back(fmt::format("{} - {} = {}", a + b, b, a));
-  for (long a = 1; cfg.corpus_drill_repeats > 0 && a <= 2 * dmax; ++a) facts.push_back(fmt::format("{}^2 = {}", a, a * a));
-  for (long m = 2; cfg.corpus_drill_repeats > 0 && m <= 2000; ++m) facts.push_back(fmt::format("\\sqrt{{{}}} = {}", m, exact_to_latex(Exact::sqrt_of(Exact(m)))));
-  for (long q = 2; cfg.corpus_drill_repeats > 0 && q <= 24; ++q)
-    for (long p = 1; p <= 4 * q; ++p)
-      if (std::__gcd(p, q) != 1) facts.push_back(fmt::format("{}/{} = {}", p, q, exact_to_latex(Exact::frac(p, q))));
-  Rng rng(rng_mix(cfg.seed, 0x6472696c6c));
-  for (long rep = 0; rep < cfg.corpus_drill_repeats; ++rep) {
-    for (size_t k = facts.size() - 1; k > 0; --k) std::swap(facts[k], facts[rng.below(k + 1)]);
-    for (size_t k = 0; k < facts.size(); k += 16) {
-      std::string text;
-      for (size_t j = k; j < std::min(facts.size(), k + 16); ++j) text += (text.empty() ? "" : "\n") + facts[j];
-      doc(out, "drill", text);
-    }
+  std::vector<std::string> facts;  // none when drill_repeats = 0
+  if (cfg.corpus_drill_repeats > 0) {
+    for (long a = 0; a <= dmax; ++a)
+      for (long b = 0; b <= dmax; ++b) {
+        facts.push_back(fmt::format("{} + {} = {}", a, b, a + b));
+        if (a >= b) facts.push_back(fmt::format("{} - {} = {}", a, b, a - b));
+        if (a <= 30 || b <= 30) facts.push_back(fmt::format("{} \\times {} = {}", a, b, a * b));
+        if (b > 0 && a <= 30 && b <= 30) facts.push_back(fmt::format("{} / {} = {}", a * b, b, a));
+      }
+    for (long a = 0; a <= 360; a += 5)  // angle sums and complements
+      for (long b = 0; a + b <= 360; b += 5) facts.push_back(fmt::format("{} - {} = {}", a + b, b, a));
+    for (long a = 1; a <= 2 * dmax; ++a) facts.push_back(fmt::format("{}^2 = {}", a, a * a));
+    for (long m = 2; m <= 2000; ++m)
+      facts.push_back(fmt::format("\\sqrt{{{}}} = {}", m, exact_to_latex(Exact::sqrt_of(Exact(m)))));
+    for (long q = 2; q <= 24; ++q)
+      for (long p = 1; p <= 4 * q; ++p)
+        if (std::__gcd(p, q) != 1)
+          facts.push_back(fmt::format("{}/{} = {}", p, q, exact_to_latex(Exact::frac(p, q))));
   }
+  Rng rng(rng_mix(cfg.seed, 0x6472696c6c));
+  doc_lines(out, "drill", facts, cfg.corpus_drill_repeats, rng);
   // Copy drills over the letter/name pools.
   const auto& L = cat.train.letters;
   for (int i = 0; i < 2000; ++i) {
     std::string s;
     for (int j = 0; j < 3 + (int)rng.below(5); ++j)
       s += (s.empty() ? "" : " ") + (rng.chance(0.5) ? L[rng.below(L.size())] + L[rng.below(L.size())]
-                                                    : std::to_string(rng.range(0, 999)));
+                                                     : std::to_string(rng.range(0, 999)));
     doc(out, "copy", "Copy: " + s + "\n" + s);
   }
   return out;
