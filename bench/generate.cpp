@@ -3,7 +3,7 @@
 // tokens/s = generated tokens / wall time of the whole generate() call (prefill included).
 // Prints one JSON line (best and median over `reps` calls after one warm-up call).
 //   bench_generate [--d 256] [--layers 4] [--heads 4] [--mlp 688] [--vocab 512] [--batch 16]
-//                  [--prompt 32] [--new 64] [--reps 3] [--threads 2]
+//                  [--prompt 32] [--new 64] [--reps 3] [--threads 2] [--device cpu] [--precision fp32]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -21,10 +21,13 @@ using namespace tsft;
 
 int main(int argc, char** argv) {
   int C = 256, L = 4, H = 4, F = 688, V = 512, B = 16, P = 32, NEW = 64, reps = 3, threads = 2;
+  EngineSpec spec;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     int v = std::atoi(argv[i + 1]);
-    if (k == "--d") C = v;
+    if (k == "--device") spec.device = argv[i + 1];
+    else if (k == "--precision") spec.precision = argv[i + 1];
+    else if (k == "--d") C = v;
     else if (k == "--layers") L = v;
     else if (k == "--heads") H = v;
     else if (k == "--mlp") F = v;
@@ -40,10 +43,11 @@ int main(int argc, char** argv) {
     }
   }
   kernels_init_threads(threads);
-  Model m = model_create(config_make("llama", V, C, F, L, H, H, C / H, 2048));
-  model_init_weights(m, 1234);
+  Model host = model_create(config_make("llama", V, C, F, L, H, H, C / H, 2048));
+  model_init_weights(host, 1234);
+  std::unique_ptr<Engine> eng = engine_create(spec, std::move(host));
   std::vector<std::vector<int32_t>> prompts(B, std::vector<int32_t>(P));
-  Rng rng(7);
+  Xoshiro rng(7);
   for (auto& p : prompts)
     for (auto& t : p) t = (int32_t)rng.below(V);
   GenOptions opt;
@@ -53,7 +57,7 @@ int main(int argc, char** argv) {
   int64_t checksum = 0;
   for (int r = 0; r < reps + 1; r++) {
     GenStats st;
-    auto res = generate(m, prompts, opt, &st);
+    auto res = generate(*eng, prompts, opt, &st);
     checksum = 0;
     for (auto& g : res)
       for (int32_t t : g.tokens) checksum = checksum * 31 + t;

@@ -1,9 +1,10 @@
 // One SFT step (forward + backward + clip + AdamW) of a LLaMA-style model, called exactly as
-// train_run does it (model_forward with the fused head backward, model_backward, clip, update), on
+// train_run does it (engine forward with the fused head backward, backward, clip, AdamW), on
 // random tokens: one document per row, every token supervised. Prints one JSON line per run with
 // tokens/s, GFLOP/s (train_flops of src/train/trainer.cpp) and the time of each phase.
 //   bench_train_step [--d 256] [--layers 4] [--heads 4] [--mlp 688] [--vocab 512] [--batch 16]
 //                    [--seq 256] [--steps 5] [--warmup 1] [--threads 2] [--profile 1]
+//                    [--device cpu] [--precision fp32]
 // --profile 1 prints (stderr) the wall time of every operation of model_forward/model_backward per
 // step (OpProfile) and the process CPU time per step (both threads, spinning included).
 #include <algorithm>
@@ -18,8 +19,7 @@
 #include "core/rng.hpp"
 #include "kernels/cpu/kernels.hpp"
 #include "model/config.hpp"
-#include "model/model.hpp"
-#include "model/transformer.hpp"
+#include "model/engine.hpp"
 #include "train/optimizer.hpp"
 #include "train/trainer.hpp"
 
@@ -30,10 +30,13 @@ static double secs(clk::time_point a, clk::time_point b) { return std::chrono::d
 
 int main(int argc, char** argv) {
   int C = 256, L = 4, H = 4, F = 688, V = 512, B = 16, T = 256, steps = 5, warmup = 1, threads = 2, profile = 0;
+  EngineSpec spec;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     int v = std::atoi(argv[i + 1]);
-    if (k == "--d") C = v;
+    if (k == "--device") spec.device = argv[i + 1];
+    else if (k == "--precision") spec.precision = argv[i + 1];
+    else if (k == "--d") C = v;
     else if (k == "--layers") L = v;
     else if (k == "--heads") H = v;
     else if (k == "--mlp") F = v;
@@ -51,15 +54,17 @@ int main(int argc, char** argv) {
   }
   kernels_init_threads(threads);
   ModelConfig cfg = config_make("llama", V, C, F, L, H, H, C / H, std::max(T, 2048));
-  Model m = model_create(cfg);
-  model_init_weights(m, 1234);
+  Model host = model_create(cfg);
+  model_init_weights(host, 1234);
+  std::unique_ptr<Engine> eng = engine_create(spec, std::move(host));
+  Engine& m = *eng;
+  m.set_trainable([](const TensorEntry&) { return true; });
   Optimizer opt;  // trainer defaults: lr 1e-4, betas (0.9, 0.999), eps 1e-8, wd 0, clip 1.0
-  opt.init(m);
-  Activations act = activations_create(cfg, B, T, true);
+  std::unique_ptr<Workspace> act = m.workspace(B, T, true);
 
   const int N = B * T;
   std::vector<int32_t> ids(N), targets(N), pos(N), doc(N, 0);
-  Rng rng(42);
+  Xoshiro rng(42);
   for (int n = 0; n < N; n++) {
     ids[n] = (int32_t)rng.below(V);
     pos[n] = n % T;
@@ -67,7 +72,7 @@ int main(int argc, char** argv) {
   for (int n = 0; n < N; n++) targets[n] = (n % T == T - 1) ? (int32_t)rng.below(V) : ids[n + 1];
   Batch b{ids.data(), targets.data(), pos.data(), doc.data(), B, T};
   std::vector<int> lens(B, T);
-  const double flops = train_flops(m, lens, T);
+  const double flops = train_flops(cfg, m.table(), lens, T);
 
   std::vector<double> t_step, t_fwd, t_bwd, t_opt;
   double loss = 0, cpu_s = 0;
@@ -82,9 +87,9 @@ int main(int argc, char** argv) {
     double c0 = cpu_now();
     auto t0 = clk::now();
     m.zero_grads();
-    ForwardResult fr = model_forward(m, act, b, nullptr, true, 1.0 / N);
+    ForwardResult fr = m.forward(*act, b, nullptr, true, 1.0 / N);
     auto t1 = clk::now();
-    model_backward(m, act, b);
+    m.backward(*act, b);
     auto t2 = clk::now();
     opt.clip_gradients(m);
     opt.update(m, 1e-4);

@@ -9,26 +9,13 @@
 
 namespace tsft {
 
-namespace {
-void check_same(const Model& a, const Model& b) {
-  TSFT_CHECK(a.table.entries.size() == b.table.entries.size() && a.table.total == b.table.total,
-             "base and tuned models have different architectures");
-  for (size_t i = 0; i < a.table.entries.size(); i++)
-    TSFT_CHECK(a.table.entries[i].name == b.table.entries[i].name && a.table.entries[i].shape == b.table.entries[i].shape,
-               "tensor '{}' differs in name or shape between base and tuned", a.table.entries[i].name);
-}
-}  // namespace
-
 nlohmann::json analysis_weight_deltas(const Model& base, const Model& tuned) {
-  check_same(base, tuned);
   struct Acc { double d2 = 0, b2 = 0; size_t n = 0; };
   std::map<std::string, Acc> groups;
   std::map<int, std::map<std::string, Acc>> layers;
   nlohmann::json tensors = nlohmann::json::object();
-  for (auto& e : base.table.entries) {
+  for_each_tensor_pair(base, tuned, "base", "tuned", [&](const TensorEntry& e, const float* pb, const float* pt) {
     Acc t;
-    const float* pb = base.params.data() + e.offset;
-    const float* pt = tuned.params.data() + e.offset;
     for (size_t i = 0; i < e.numel; i++) {
       double d = (double)pt[i] - pb[i];
       t.d2 += d * d;
@@ -47,7 +34,7 @@ nlohmann::json analysis_weight_deltas(const Model& base, const Model& tuned) {
       l.b2 += t.b2;
       l.n += t.n;
     }
-  }
+  });
   auto rel = [](const Acc& a) { return a.b2 > 0 ? std::sqrt(a.d2 / a.b2) : 0.0; };
   nlohmann::json j;
   for (auto& [g, a] : groups)
@@ -64,7 +51,6 @@ nlohmann::json analysis_weight_deltas(const Model& base, const Model& tuned) {
 }
 
 Model analysis_transplant(const Model& base, const Model& tuned, const std::string& spec) {
-  check_same(base, tuned);
   std::set<std::string> want;
   std::stringstream ss(spec);
   std::string g;
@@ -74,9 +60,9 @@ Model analysis_transplant(const Model& base, const Model& tuned, const std::stri
     want.insert(g);
   }
   Model out = base;
-  for (auto& e : base.table.entries)
-    if (want.count(group_name(e.group)))
-      std::copy_n(tuned.params.data() + e.offset, e.numel, out.params.data() + e.offset);
+  for_each_tensor_pair(out, tuned, "base", "tuned", [&](const TensorEntry& e, float* po, const float* pt) {
+    if (want.count(group_name(e.group))) std::copy_n(pt, e.numel, po);
+  });
   out.bind();
   return out;
 }

@@ -16,17 +16,11 @@ struct Opts {
 
 int run(const Opts& o) {
   tsft::Model a = tsft::model_load(o.a), b = tsft::model_load(o.b);
-  TSFT_CHECK(a.table.entries.size() == b.table.entries.size() && a.table.total == b.table.total,
-             "{} and {} have different architectures", o.a, o.b);
   struct Acc { double d2 = 0, a2 = 0, maxabs = 0; size_t changed = 0, n = 0; };
   std::map<std::string, Acc> groups;
   fmt::print("{:<52} {:>12} {:>12} {:>10}\n", "tensor", "max|d|", "|d|/|a|", "changed");
-  for (auto& e : a.table.entries) {
-    const tsft::TensorEntry& eb = b.table.get(e.name);
-    TSFT_CHECK(eb.shape == e.shape, "tensor '{}' has different shapes", e.name);
+  tsft::for_each_tensor_pair(a, b, o.a, o.b, [&](const tsft::TensorEntry& e, const float* pa, const float* pb) {
     Acc t;
-    const float* pa = a.params.data() + e.offset;
-    const float* pb = b.params.data() + eb.offset;
     for (size_t i = 0; i < e.numel; i++) {
       double d = (double)pb[i] - pa[i];
       t.d2 += d * d;
@@ -45,7 +39,7 @@ int run(const Opts& o) {
     if (!o.changed_only || t.changed)
       fmt::print("{:<52} {:>12.4e} {:>12.4e} {:>9.1f}%\n", e.name, t.maxabs, t.a2 > 0 ? std::sqrt(t.d2 / t.a2) : 0.0,
                  100.0 * t.changed / t.n);
-  }
+  });
   fmt::print("\n{:<52} {:>12} {:>12} {:>10}\n", "group", "max|d|", "|d|/|a|", "changed");
   for (auto& [g, t] : groups)
     fmt::print("{:<52} {:>12.4e} {:>12.4e} {:>9.1f}%\n", g, t.maxabs, t.a2 > 0 ? std::sqrt(t.d2 / t.a2) : 0.0,

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "cli/engine_options.hpp"
 #include "core/error.hpp"
 #include "eval/run_eval.hpp"
 
@@ -42,5 +43,6 @@ TSFT_COMMAND(eval, "eval", "Evaluate a model on problems: generate, grade, metri
   app.add_option("--batch", c->batch, "concurrent sequences")->capture_default_str();
   app.add_option("--threads", c->threads, "threads (0 = all cores)");
   app.add_flag("-q,--quiet", c->quiet, "no progress output");
+  tsft::cli::add_engine_options(app, c->engine);
   return [c, shard] { return run(*c, *shard); };
 });

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
+#include "cli/engine_options.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
@@ -25,6 +26,7 @@ struct Opts {
   double temperature = 0, top_p = 1.0;
   uint64_t seed = 0;
   std::vector<std::string> stops;
+  tsft::EngineSpec engine;
 };
 
 struct Item {
@@ -36,7 +38,7 @@ struct Item {
 int run(const Opts& o) {
   tsft::kernels_init_threads(o.threads);
   TSFT_USAGE_CHECK(o.prompt.empty() != o.input.empty(), "give exactly one of --prompt or --input");
-  tsft::Model m = tsft::model_load(o.model);
+  std::unique_ptr<tsft::Engine> eng = tsft::engine_create(o.engine, tsft::model_load(o.model));
   std::string tok_path = o.tokenizer.empty() ? (std::filesystem::path(o.model) / "tokenizer.json").string() : o.tokenizer;
   tsft::tokenizer::Tokenizer tok(tok_path);
   tsft::tokenizer::ChatOptions copt;
@@ -95,7 +97,7 @@ int run(const Opts& o) {
   g.sampling = {o.temperature, o.top_k, o.top_p, o.seed};
   for (int32_t id : {tok.end_of_turn_id(), tok.eos_id()})
     if (id >= 0) g.stop_ids.push_back(id);
-  for (int id : m.cfg.eos_token_ids) g.stop_ids.push_back(id);
+  for (int id : eng->config().eos_token_ids) g.stop_ids.push_back(id);
   if (!o.stops.empty())
     g.stop_check = [&](size_t, const std::vector<int32_t>& t) {
       std::string s = tok.decode(t, true);
@@ -107,7 +109,7 @@ int run(const Opts& o) {
   int64_t done = 0;
   g.on_done = [&](size_t) { prog.update(++done); };
   tsft::GenStats st;
-  auto res = tsft::generate(m, prompts, g, &st);
+  auto res = tsft::generate(*eng, prompts, g, &st);
   prog.finish();
 
   std::string out;
@@ -148,5 +150,6 @@ TSFT_COMMAND(generate, "generate", "Generate completions (KV cache, continuous b
   app.add_option("--seed", o->seed, "sampling seed")->capture_default_str();
   app.add_option("--stop", o->stops, "stop string (repeatable)");
   app.add_option("--threads", o->threads, "threads (0 = all cores)");
+  tsft::cli::add_engine_options(app, o->engine);
   return [o] { return run(*o); };
 });

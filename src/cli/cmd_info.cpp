@@ -6,10 +6,8 @@
 
 #include "cli/command.hpp"
 #include "core/error.hpp"
+#include "model/engine_module.hpp"
 #include "model/transformer.hpp"
-#ifdef TSFT_HAVE_CUDA
-#include "kernels/cuda/runtime.hpp"
-#endif
 
 namespace {
 struct Opts {
@@ -26,11 +24,10 @@ std::string human(double bytes) {
 }
 
 int run_devices() {
-#ifdef TSFT_HAVE_CUDA
-  fmt::print("{}", tsft::cuda::cuda_describe_devices());
-#else
-  fmt::print("cpu only: this build has no CUDA backend (configure with -DTSFT_CUDA=ON where nvcc is installed)\n");
-#endif
+  fmt::print("{}", tsft::cuda_module_describe_devices());
+  std::string names;
+  for (auto& n : tsft::engine_available()) names += " " + n;
+  fmt::print("engines:{}\n", names);
   return 0;
 }
 
@@ -47,7 +44,7 @@ int run(const Opts& o) {
   fmt::print("options      qkv_bias {} o_bias {} mlp_bias {} qk_norm {} tied {} dtype {}\n", c.qkv_bias,
              c.o_bias, c.mlp_bias, c.qk_norm, c.tie_word_embeddings, c.dtype);
   std::map<std::string, size_t> per;
-  for (auto& e : m.table.entries) per[tsft::group_name(e.group)] += e.numel;
+  tsft::for_each_tensor(m, [&](const tsft::TensorEntry& e, auto) { per[tsft::group_name(e.group)] += e.numel; });
   size_t total = m.table.count_params();
   fmt::print("parameters   {} total\n", total);
   for (auto g : {"embed", "attn", "mlp", "norm", "head"})

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "cli/engine_options.hpp"
 #include "kernels/cpu/kernels.hpp"
 #include "model/parity.hpp"
 
@@ -11,14 +12,15 @@ struct Opts {
   int threads = 0;
   bool verbose = false;
   tsft::ParityBounds bounds;
+  tsft::EngineSpec engine;
 };
 
 int run(const Opts& o) {
   tsft::kernels_init_threads(o.threads);
-  tsft::Model m = tsft::model_load(o.model);
-  tsft::ParityReport r = tsft::parity_run(m, o.golden, o.bounds);
-  fmt::print("model   {} ({}, {} layers, {} params)\n", o.model, m.cfg.model_type, m.cfg.L,
-             m.table.count_params());
+  std::unique_ptr<tsft::Engine> e = tsft::engine_create(o.engine, tsft::model_load(o.model));
+  tsft::ParityReport r = tsft::parity_run(*e, o.golden, o.bounds);
+  fmt::print("model   {} ({}, {} layers, {} params) on {}\n", o.model, e->config().model_type, e->config().L,
+             e->table().count_params(), e->name());
   fmt::print("golden  {}\n", o.golden);
   fmt::print("logits  rel-L2 {:.3e}  max|d| {:.3e}   (bound {:.0e})\n", r.logits_rel_l2, r.logits_max_abs,
              o.bounds.logits_rel_l2);
@@ -48,5 +50,6 @@ TSFT_COMMAND(parity, "parity", "Compare forward+backward with a Hugging Face gol
   app.add_option("--loss-tol", o->bounds.loss_abs, "loss absolute bound")->capture_default_str();
   app.add_option("--grad-tol", o->bounds.grad_rel_l2, "per-gradient relative-L2 bound")->capture_default_str();
   app.add_flag("-v,--verbose", o->verbose, "print every gradient's error");
+  tsft::cli::add_engine_options(app, o->engine);
   return [o] { return run(*o); };
 });

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "cli/engine_options.hpp"
 #include "core/error.hpp"
 #include "train/trainer.hpp"
 
@@ -51,6 +52,7 @@ void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong) {
   app.add_option("--chat-template", c.chat_template, "override the tokenizer's chat template family");
   app.add_option("--save-dtype", c.save_dtype, "dtype of final/: float32 | bfloat16 | float16");
   app.add_flag("-q,--quiet", c.quiet, "no progress output");
+  tsft::cli::add_engine_options(app, c.engine);
   app.add_option("--stop-after", c.stop_after, "(testing) stop after N steps without the final save");
 }
 

@@ -6,9 +6,11 @@
 
 namespace tsft {
 
-struct Rng {
+// Named Xoshiro, not Rng: theorems/kernels.hpp defines its own splitmix tsft::Rng, and two classes of
+// one name linked into one binary violate the one-definition rule.
+struct Xoshiro {
   uint64_t s[4];
-  explicit Rng(uint64_t seed = 0) { reseed(seed); }
+  explicit Xoshiro(uint64_t seed = 0) { reseed(seed); }
   void reseed(uint64_t seed) {
     uint64_t x = seed;
     for (auto& w : s) {  // splitmix64

@@ -64,7 +64,7 @@ InstructStats instruct_write(const std::string& corpus_path, const std::string& 
   }
   TSFT_CHECK(!facts.empty(), "{}: no arithmetic facts (kind \"drill\" or \"step\") to make instruction examples from", corpus_path);
   static const char* asks[] = {"Compute {}.", "What is {}?", "Evaluate {}.", "Work out {}."};
-  Rng rng(seed * 7919ULL + 17);
+  Xoshiro rng(seed * 7919ULL + 17);
   InstructStats st;
   std::string out;
   for (int64_t i = 0; i < n; i++) {

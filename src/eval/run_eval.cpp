@@ -223,7 +223,8 @@ json eval_fingerprint(const EvalConfig& cfg) {
     files.push_back({n, (int64_t)e.file_size(), (int64_t)e.last_write_time().time_since_epoch().count()});
   }
   return {{"model_dir", cfg.model_dir}, {"model_files", files}, {"tokenizer", cfg.tokenizer_path},
-          {"chat_template", cfg.chat_template}, {"system", cfg.system}, {"max_new_tokens", cfg.max_new_tokens}};
+          {"chat_template", cfg.chat_template}, {"system", cfg.system}, {"max_new_tokens", cfg.max_new_tokens},
+          {"engine", cfg.engine.name()}};
 }
 
 EvalSummary eval_run(const EvalConfig& cfg) {
@@ -266,7 +267,7 @@ EvalSummary eval_run(const EvalConfig& cfg) {
 
   EvalSummary sum;
   if (!todo.empty()) {
-    Model m = model_load(cfg.model_dir);
+    std::unique_ptr<Engine> eng = engine_create(cfg.engine, model_load(cfg.model_dir));
     std::string tok_path = cfg.tokenizer_path.empty() ? (fs::path(cfg.model_dir) / "tokenizer.json").string()
                                                       : cfg.tokenizer_path;
     tokenizer::Tokenizer tok(tok_path);
@@ -278,7 +279,7 @@ EvalSummary eval_run(const EvalConfig& cfg) {
     g.max_batch = cfg.batch;
     for (int32_t id : {tok.end_of_turn_id(), tok.eos_id()})
       if (id >= 0) g.stop_ids.push_back(id);
-    for (int id : m.cfg.eos_token_ids) g.stop_ids.push_back(id);
+    for (int id : eng->config().eos_token_ids) g.stop_ids.push_back(id);
     std::ofstream out(res_path, std::ios::app);
     Progress prog("eval", (int64_t)todo.size(), "items");
     auto t0 = std::chrono::steady_clock::now();
@@ -292,7 +293,7 @@ EvalSummary eval_run(const EvalConfig& cfg) {
         prompts.push_back(tokenizer::chat_render(tok, msgs, copt).ids);
       }
       GenStats st;
-      auto res = generate(m, prompts, g, &st);
+      auto res = generate(*eng, prompts, g, &st);
       sum.generated += st.new_tokens;
       for (size_t i = c0; i < c1; i++) {
         ItemResult& r = todo[i].r;

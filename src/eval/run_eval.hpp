@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "model/engine.hpp"
+
 namespace tsft::eval {
 
 struct EvalConfig {
@@ -16,6 +18,7 @@ struct EvalConfig {
   int shard_index = 0, shard_count = 1;
   int max_new_tokens = 256, batch = 16, threads = 0, chunk = 256;
   bool quiet = false;
+  EngineSpec engine;  // --device / --precision
 };
 
 // One graded item (a line of results.jsonl).

@@ -39,7 +39,7 @@ Model model_load(const std::string& dir) {
   TSFT_CHECK(fs::exists(cfg_path), "{}: no config.json (expected a Hugging Face model directory)", dir);
   Model m = model_create(config_load(cfg_path));
   SafetensorsCheckpoint ck = SafetensorsCheckpoint::open(dir);
-  for (auto& e : m.table.entries) {
+  for_each_tensor(m, [&](TensorEntry& e, TensorRef<float> r) {
     TSFT_CHECK(ck.has(e.name), "{}: missing tensor '{}' (required by config.json: model_type {}, {} layers)",
                dir, e.name, m.cfg.model_type, m.cfg.L);
     auto [file, info] = ck.locate(e.name);
@@ -47,9 +47,9 @@ Model model_load(const std::string& dir) {
                e.name, shape_str(info->shape), shape_str(e.shape));
     TSFT_CHECK(dtype_is_float(info->dtype), "{}: tensor '{}' has dtype {}; a float dtype is required",
                file->path(), e.name, dtype_name(info->dtype));
-    file->read_f32(*info, m.params.data() + e.offset);
+    file->read_f32(*info, r.w);
     e.file_dtype = info->dtype;
-  }
+  });
   std::set<std::string> extra;
   for (auto& name : ck.names())
     if (!m.table.find(name) && !ignorable(name, m.cfg)) extra.insert(name);
@@ -65,14 +65,14 @@ void model_write_files(const Model& m, const std::string& dir, const std::string
   std::vector<TensorWrite> out;
   out.reserve(m.table.entries.size());
   DType forced = dtype.empty() ? DType::F32 : dtype_from_torch(dtype, "model_save");
-  for (auto& e : m.table.entries) {
+  for_each_tensor(m, [&](const TensorEntry& e, TensorRef<const float> r) {
     TensorWrite t;
     t.name = e.name;
     t.dtype = dtype.empty() ? e.file_dtype : forced;
     t.shape = e.shape;
-    t.bytes = safetensors_encode_f32(m.params.data() + e.offset, e.numel, t.dtype);
+    t.bytes = safetensors_encode_f32(r.w, e.numel, t.dtype);
     out.push_back(std::move(t));
-  }
+  });
   safetensors_write_checkpoint(dir, out, {{"format", "pt"}}, max_shard_bytes);
   ModelConfig cfg = m.cfg;
   if (!dtype.empty()) cfg.dtype = dtype;

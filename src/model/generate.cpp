@@ -7,8 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
-#include "kernels/cpu/kernels.hpp"
-#include "model/transformer.hpp"
+#include "model/engine.hpp"
 
 namespace tsft {
 
@@ -36,7 +35,7 @@ int32_t sample_token(float* z, int V, const SamplingParams& sp, uint64_t* state)
     sum = 0;
     for (int i = 0; i < keep; i++) sum += p[i];
   }
-  Rng rng(*state);
+  Xoshiro rng(*state);
   double u = rng.uniform() * sum;
   *state = rng.next_u64();
   for (int i = 0; i < keep; i++) {
@@ -56,10 +55,10 @@ struct Seq {
 };
 }  // namespace
 
-std::vector<GenResult> generate(Model& m, const std::vector<std::vector<int32_t>>& prompts,
+std::vector<GenResult> generate(Engine& e, const std::vector<std::vector<int32_t>>& prompts,
                                 const GenOptions& opt, GenStats* stats) {
-  const ModelConfig& c = m.cfg;
-  const int V = c.V, C = c.C;
+  const ModelConfig& c = e.config();
+  const int V = c.V;
   std::vector<GenResult> results(prompts.size());
   if (prompts.empty()) return results;
   size_t max_prompt = 0;
@@ -77,16 +76,15 @@ std::vector<GenResult> generate(Model& m, const std::vector<std::vector<int32_t>
 
   // Memory planned once: prefill (1 row x longest prompt), decode (S rows x 1 token), the cache.
   const int prefill_T = opt.use_cache ? (int)max_prompt : max_len;
-  Activations act_prefill = activations_create(c, 1, prefill_T, false);
-  Activations act_decode = activations_create(c, S, 1, false);
-  KVCache cache = opt.use_cache ? kv_cache_create(c, S, max_len) : KVCache{};
-  std::vector<float> logits((size_t)S * V), xg((size_t)S * C);
+  std::unique_ptr<Workspace> act_prefill = e.workspace(1, prefill_T, false);
+  std::unique_ptr<Workspace> act_decode = e.workspace(S, 1, false);
+  KVCache cache = opt.use_cache ? e.kv_cache(S, max_len) : KVCache{};
+  std::vector<float> logits((size_t)S * V);
   std::vector<int32_t> pos(std::max<size_t>(max_len, S)), ids(S), slots(S);
 
-  // logits of the rows `rows` of act.lnf -> logits[i]
-  auto head = [&](Activations& a, const std::vector<int>& rows) {
-    for (size_t i = 0; i < rows.size(); i++) std::copy_n(a.lnf + (size_t)rows[i] * C, C, xg.data() + i * C);
-    matmul_forward(logits.data(), xg.data(), m.w.lm_head, (const float*)nullptr, (int)rows.size(), C, V);
+  // logits of the rows `rows` of the last forward -> logits[i]
+  auto head = [&](Workspace& ws, const std::vector<int>& rows) {
+    e.logits_rows(ws, rows.data(), (int)rows.size(), logits.data());
   };
 
   std::vector<Seq> active;
@@ -131,8 +129,8 @@ std::vector<GenResult> generate(Model& m, const std::vector<std::vector<int32_t>
       b.cache = &cache;
       b.slot = &slot;
     }
-    model_forward(m, act_prefill, b);
-    head(act_prefill, {T - 1});
+    e.forward(*act_prefill, b);
+    head(*act_prefill, {T - 1});
     GenResult& r = results[q.index];
     if (r.tokens.empty()) r.first_logits.assign(logits.begin(), logits.begin() + V);
     return push(q, sample_token(logits.data(), V, opt.sampling, &q.rng));
@@ -174,8 +172,8 @@ std::vector<GenResult> generate(Model& m, const std::vector<std::vector<int32_t>
       rows[i] = i;
     }
     Batch b{ids.data(), nullptr, pos.data(), nullptr, B, 1, &cache, slots.data()};
-    model_forward(m, act_decode, b);
-    head(act_decode, rows);
+    e.forward(*act_decode, b);
+    head(*act_decode, rows);
     batch_sum += B;
     decode_steps++;
     std::vector<char> done(B, 0);

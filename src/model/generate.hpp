@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "model/model.hpp"
+#include "model/engine.hpp"
 
 namespace tsft {
 
@@ -42,7 +42,7 @@ struct GenStats {
   double avg_batch = 0;  // mean number of sequences per decode step
 };
 
-std::vector<GenResult> generate(Model& m, const std::vector<std::vector<int32_t>>& prompts,
+std::vector<GenResult> generate(Engine& e, const std::vector<std::vector<int32_t>>& prompts,
                                 const GenOptions& opt, GenStats* stats = nullptr);
 
 // Choose the next token from logits[V] (modified in place) with the sampling rules.

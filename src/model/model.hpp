@@ -1,8 +1,11 @@
-// A decoder model in memory: config, tensor table, one fp32 parameter arena and one gradient arena
-// (trainable tensors only), RoPE tables, and typed pointers into the arenas.
+// A decoder model in memory: config, tensor table, one fp32 parameter arena, RoPE tables, typed
+// pointers into the arenas, and -- only once training is set up -- the gradient arena and the AdamW
+// moments (trainable tensors only). A loaded or created model holds no gradient memory: inference
+// allocates weights, KV cache and activations only.
 #pragma once
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "model/config.hpp"
@@ -10,38 +13,64 @@
 
 namespace tsft {
 
-struct LayerParams {
-  float *ln1 = nullptr, *wq = nullptr, *bq = nullptr, *wk = nullptr, *bk = nullptr, *wv = nullptr,
-        *bv = nullptr, *wo = nullptr, *bo = nullptr, *q_norm = nullptr, *k_norm = nullptr, *ln2 = nullptr,
-        *wg = nullptr, *bg = nullptr, *wu = nullptr, *bu = nullptr, *wd = nullptr, *bd = nullptr;
-};
-// Pointers into an arena; null where the architecture has no such tensor (or, for gradients, where
-// the tensor is frozen). Tied models: lm_head aliases embed.
-struct ParamPtrs {
-  float* embed = nullptr;
-  std::vector<LayerParams> layers;
-  float* norm = nullptr;
-  float* lm_head = nullptr;
-};
-
 struct Model {
   ModelConfig cfg;
   TensorTable table;
   std::vector<float> params;  // [table.total]
-  std::vector<float> grads;   // [table.grad_total]
+  std::vector<float> grads;   // [table.grad_total] after set_trainable, else empty
+  std::vector<float> adam_m, adam_v;  // [table.grad_total] after init_moments, else empty
   ParamPtrs w, g;
   std::vector<float> rope_cos, rope_sin;  // [cfg.max_position, D/2]
   std::vector<double> inv_freq;           // [D/2]
 
   float* param(const std::string& name) { return params.data() + table.get(name).offset; }
-  float* grad(const std::string& name);  // null when frozen
-  // Re-select trainable tensors: reallocates the gradient arena (zeroed) and rebinds pointers.
+  float* grad(const std::string& name);  // null when frozen or without gradient memory
+  // Select the trainable tensors: (re)allocates the gradient arena (zeroed), drops the moments, and
+  // rebinds pointers.
   void set_trainable(const std::function<bool(const TensorEntry&)>& pred);
+  void init_moments();  // zeroed AdamW moments sized to the gradient arena
   void zero_grads();
+  size_t gradient_bytes() const { return (grads.size() + adam_m.size() + adam_v.size()) * sizeof(float); }
   void bind();  // (re)compute w/g pointers and RoPE tables
 };
 
-// An allocated, zeroed model of `cfg` (all tensors trainable; norms are 1, everything else 0).
+// The one walk over the tensor table: fn(entry, ref) for every tensor in HF order, where ref holds
+// pointers to its weights (w), gradient (g) and AdamW moments (m, v); g/m/v are null where the tensor
+// is frozen or that memory is not allocated. Const models give const pointers.
+template <typename F>
+struct TensorRef {
+  F *w = nullptr, *g = nullptr, *m = nullptr, *v = nullptr;
+};
+template <typename M, typename Fn>
+void for_each_tensor(M& model, Fn&& fn) {
+  using F = std::conditional_t<std::is_const_v<M>, const float, float>;
+  const bool has_g = !model.grads.empty(), has_mv = !model.adam_m.empty();
+  for (auto& e : model.table.entries) {
+    TensorRef<F> r;
+    r.w = model.params.data() + e.offset;
+    if (e.grad_offset >= 0) {
+      if (has_g) r.g = model.grads.data() + e.grad_offset;
+      if (has_mv) r.m = model.adam_m.data() + e.grad_offset, r.v = model.adam_v.data() + e.grad_offset;
+    }
+    fn(e, r);
+  }
+}
+
+// Two models of one architecture side by side: fn(entry of a, weights of a, weights of b). Throws
+// naming what_a / what_b when the names, shapes or count of their tensors differ.
+void tensor_tables_check_same(const TensorTable& a, const TensorTable& b, const std::string& what_a,
+                              const std::string& what_b);
+template <typename MA, typename MB, typename Fn>
+void for_each_tensor_pair(MA& a, MB& b, const std::string& what_a, const std::string& what_b, Fn&& fn) {
+  tensor_tables_check_same(a.table, b.table, what_a, what_b);
+  for (size_t i = 0; i < a.table.entries.size(); i++) {
+    auto& e = a.table.entries[i];
+    fn(e, a.params.data() + e.offset, b.params.data() + b.table.entries[i].offset);
+  }
+}
+
+// An allocated, zeroed model of `cfg` (norms are 1, everything else 0; all tensors marked trainable,
+// no gradient memory until set_trainable).
 Model model_create(const ModelConfig& cfg);
 // HF-style initialisation (transformers _init_weights): Linear/Embedding ~ N(0, initializer_range),
 // biases 0, RMSNorm weights 1. Deterministic for a seed.

@@ -15,7 +15,7 @@
 
 #include "core/error.hpp"
 #include "core/safetensors.hpp"
-#include "model/transformer.hpp"
+#include "model/rope.hpp"
 
 namespace tsft {
 
@@ -38,11 +38,11 @@ std::vector<int32_t> targets_from_labels(const std::vector<int64_t>& labels, int
   return t;
 }
 
-ParityReport parity_run(Model& m, const std::string& golden_path, const ParityBounds& bounds) {
+ParityReport parity_run(Engine& e, const std::string& golden_path, const ParityBounds& bounds) {
   auto gf = SafetensorsFile::open(golden_path);
   const TensorInfo& ids_info = gf->get("input_ids");
   TSFT_CHECK(ids_info.shape.size() == 2, "{}: input_ids must be [B, T]", golden_path);
-  const int B = (int)ids_info.shape[0], T = (int)ids_info.shape[1], N = B * T, V = m.cfg.V;
+  const int B = (int)ids_info.shape[0], T = (int)ids_info.shape[1], N = B * T, V = e.config().V;
   std::vector<int64_t> ids64 = gf->to_i64("input_ids"), labels = gf->to_i64("labels");
   TSFT_CHECK(labels.size() == (size_t)N, "{}: labels shape differs from input_ids", golden_path);
   std::vector<int32_t> ids(ids64.begin(), ids64.end()), pos(N);
@@ -50,15 +50,16 @@ ParityReport parity_run(Model& m, const std::string& golden_path, const ParityBo
   std::vector<int32_t> targets = targets_from_labels(labels, B, T);
 
   ParityReport r;
-  Activations act = activations_create(m.cfg, B, T, true);
+  std::unique_ptr<Workspace> act = e.workspace(B, T, true);
   std::vector<float> logits((size_t)N * V);
   Batch batch{ids.data(), targets.data(), pos.data(), nullptr, B, T};
   int64_t n_valid = count_valid_targets(targets.data(), targets.size());
   TSFT_CHECK(n_valid > 0, "{}: every label is ignored (-100)", golden_path);
-  m.zero_grads();
+  if (e.gradient_bytes() == 0) e.set_trainable([](const TensorEntry&) { return true; });
+  e.zero_grads();
   auto t0 = std::chrono::steady_clock::now();
-  ForwardResult fr = model_forward(m, act, batch, logits.data(), true, 1.0 / n_valid);
-  model_backward(m, act, batch);
+  ForwardResult fr = e.forward(*act, batch, logits.data(), true, 1.0 / n_valid);
+  e.backward(*act, batch);
   auto t1 = std::chrono::steady_clock::now();
   r.forward_backward_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
 
@@ -70,30 +71,31 @@ ParityReport parity_run(Model& m, const std::string& golden_path, const ParityBo
   r.golden_loss = gf->to_f64("loss").at(0);
   r.loss_abs_err = std::fabs(r.loss - r.golden_loss);
   if (gf->find("rope.inv_freq")) {
-    std::vector<double> inv = gf->to_f64("rope.inv_freq");
+    std::vector<double> inv = gf->to_f64("rope.inv_freq"), ours(e.config().D / 2);
+    rope_inv_freq(ours.data(), e.config().D, e.config().rope);
     double num = 0, den = 0;
-    for (size_t i = 0; i < inv.size() && i < m.inv_freq.size(); i++) {
-      num += (m.inv_freq[i] - inv[i]) * (m.inv_freq[i] - inv[i]);
+    for (size_t i = 0; i < inv.size() && i < ours.size(); i++) {
+      num += (ours[i] - inv[i]) * (ours[i] - inv[i]);
       den += inv[i] * inv[i];
     }
     r.inv_freq_rel = std::sqrt(num / den);
   }
-  for (auto& e : m.table.entries) {
-    if (e.grad_offset < 0) continue;
-    std::string key = "grad." + e.name;
+  e.for_each_tensor([&](const TensorEntry& t, TensorRef<float> ref_t) {
+    if (!ref_t.g) return;
+    std::string key = "grad." + t.name;
     if (!gf->find(key)) {
-      r.missing.push_back(e.name);
-      continue;
+      r.missing.push_back(t.name);
+      return;
     }
     std::vector<double> ref = gf->to_f64(key);
-    TSFT_CHECK(ref.size() == e.numel, "{}: {} has {} values, expected {}", golden_path, key, ref.size(),
-               e.numel);
+    TSFT_CHECK(ref.size() == t.numel, "{}: {} has {} values, expected {}", golden_path, key, ref.size(),
+               t.numel);
     TensorError te;
-    te.name = e.name;
-    te.rel_l2 = rel_l2(m.grads.data() + e.grad_offset, ref.data(), e.numel, &te.max_abs);
+    te.name = t.name;
+    te.rel_l2 = rel_l2(ref_t.g, ref.data(), t.numel, &te.max_abs);
     r.worst_grad_rel_l2 = std::max(r.worst_grad_rel_l2, te.rel_l2);
     r.grads.push_back(te);
-  }
+  });
   r.pass = r.logits_rel_l2 <= bounds.logits_rel_l2 && r.loss_abs_err <= bounds.loss_abs &&
            r.worst_grad_rel_l2 <= bounds.grad_rel_l2 && r.missing.empty() && !std::isnan(r.loss);
   return r;

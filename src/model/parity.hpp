@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "model/model.hpp"
+#include "model/engine.hpp"
 
 namespace tsft {
 
@@ -34,8 +34,9 @@ struct ParityReport {
 
 double rel_l2(const float* a, const double* ref, size_t n, double* max_abs = nullptr);
 
-// Loads the golden batch, runs forward + backward once (timed), compares.
-ParityReport parity_run(Model& m, const std::string& golden_path, const ParityBounds& bounds = {});
+// Loads the golden batch, runs forward + backward once (timed) on the engine, compares. An engine
+// without gradient memory gets it for every tensor first.
+ParityReport parity_run(Engine& e, const std::string& golden_path, const ParityBounds& bounds = {});
 
 // HF-shifted targets from labels: targets[b,t] = labels[b,t+1], targets[b,T-1] = -100.
 std::vector<int32_t> targets_from_labels(const std::vector<int64_t>& labels, int B, int T);

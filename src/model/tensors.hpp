@@ -1,6 +1,7 @@
 // The tensor table: one entry per parameter (HF name, shape, offset into one fp32 arena, group,
-// layer, trainable, weight-decay flag, checkpoint dtype). It drives allocation, checkpoint I/O,
-// gradient zeroing, the optimizer and parity checks.
+// layer, trainable, weight-decay flag, checkpoint dtype, and the typed pointer it binds to). It drives
+// allocation, checkpoint I/O, gradient zeroing, the optimizer and parity checks. The HF names are
+// listed once, in tensor_table_build.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -15,6 +16,23 @@ namespace tsft {
 enum class Group { embed, attn, mlp, norm, head };
 const char* group_name(Group g);
 
+struct LayerParams {
+  float *ln1 = nullptr, *wq = nullptr, *bq = nullptr, *wk = nullptr, *bk = nullptr, *wv = nullptr,
+        *bv = nullptr, *wo = nullptr, *bo = nullptr, *q_norm = nullptr, *k_norm = nullptr, *ln2 = nullptr,
+        *wg = nullptr, *bg = nullptr, *wu = nullptr, *bu = nullptr, *wd = nullptr, *bd = nullptr;
+};
+// Pointers into an arena; null where the architecture has no such tensor (or, for gradients, where
+// the tensor is frozen or no gradient memory exists). Tied models: lm_head aliases embed.
+struct ParamPtrs {
+  float* embed = nullptr;
+  std::vector<LayerParams> layers;
+  float* norm = nullptr;
+  float* lm_head = nullptr;
+};
+// Where an entry binds in ParamPtrs: a member of its layer's LayerParams, or one of the globals.
+using LayerSlot = float* LayerParams::*;
+using GlobalSlot = float* ParamPtrs::*;
+
 struct TensorEntry {
   std::string name;            // Hugging Face parameter name
   std::vector<int64_t> shape;  // HF shape (Linear weight = [out, in])
@@ -26,6 +44,8 @@ struct TensorEntry {
   bool decay = true;            // AdamW weight decay by default: ndim >= 2
   long grad_offset = -1;        // into the gradient arena (floats); -1 when frozen
   DType file_dtype = DType::F32;  // dtype it was loaded from / will be saved as
+  LayerSlot layer_slot = nullptr;    // layer >= 0
+  GlobalSlot global_slot = nullptr;  // layer == -1
 };
 
 struct TensorTable {
@@ -43,5 +63,8 @@ struct TensorTable {
 
 // Every parameter of the architecture, in HF order; tied models have no lm_head.weight.
 TensorTable tensor_table_build(const ModelConfig& cfg);
+// Typed pointers of every entry into an arena laid out by `offset` (grads = false) or `grad_offset`
+// (grads = true; null for frozen entries, and everywhere when base is null).
+ParamPtrs tensor_bind(const TensorTable& t, const ModelConfig& cfg, float* base, bool grads);
 
 }  // namespace tsft

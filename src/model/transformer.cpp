@@ -142,6 +142,32 @@ void model_set_profile(OpProfile* p) {
   g_profile = p;
 }
 
+void GemmOps::linear_forward(float* out, const float* inp, const float* w, const float* b, int N, int I,
+                             int O) const {
+  matmul_forward(out, inp, w, b, N, I, O);
+}
+void GemmOps::linear_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
+                              const float* w, int N, int I, int O) const {
+  matmul_backward(dinp, dw, db, dout, inp, w, N, I, O);
+}
+void GemmOps::attention_forward(float* out, float* probs, const float* q, const float* k, const float* v,
+                                const int32_t* doc, int B, int T, int H, int KV, int D) const {
+  tsft::attention_forward(out, probs, q, k, v, doc, B, T, H, KV, D);
+}
+void GemmOps::attention_backward(float* dq, float* dk, float* dv, float* scratch, const float* dout,
+                                 const float* probs, const float* q, const float* k, const float* v,
+                                 const int32_t* doc, int B, int T, int H, int KV, int D) const {
+  tsft::attention_backward(dq, dk, dv, scratch, dout, probs, q, k, v, doc, B, T, H, KV, D);
+}
+double GemmOps::head_ce(float* dx, float* dW, int64_t* n_valid, float* scratch, int chunk_rows, const float* x,
+                        const float* W, const int32_t* targets, int N, int C, int V, double grad_scale) const {
+  return lm_head_ce_forward_backward(dx, dW, n_valid, scratch, chunk_rows, x, W, targets, N, C, V, grad_scale);
+}
+const GemmOps& gemm_ops_reference() {
+  static const GemmOps ops;
+  return ops;
+}
+
 size_t activations_bytes(const ModelConfig& c, int B, int T, bool training, int head_chunk) {
   Activations a;
   a.B_max = B;
@@ -190,13 +216,16 @@ int64_t count_valid_targets(const int32_t* targets, size_t n) {
 }
 
 ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* logits, bool backward_head,
-                            double grad_scale) {
+                            double grad_scale, const GemmOps* ops) {
   const ModelConfig& c = m.cfg;
+  const GemmOps& G = ops ? *ops : gemm_ops_reference();
   const int B = b.B, T = b.T, N = B * T, C = c.C, F = c.F, H = c.H, KV = c.KV, D = c.D, HD = H * D,
             KD = KV * D;
   TSFT_CHECK(B <= a.B_max && T <= a.T_max && (size_t)N <= (size_t)a.B_max * a.T_max,
              "batch {} x {} exceeds the planned activations {} x {}", B, T, a.B_max, a.T_max);
   TSFT_CHECK(!backward_head || a.training, "backward requested on inference activations");
+  TSFT_CHECK(!backward_head || !m.grads.empty(), "backward requested on a model without gradient memory "
+             "(inference load; call set_trainable first)");
   TSFT_CHECK(b.pos, "model_forward: positions are required");
   TSFT_CHECK(!b.cache || (b.slot && !backward_head), "model_forward: a KV cache needs slots, no backward");
   for (int n = 0; n < N; n++)
@@ -217,15 +246,15 @@ ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* log
     // ln1 of layer l > 0 was formed by the previous layer's fused residual add
     if (l == 0) OP("f.rms1", rmsnorm_forward(a.ln1[l], a.ln1_rstd[l], a.x[l], w.ln1, N, C, c.rms_norm_eps));
     if (c.qk_norm) {
-      OP("f.qkv", matmul_forward(a.qpre[l], a.ln1[l], w.wq, w.bq, N, C, HD));
-      OP("f.qkv", matmul_forward(a.kpre[l], a.ln1[l], w.wk, w.bk, N, C, KD));
+      OP("f.qkv", G.linear_forward(a.qpre[l], a.ln1[l], w.wq, w.bq, N, C, HD));
+      OP("f.qkv", G.linear_forward(a.kpre[l], a.ln1[l], w.wk, w.bk, N, C, KD));
       OP("f.qknorm", rmsnorm_forward(a.q[l], a.q_rstd[l], a.qpre[l], w.q_norm, N * H, D, c.rms_norm_eps));
       OP("f.qknorm", rmsnorm_forward(a.k[l], a.k_rstd[l], a.kpre[l], w.k_norm, N * KV, D, c.rms_norm_eps));
     } else {
-      OP("f.qkv", matmul_forward(a.q[l], a.ln1[l], w.wq, w.bq, N, C, HD));
-      OP("f.qkv", matmul_forward(a.k[l], a.ln1[l], w.wk, w.bk, N, C, KD));
+      OP("f.qkv", G.linear_forward(a.q[l], a.ln1[l], w.wq, w.bq, N, C, HD));
+      OP("f.qkv", G.linear_forward(a.k[l], a.ln1[l], w.wk, w.bk, N, C, KD));
     }
-    OP("f.qkv", matmul_forward(a.v[l], a.ln1[l], w.wv, w.bv, N, C, KD));
+    OP("f.qkv", G.linear_forward(a.v[l], a.ln1[l], w.wv, w.bv, N, C, KD));
     OP("f.rope", rope_forward(a.q[l], b.pos, cs, sn, N, H, D));
     OP("f.rope", rope_forward(a.k[l], b.pos, cs, sn, N, KV, D));
     if (b.cache) {
@@ -234,16 +263,16 @@ ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* log
       attention_cached_forward(a.att[l], a.q[l], b.cache->k_layer(l), b.cache->v_layer(l), b.slot, b.pos, B,
                                T, H, KV, D, b.cache->P);
     } else {
-      OP("f.attn", attention_forward(a.att[l], a.probs[l], a.q[l], a.k[l], a.v[l], b.doc, B, T, H, KV, D));
+      OP("f.attn", G.attention_forward(a.att[l], a.probs[l], a.q[l], a.k[l], a.v[l], b.doc, B, T, H, KV, D));
     }
-    OP("f.wo", matmul_forward(a.tmp, a.att[l], w.wo, w.bo, N, HD, C));
+    OP("f.wo", G.linear_forward(a.tmp, a.att[l], w.wo, w.bo, N, HD, C));
     // xmid = x + tmp ; ln2 = rmsnorm(xmid)
     OP("f.add_rms2", residual_rmsnorm_forward(a.xmid[l], a.ln2[l], a.ln2_rstd[l], a.x[l], a.tmp, w.ln2, N, C,
                                               c.rms_norm_eps));
-    OP("f.gate_up", matmul_forward(a.gate[l], a.ln2[l], w.wg, w.bg, N, C, F));
-    OP("f.gate_up", matmul_forward(a.up[l], a.ln2[l], w.wu, w.bu, N, C, F));
+    OP("f.gate_up", G.linear_forward(a.gate[l], a.ln2[l], w.wg, w.bg, N, C, F));
+    OP("f.gate_up", G.linear_forward(a.up[l], a.ln2[l], w.wu, w.bu, N, C, F));
     OP("f.swiglu", swiglu_forward(a.h[l], a.gate[l], a.up[l], (size_t)N * F));
-    OP("f.wd", matmul_forward(a.tmp, a.h[l], w.wd, w.bd, N, F, C));
+    OP("f.wd", G.linear_forward(a.tmp, a.h[l], w.wd, w.bd, N, F, C));
     // x[l+1] = xmid + tmp, then the next layer's ln1 (or the final norm) of it
     if (l + 1 < c.L)
       OP("f.add_rms1", residual_rmsnorm_forward(a.x[l + 1], a.ln1[l + 1], a.ln1_rstd[l + 1], a.xmid[l], a.tmp,
@@ -254,21 +283,23 @@ ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* log
   }
 
   ForwardResult r;
-  if (logits) matmul_forward(logits, a.lnf, m.w.lm_head, (const float*)nullptr, N, C, c.V);
+  if (logits) G.linear_forward(logits, a.lnf, m.w.lm_head, nullptr, N, C, c.V);
   if (b.targets) {
     OP("head", if (backward_head) zero(a.dlnf, (size_t)N * C));
-    OP("head", r.loss_sum = lm_head_ce_forward_backward(
+    OP("head", r.loss_sum = G.head_ce(
                    backward_head ? a.dlnf : nullptr, backward_head ? m.g.lm_head : nullptr, &r.n_valid,
                    a.head_scratch, a.head_chunk, a.lnf, m.w.lm_head, b.targets, N, C, c.V, grad_scale));
   }
   return r;
 }
 
-void model_backward(Model& m, Activations& a, const Batch& b) {
+void model_backward(Model& m, Activations& a, const Batch& b, const GemmOps* ops) {
   const ModelConfig& c = m.cfg;
+  const GemmOps& G = ops ? *ops : gemm_ops_reference();
   const int B = b.B, T = b.T, N = B * T, C = c.C, F = c.F, H = c.H, KV = c.KV, D = c.D, HD = H * D,
             KD = KV * D;
   TSFT_CHECK(a.training, "model_backward needs training activations");
+  TSFT_CHECK(!m.grads.empty(), "model_backward: the model has no gradient memory (call set_trainable first)");
   const float* cs = m.rope_cos.data();
   const float* sn = m.rope_sin.data();
   const size_t NC = (size_t)N * C;
@@ -281,25 +312,25 @@ void model_backward(Model& m, Activations& a, const Batch& b) {
     const LayerParams& g = m.g.layers[l];
     // x[l+1] = xmid + tmp: d xmid = dres (kept in dres); tmp = h @ Wd^T
     OP("b.zero", zero(a.dh, (size_t)N * F));
-    OP("b.wd", matmul_backward(a.dh, g.wd, g.bd, a.dres, a.h[l], w.wd, N, F, C));
+    OP("b.wd", G.linear_backward(a.dh, g.wd, g.bd, a.dres, a.h[l], w.wd, N, F, C));
     // h = silu(gate) * up
     OP("b.zero", zero(a.dgate, (size_t)N * F));
     OP("b.zero", zero(a.dup, (size_t)N * F));
     OP("b.swiglu", swiglu_backward(a.dgate, a.dup, a.dh, a.gate[l], a.up[l], (size_t)N * F));
     // gate = ln2 @ Wg^T, up = ln2 @ Wu^T
     OP("b.zero", zero(a.dln, NC));
-    OP("b.gate_up", matmul_backward(a.dln, g.wu, g.bu, a.dup, a.ln2[l], w.wu, N, C, F));
-    OP("b.gate_up", matmul_backward(a.dln, g.wg, g.bg, a.dgate, a.ln2[l], w.wg, N, C, F));
+    OP("b.gate_up", G.linear_backward(a.dln, g.wu, g.bu, a.dup, a.ln2[l], w.wu, N, C, F));
+    OP("b.gate_up", G.linear_backward(a.dln, g.wg, g.bg, a.dgate, a.ln2[l], w.wg, N, C, F));
     // ln2 = rmsnorm(xmid)  -> dres += (dres is now d xmid)
     OP("b.rms2", rmsnorm_backward(a.dres, g.ln2, a.dln, a.xmid[l], a.ln2_rstd[l], w.ln2, N, C));
     // xmid = x[l] + att @ Wo^T: d x[l] = dres (kept), datt = dres @ Wo
     OP("b.zero", zero(a.datt, (size_t)N * HD));
-    OP("b.wo", matmul_backward(a.datt, g.wo, g.bo, a.dres, a.att[l], w.wo, N, HD, C));
+    OP("b.wo", G.linear_backward(a.datt, g.wo, g.bo, a.dres, a.att[l], w.wo, N, HD, C));
     // att = attention(q, k, v)
     OP("b.zero", zero(a.dq, (size_t)N * HD));
     OP("b.zero", zero(a.dk, (size_t)N * KD));
     OP("b.zero", zero(a.dv, (size_t)N * KD));
-    OP("b.attn", attention_backward(a.dq, a.dk, a.dv, a.attn_scratch, a.datt, a.probs[l], a.q[l], a.k[l],
+    OP("b.attn", G.attention_backward(a.dq, a.dk, a.dv, a.attn_scratch, a.datt, a.probs[l], a.q[l], a.k[l],
                                     a.v[l], b.doc, B, T, H, KV, D));
     // rope (in place on q, k)
     OP("b.rope", rope_backward(a.dq, b.pos, cs, sn, N, H, D));
@@ -316,9 +347,9 @@ void model_backward(Model& m, Activations& a, const Batch& b) {
       dk = a.dkpre;
     }
     // q/k/v = ln1 @ W^T + b
-    OP("b.qkv", matmul_backward(a.dln, g.wv, g.bv, a.dv, a.ln1[l], w.wv, N, C, KD));
-    OP("b.qkv", matmul_backward(a.dln, g.wk, g.bk, dk, a.ln1[l], w.wk, N, C, KD));
-    OP("b.qkv", matmul_backward(a.dln, g.wq, g.bq, dq, a.ln1[l], w.wq, N, C, HD));
+    OP("b.qkv", G.linear_backward(a.dln, g.wv, g.bv, a.dv, a.ln1[l], w.wv, N, C, KD));
+    OP("b.qkv", G.linear_backward(a.dln, g.wk, g.bk, dk, a.ln1[l], w.wk, N, C, KD));
+    OP("b.qkv", G.linear_backward(a.dln, g.wq, g.bq, dq, a.ln1[l], w.wq, N, C, HD));
     // ln1 = rmsnorm(x[l])
     OP("b.rms1", rmsnorm_backward(a.dres, g.ln1, a.dln, a.x[l], a.ln1_rstd[l], w.ln1, N, C));
   }

@@ -3,36 +3,35 @@
 #include <cmath>
 
 #include "core/error.hpp"
-#include "kernels/cpu/kernels.hpp"
+#include "core/safetensors.hpp"
 
 namespace tsft {
 
-void Optimizer::init(const Model& model) {
-  m.assign(model.table.grad_total, 0.f);
-  v.assign(model.table.grad_total, 0.f);
-  step = 0;
-}
-
-double Optimizer::clip_gradients(Model& model) const {
-  double norm = std::sqrt(sum_squares(model.grads.data(), model.grads.size()));
-  if (cfg.clip > 0) {
-    double coef = cfg.clip / (norm + 1e-6);
-    if (coef < 1.0) scale_inplace(model.grads.data(), model.grads.size(), (float)coef);
-  }
-  return norm;
-}
-
-void Optimizer::update(Model& model, double lr) {
-  TSFT_CHECK(m.size() == model.table.grad_total, "optimizer state does not match the trainable tensors");
+void Optimizer::update(Engine& e, double lr) {
   step++;
-  segments.clear();  // capacity kept: no allocation after the first step
-  for (auto& e : model.table.entries) {
-    if (e.grad_offset < 0) continue;
-    double wd = (cfg.decay_all || e.decay) ? cfg.weight_decay : 0.0;
-    segments.push_back({model.params.data() + e.offset, model.grads.data() + e.grad_offset,
-                        m.data() + e.grad_offset, v.data() + e.grad_offset, (size_t)e.numel, wd});
-  }
-  adamw_update_segments(segments.data(), (int)segments.size(), lr, cfg.beta1, cfg.beta2, cfg.eps, step);
+  e.adamw_step(cfg, lr, step);
+}
+
+void Optimizer::save(Engine& e, const std::string& path) const {
+  std::vector<TensorWrite> ts;
+  e.for_each_tensor([&](const TensorEntry& t, TensorRef<float> r) {
+    if (!r.m) return;
+    ts.push_back({"exp_avg." + t.name, DType::F32, t.shape, safetensors_encode_f32(r.m, t.numel, DType::F32)});
+    ts.push_back({"exp_avg_sq." + t.name, DType::F32, t.shape, safetensors_encode_f32(r.v, t.numel, DType::F32)});
+  });
+  safetensors_write(path, ts, {{"step", std::to_string(step)}});
+}
+
+void Optimizer::load(Engine& e, const std::string& path) {
+  auto f = SafetensorsFile::open(path);
+  e.for_each_tensor([&](const TensorEntry& t, TensorRef<float> r) {
+    if (!t.trainable) return;
+    TSFT_CHECK(r.m, "{}: the engine has no optimizer state for '{}' (set_trainable first)", path, t.name);
+    f->read_f32(f->get("exp_avg." + t.name), r.m);
+    f->read_f32(f->get("exp_avg_sq." + t.name), r.v);
+  });
+  auto it = f->metadata().find("step");
+  if (it != f->metadata().end()) step = std::stoll(it->second);
 }
 
 LrSchedule lr_schedule_parse(const std::string& s) {

@@ -1,33 +1,27 @@
-// AdamW over the trainable tensors only (state arenas aligned with the gradient arena), global-norm
-// clipping as torch.nn.utils.clip_grad_norm_, and learning-rate schedules.
+// AdamW over the trainable tensors of an engine (the engine holds the moments beside the gradients),
+// global-norm clipping as torch.nn.utils.clip_grad_norm_, the optimizer state's checkpoint file, and
+// learning-rate schedules.
 #pragma once
 #include <cstdint>
 #include <string>
-#include <vector>
 
-#include "kernels/cpu/kernels.hpp"
-#include "model/model.hpp"
+#include "model/engine.hpp"
 
 namespace tsft {
 
-struct AdamWConfig {
-  double lr = 1e-4, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
-  bool decay_all = false;  // false: decay only tensors with ndim >= 2 (not norms, not biases)
-  double clip = 1.0;       // global-norm clipping threshold; <= 0 disables
-};
-
 struct Optimizer {
   AdamWConfig cfg;
-  std::vector<float> m, v;  // [model.table.grad_total]
-  int64_t step = 0;         // updates done
-  std::vector<AdamwSegment> segments;  // scratch of update(): one per trainable tensor
+  int64_t step = 0;  // updates done
 
-  void init(const Model& model);  // zeroed state sized to the trainable tensors
-  // Global L2 norm of all gradients (double accumulation, fixed order); scales the gradients by
-  // clip / (norm + 1e-6) when that is < 1 (torch semantics). Returns the norm before clipping.
-  double clip_gradients(Model& model) const;
+  // Global L2 norm of all gradients; clipped to cfg.clip (torch semantics). Returns the norm before.
+  double clip_gradients(Engine& e) const { return e.clip_grad_norm(cfg.clip); }
   // One AdamW update of every trainable tensor with learning rate lr (step counter advances).
-  void update(Model& model, double lr);
+  void update(Engine& e, double lr);
+  // optimizer.safetensors: exp_avg.<name> / exp_avg_sq.<name> per trainable tensor (torch's state
+  // names), metadata "step".
+  void save(Engine& e, const std::string& path) const;
+  // Reads the moments of every trainable tensor (errors name the file and tensor) and the step.
+  void load(Engine& e, const std::string& path);
 };
 
 enum class LrSchedule { constant, linear, cosine };

@@ -14,7 +14,7 @@
 #include "core/rng.hpp"
 #include "core/safetensors.hpp"
 #include "kernels/cpu/kernels.hpp"
-#include "model/transformer.hpp"
+#include "model/engine.hpp"
 #include "train/select.hpp"
 
 namespace fs = std::filesystem;
@@ -33,22 +33,22 @@ json train_config_to_json(const TrainConfig& c) {
           {"save_every", c.save_every}, {"keep_last", c.keep_last}, {"eval_every", c.eval_every},
           {"packing", c.packing}, {"overlong", c.overlong == Overlong::drop ? "drop" : "truncate"},
           {"chat_template", c.chat_template}, {"max_supervised_tokens", c.max_supervised_tokens},
-          {"early_stop_patience", c.early_stop_patience}, {"early_stop_min_delta", c.early_stop_min_delta}};
+          {"early_stop_patience", c.early_stop_patience}, {"early_stop_min_delta", c.early_stop_min_delta},
+          {"device", c.engine.device}, {"precision", c.engine.precision}};
 }
 
-double train_flops(const Model& m, const std::vector<int>& rows, int T) {
+double train_flops(const ModelConfig& c, const TensorTable& table, const std::vector<int>& rows, int T) {
   double tokens = 0, attn = 0;
-  const ModelConfig& c = m.cfg;
   for (int len : rows) tokens += len;
   double fwd_lin = 0, trainable_lin = 0;
-  for (auto& e : m.table.entries) {
+  for (auto& e : table.entries) {
     if (e.shape.size() != 2 || e.group == Group::embed) continue;
     fwd_lin += (double)e.numel;
     if (e.trainable) trainable_lin += (double)e.numel;
   }
   if (c.tie_word_embeddings) {  // the head is the embedding matrix
     fwd_lin += (double)c.V * c.C;
-    if (m.table.get("model.embed_tokens.weight").trainable) trainable_lin += (double)c.V * c.C;
+    if (table.get("model.embed_tokens.weight").trainable) trainable_lin += (double)c.V * c.C;
   }
   attn = 4.0 * c.L * (double)rows.size() * T * T * c.H * c.D;  // QK^T + PV per row (full blocks)
   double fwd = 2.0 * tokens * fwd_lin + attn;
@@ -56,8 +56,8 @@ double train_flops(const Model& m, const std::vector<int>& rows, int T) {
   return fwd + bwd;
 }
 
-double train_eval_loss(Model& m, const std::vector<PackedRow>& rows, int micro_batch, int block) {
-  Activations a = activations_create(m.cfg, micro_batch, block, false);
+double train_eval_loss(Engine& e, const std::vector<PackedRow>& rows, int micro_batch, int block) {
+  std::unique_ptr<Workspace> ws = e.workspace(micro_batch, block, false);
   double loss = 0;
   int64_t n = 0;
   for (size_t r0 = 0; r0 < rows.size(); r0 += micro_batch) {
@@ -65,7 +65,7 @@ double train_eval_loss(Model& m, const std::vector<PackedRow>& rows, int micro_b
     for (size_t r = r0; r < std::min(rows.size(), r0 + micro_batch); r++) which.push_back(r);
     MicroBatch mb = data_make_batch(rows, which);
     Batch b{mb.ids.data(), mb.targets.data(), mb.pos.data(), mb.doc.data(), mb.B, mb.T};
-    ForwardResult fr = model_forward(m, a, b);
+    ForwardResult fr = e.forward(*ws, b);
     loss += fr.loss_sum;
     n += fr.n_valid;
   }
@@ -91,7 +91,7 @@ struct Schedule {  // which rows form global micro-batch g (epoch-seeded shuffle
     if (e != cached_epoch) {
       perm.resize(rows->size());
       for (size_t i = 0; i < perm.size(); i++) perm[i] = i;
-      Rng rng(seed * 1000003ULL + (uint64_t)e);
+      Xoshiro rng(seed * 1000003ULL + (uint64_t)e);
       for (size_t i = perm.size(); i > 1; i--) std::swap(perm[i - 1], perm[rng.below(i)]);
       cached_epoch = e;
     }
@@ -101,20 +101,12 @@ struct Schedule {  // which rows form global micro-batch g (epoch-seeded shuffle
   }
 };
 
-void save_checkpoint(const Model& m, const Optimizer& opt, const TrainConfig& cfg, const json& state,
-                     const std::string& dir, const std::string& tok_dir) {
+void save_checkpoint(Engine& e, const Optimizer& opt, const json& state, const std::string& dir,
+                     const std::string& tok_dir) {
   std::string tmp = fs_make_temp_dir(dir);
   try {
-    model_write_files(m, tmp, tok_dir, "float32");  // fp32 master weights: resume is exact
-    std::vector<TensorWrite> ts;
-    for (auto& e : m.table.entries) {
-      if (e.grad_offset < 0) continue;
-      ts.push_back({"exp_avg." + e.name, DType::F32, e.shape,
-                    safetensors_encode_f32(opt.m.data() + e.grad_offset, e.numel, DType::F32)});
-      ts.push_back({"exp_avg_sq." + e.name, DType::F32, e.shape,
-                    safetensors_encode_f32(opt.v.data() + e.grad_offset, e.numel, DType::F32)});
-    }
-    safetensors_write((fs::path(tmp) / "optimizer.safetensors").string(), ts, {{"step", std::to_string(opt.step)}});
+    model_write_files(engine_download(e), tmp, tok_dir, "float32");  // fp32 master weights: resume is exact
+    opt.save(e, (fs::path(tmp) / "optimizer.safetensors").string());
     if (const char* d = std::getenv("TSFT_TEST_CHECKPOINT_DELAY_MS"))  // crash-test hook
       std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(d)));
     fs_write_atomic((fs::path(tmp) / "trainer_state.json").string(), state.dump(2) + "\n");
@@ -160,13 +152,15 @@ TrainResult train_run(const TrainConfig& cfg) {
   const bool resuming = !cfg.resume_dir.empty();
   if (resuming) fs_recover_dir(cfg.resume_dir);
   const std::string src_dir = resuming ? cfg.resume_dir : cfg.model_dir;
-  Model m = model_load(src_dir);
-  TSFT_CHECK(cfg.block <= m.cfg.max_position, "block {} exceeds max_position_embeddings {}", cfg.block, m.cfg.max_position);
+  std::unique_ptr<Engine> eng = engine_create(cfg.engine, model_load(src_dir));
+  Engine& m = *eng;
+  const ModelConfig& mcfg = m.config();
+  TSFT_CHECK(cfg.block <= mcfg.max_position, "block {} exceeds max_position_embeddings {}", cfg.block, mcfg.max_position);
   std::string tok_path = !cfg.tokenizer_path.empty() ? cfg.tokenizer_path : (fs::path(src_dir) / "tokenizer.json").string();
   TSFT_CHECK(fs::exists(tok_path), "{}: no tokenizer.json (pass --tokenizer)", tok_path);
   tokenizer::Tokenizer tok(tok_path);
-  TSFT_CHECK(tok.vocab_size() <= m.cfg.V, "{}: tokenizer has {} ids but the model's vocab_size is {}", tok_path,
-             tok.vocab_size(), m.cfg.V);
+  TSFT_CHECK(tok.vocab_size() <= mcfg.V, "{}: tokenizer has {} ids but the model's vocab_size is {}", tok_path,
+             tok.vocab_size(), mcfg.V);
   const std::string tok_dir = fs::path(tok_path).parent_path().string();
 
   DataOptions dopt;
@@ -190,16 +184,16 @@ TrainResult train_run(const TrainConfig& cfg) {
     val_rows = data_pack(vex, cfg.block, cfg.packing);
   }
 
-  m.set_trainable(select_parse(cfg.trainable, m.cfg.L, m.cfg.tie_word_embeddings));
-  TSFT_CHECK(m.table.grad_total > 0, "--trainable '{}' selects no tensor", cfg.trainable);
+  m.set_trainable(select_parse(cfg.trainable, mcfg.L, mcfg.tie_word_embeddings));
+  TSFT_CHECK(m.table().grad_total > 0, "--trainable '{}' selects no tensor", cfg.trainable);
   if (!cfg.quiet) {
     std::string s;
-    for (auto& [g, c] : select_counts(m.table)) s += fmt::format(" {} {}/{}", g, c.first, c.second);
-    log_info("trainable '{}': {} of {} parameters;{}", cfg.trainable, m.table.count_params(true), m.table.count_params(), s);
+    for (auto& [g, c] : select_counts(m.table())) s += fmt::format(" {} {}/{}", g, c.first, c.second);
+    log_info("trainable '{}': {} of {} parameters;{}", cfg.trainable, m.table().count_params(true),
+             m.table().count_params(), s);
   }
   Optimizer opt;
   opt.cfg = cfg.adam;
-  opt.init(m);
   Schedule sched{&rows, cfg.micro_batch, cfg.seed};
   const int64_t per_step = cfg.grad_accum;
   TSFT_USAGE_CHECK(cfg.early_stop_patience <= 0 || !val_rows.empty(),
@@ -241,12 +235,7 @@ TrainResult train_run(const TrainConfig& cfg) {
                    st.at("seed") == cfg.seed,
                "{}: trainer_state.json does not match this run (trainable, data rows, micro_batch, grad_accum, "
                "seed must be the same to resume)", cfg.resume_dir);
-    auto of = SafetensorsFile::open((fs::path(cfg.resume_dir) / "optimizer.safetensors").string());
-    for (auto& e : m.table.entries) {
-      if (e.grad_offset < 0) continue;
-      of->read_f32(of->get("exp_avg." + e.name), opt.m.data() + e.grad_offset);
-      of->read_f32(of->get("exp_avg_sq." + e.name), opt.v.data() + e.grad_offset);
-    }
+    opt.load(m, (fs::path(cfg.resume_dir) / "optimizer.safetensors").string());
     opt.step = start;
     if (!cfg.quiet) log_info("resumed from {} at step {}", cfg.resume_dir, start);
   }
@@ -258,17 +247,17 @@ TrainResult train_run(const TrainConfig& cfg) {
   fs_write_atomic((fs::path(cfg.out_dir) / "versions.json").string(), versions_json());
 
   // Memory planned once, before step 0.
-  size_t act_bytes = activations_bytes(m.cfg, cfg.micro_batch, cfg.block, true);
-  Activations act;
+  size_t act_bytes = m.workspace_bytes(cfg.micro_batch, cfg.block, true);
+  std::unique_ptr<Workspace> act;
   try {
-    act = activations_create(m.cfg, cfg.micro_batch, cfg.block, true);
+    act = m.workspace(cfg.micro_batch, cfg.block, true);
   } catch (const std::bad_alloc&) {
     TSFT_FAIL("cannot allocate {:.1f} MiB of activations for {} x {} tokens; lower --micro-batch or --block",
               act_bytes / 1048576.0, cfg.micro_batch, cfg.block);
   }
   if (!cfg.quiet)
-    log_info("memory: weights {:.1f} MiB, grads+AdamW {:.1f} MiB, activations {:.1f} MiB; {} steps of {} x {} rows",
-             m.params.size() * 4 / 1048576.0, m.grads.size() * 12 / 1048576.0, act_bytes / 1048576.0, total,
+    log_info("engine {}: weights {:.1f} MiB, grads+AdamW {:.1f} MiB, activations {:.1f} MiB; {} steps of {} x {} rows",
+             m.name(), m.weight_bytes() / 1048576.0, m.gradient_bytes() / 1048576.0, act_bytes / 1048576.0, total,
              cfg.grad_accum, cfg.micro_batch);
 
   std::ofstream metrics(metrics_path, std::ios::app);
@@ -293,11 +282,11 @@ TrainResult train_run(const TrainConfig& cfg) {
       Batch b{mb.ids.data(), mb.targets.data(), mb.pos.data(), mb.doc.data(), mb.B, mb.T};
       // HF convention over the whole step: every token's gradient is scaled by 1 / (supervised tokens
       // of all micro-batches), so accumulation equals one big batch.
-      ForwardResult fr = model_forward(m, act, b, nullptr, true, 1.0 / std::max<int64_t>(1, sup));
-      model_backward(m, act, b);
+      ForwardResult fr = m.forward(*act, b, nullptr, true, 1.0 / std::max<int64_t>(1, sup));
+      m.backward(*act, b);
       loss_sum += fr.loss_sum;
       std::vector<int> lens(mb.B, mb.T);
-      flops += train_flops(m, lens, mb.T);
+      flops += train_flops(mcfg, m.table(), lens, mb.T);
     }
     double gnorm = opt.clip_gradients(m);
     double lr = lr_at(step, horizon, cfg.warmup, kind, cfg.adam.lr, cfg.min_lr_ratio);
@@ -329,7 +318,7 @@ TrainResult train_run(const TrainConfig& cfg) {
           best_val = res.val_loss;
           best_step = step + 1;
           bad_evals = 0;
-          model_save(m, best_dir, tok_dir, "float32");  // atomic (temp dir + rename)
+          model_save(engine_download(m), best_dir, tok_dir, "float32");  // atomic (temp dir + rename)
         } else if (++bad_evals >= cfg.early_stop_patience && !last) {
           last = true;
           stop_reason = "early_stop";
@@ -346,7 +335,7 @@ TrainResult train_run(const TrainConfig& cfg) {
                  {"epoch", (step + 1) * per_step / sched.per_epoch()}, {"lr", lr}, {"loss", loss},
                  {"supervised_tokens_done", sup_done}, {"best_step", best_step}, {"best_val_loss", best_val},
                  {"bad_evals", bad_evals}, {"config", train_config_to_json(cfg)}};
-      save_checkpoint(m, opt, cfg, st, (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step + 1)).string(), tok_dir);
+      save_checkpoint(m, opt, st, (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step + 1)).string(), tok_dir);
       prune_checkpoints(cfg.out_dir, cfg.keep_last);
     }
     if (cfg.stop_after > 0 && step + 1 - start >= cfg.stop_after && !last) {
@@ -370,7 +359,7 @@ TrainResult train_run(const TrainConfig& cfg) {
     Model best = model_load(best_dir);
     model_save(best, res.final_dir, tok_dir, cfg.save_dtype);
   } else {
-    model_save(m, res.final_dir, tok_dir, cfg.save_dtype);
+    model_save(engine_download(m), res.final_dir, tok_dir, cfg.save_dtype);
   }
   json summary = {{"steps", res.steps}, {"supervised_tokens", sup_done}, {"stop_reason", stop_reason},
                   {"last_loss", res.last_loss}, {"val_loss", res.val_loss}, {"best_step", best_step},

@@ -21,6 +21,7 @@ struct TrainConfig {
   std::string model_dir, data_path, val_path, out_dir, resume_dir, tokenizer_path;
   bool pretrain = false;        // raw text, every token supervised
   std::string trainable = "all";
+  EngineSpec engine;            // --device / --precision
   int block = 512;              // tokens per row
   int micro_batch = 8;          // rows per micro-batch
   int grad_accum = 1;           // micro-batches per optimizer step
@@ -70,9 +71,9 @@ TrainResult train_run(const TrainConfig& cfg);
 // Model FLOPs of one forward+backward over rows of the given lengths: 2 flops per multiply-add of
 // every linear layer (x3 for forward + input-gradient + weight-gradient of trainable weights, x2 for
 // frozen ones), plus causal attention (QK^T and PV, full T x T blocks as computed).
-double train_flops(const struct Model& m, const std::vector<int>& row_lengths, int T);
+double train_flops(const ModelConfig& c, const TensorTable& t, const std::vector<int>& row_lengths, int T);
 
 // Mean loss over the supervised tokens of `rows` (no gradient).
-double train_eval_loss(struct Model& m, const std::vector<PackedRow>& rows, int micro_batch, int block);
+double train_eval_loss(Engine& e, const std::vector<PackedRow>& rows, int micro_batch, int block);
 
 }  // namespace tsft

@@ -16,7 +16,7 @@
 #include "core/error.hpp"
 #include "harness.hpp"
 #include "kernels/cpu/kernels.hpp"
-#include "model/config.hpp"
+#include "model/rope.hpp"
 
 namespace tsft::cuda::test {
 namespace {

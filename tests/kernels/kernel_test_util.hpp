@@ -24,13 +24,13 @@ constexpr double kU32 = 0x1.0p-24;
 // N(0, scale^2) values rounded through float, so a float run and a double run see identical inputs and
 // every float-vs-double difference comes from the float arithmetic alone.
 inline std::vector<double> randn(size_t n, uint64_t seed, double scale = 1.0) {
-  Rng rng(seed);
+  Xoshiro rng(seed);
   std::vector<double> v(n);
   for (auto& x : v) x = (double)(float)(scale * rng.normal());
   return v;
 }
 inline std::vector<int32_t> rand_ids(size_t n, int V, uint64_t seed) {
-  Rng rng(seed);
+  Xoshiro rng(seed);
   std::vector<int32_t> v(n);
   for (auto& x : v) x = (int32_t)rng.below((uint64_t)V);
   return v;

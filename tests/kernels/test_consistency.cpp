@@ -3,7 +3,7 @@
 // (formula, transpose, inv_freq), float vs double forwards within fp32 error bounds, determinism.
 #include "core/error.hpp"
 #include "kernel_test_util.hpp"
-#include "model/config.hpp"
+#include "model/rope.hpp"
 
 namespace tsft::kernels_testing {
 namespace {

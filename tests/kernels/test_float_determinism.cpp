@@ -3,7 +3,7 @@
 // run's own error, ~1e-16 relative, is negligible). And the same float inputs give bit-identical
 // outputs (forward and backward) on repeated calls at a fixed thread count.
 #include "kernel_test_util.hpp"
-#include "model/config.hpp"
+#include "model/rope.hpp"
 
 namespace tsft::kernels_testing {
 namespace {

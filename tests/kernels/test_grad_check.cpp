@@ -1,7 +1,7 @@
 // Every kernel's backward against central finite differences in double (harness and tolerance
 // derivation: kernel_test_util.hpp). Inputs AND parameters are all perturbed.
 #include "kernel_test_util.hpp"
-#include "model/config.hpp"
+#include "model/rope.hpp"
 
 namespace tsft::kernels_testing {
 namespace {

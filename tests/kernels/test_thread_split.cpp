@@ -5,7 +5,7 @@
 // kernels must agree bit for bit. Together with the serial FD checks this covers the threaded
 // partitions (row split, output-feature split, per-thread dW partials, per-(row, kv head) attention).
 #include "kernel_test_util.hpp"
-#include "model/config.hpp"
+#include "model/rope.hpp"
 
 namespace tsft::kernels_testing {
 namespace {

@@ -16,7 +16,8 @@ using tsft_test::fixture;
 
 class GreedyFixture : public ::testing::TestWithParam<std::string> {};
 TEST_P(GreedyFixture, ReproducesHfGenerate) {
-  Model m = model_load(fixture("hf/" + GetParam()));
+  auto eng = engine_create({}, model_load(fixture("hf/" + GetParam())));
+  Engine& m = *eng;
   auto j = nlohmann::json::parse(fs_read_text(fixture("hf/" + GetParam() + "/generate.json")));
   std::vector<int32_t> prompt = j["prompt"].get<std::vector<int32_t>>();
   std::vector<int32_t> expected = j["generated"].get<std::vector<int32_t>>();
@@ -40,7 +41,7 @@ Model tiny_model(const std::string& arch) {
   return m;
 }
 std::vector<std::vector<int32_t>> some_prompts(int n, int V) {
-  Rng rng(4);
+  Xoshiro rng(4);
   std::vector<std::vector<int32_t>> ps(n);
   for (int i = 0; i < n; i++)
     for (int k = 0, len = 1 + (int)rng.below(12); k < len; k++) ps[i].push_back((int32_t)rng.below(V));
@@ -50,8 +51,9 @@ std::vector<std::vector<int32_t>> some_prompts(int n, int V) {
 
 class CacheTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(CacheTest, KvCacheEqualsFullRecomputation) {
-  Model m = tiny_model(GetParam());
-  auto ps = some_prompts(7, m.cfg.V);
+  auto eng = engine_create({}, tiny_model(GetParam()));
+  Engine& m = *eng;
+  auto ps = some_prompts(7, m.config().V);
   GenOptions o;
   o.max_new_tokens = 24;
   o.max_batch = 3;
@@ -67,8 +69,9 @@ TEST_P(CacheTest, KvCacheEqualsFullRecomputation) {
 }
 
 TEST_P(CacheTest, ContinuousBatchingDoesNotChangeResults) {
-  Model m = tiny_model(GetParam());
-  auto ps = some_prompts(9, m.cfg.V);
+  auto eng = engine_create({}, tiny_model(GetParam()));
+  Engine& m = *eng;
+  auto ps = some_prompts(9, m.config().V);
   for (double temp : {0.0, 0.8}) {
     GenOptions o;
     o.max_new_tokens = 16;
@@ -91,7 +94,7 @@ TEST_P(CacheTest, ContinuousBatchingDoesNotChangeResults) {
 INSTANTIATE_TEST_SUITE_P(Arch, CacheTest, ::testing::Values("llama", "qwen2", "qwen3"));
 
 TEST(Sampling, TopK1AndTinyTopPAreGreedy) {
-  Rng rng(1);
+  Xoshiro rng(1);
   std::vector<float> z(50);
   for (auto& v : z) v = (float)rng.normal();
   int argmax = (int)(std::max_element(z.begin(), z.end()) - z.begin());
@@ -130,8 +133,9 @@ TEST(Sampling, FrequenciesFollowSoftmaxWithTemperatureAndTopP) {
 }
 
 TEST(Generate, StopIdsStopCallbackAndLength) {
-  Model m = tiny_model("qwen2");
-  auto ps = some_prompts(3, m.cfg.V);
+  auto eng = engine_create({}, tiny_model("qwen2"));
+  Engine& m = *eng;
+  auto ps = some_prompts(3, m.config().V);
   GenOptions o;
   o.max_new_tokens = 30;
   auto free_run = generate(m, ps, o);

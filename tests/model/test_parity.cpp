@@ -11,14 +11,23 @@ using namespace tsft;
 using tsft_test::fixture;
 
 namespace {
+std::vector<float> all_grads(Engine& e) {
+  std::vector<float> g;
+  e.for_each_tensor([&](const TensorEntry& t, TensorRef<float> r) {
+    if (r.g) g.insert(g.end(), r.g, r.g + t.numel);
+  });
+  return g;
+}
+
 void expect_parity(const std::string& model_dir, const std::string& golden) {
-  Model m = model_load(fixture(model_dir));
+  auto eng = engine_create({}, model_load(fixture(model_dir)));
+  Engine& m = *eng;
   ParityReport r = parity_run(m, fixture(golden));
   EXPECT_LE(r.logits_rel_l2, 1e-5) << model_dir;
   EXPECT_LE(r.loss_abs_err, 1e-5) << model_dir;
   EXPECT_LE(r.inv_freq_rel, 1e-12) << model_dir << ": RoPE inverse frequencies differ from HF";
   EXPECT_TRUE(r.missing.empty()) << model_dir << ": parameters without golden gradient";
-  EXPECT_EQ(r.grads.size(), m.table.entries.size());
+  EXPECT_EQ(r.grads.size(), m.table().entries.size());
   for (auto& g : r.grads) EXPECT_LE(g.rel_l2, 1e-4) << model_dir << " " << g.name;
   EXPECT_TRUE(r.pass);
   std::printf("[parity] %-14s logits rel-L2 %.3e max|d| %.3e | loss |d| %.3e | worst grad rel-L2 %.3e | "
@@ -43,7 +52,8 @@ TEST(Parity, ShardedEqualsSingleFileBitExact) {
 }
 
 TEST(Parity, ThreadCountDoesNotChangeResultsBeyondRoundoff) {
-  Model m = model_load(fixture("hf/llama3"));
+  auto eng = engine_create({}, model_load(fixture("hf/llama3")));
+  Engine& m = *eng;
   kernels_init_threads(1);
   ParityReport r1 = parity_run(m, fixture("hf/llama3/golden.safetensors"));
   kernels_init_threads(2);
@@ -53,10 +63,13 @@ TEST(Parity, ThreadCountDoesNotChangeResultsBeyondRoundoff) {
 }
 
 TEST(Parity, DeterministicSameThreads) {
-  Model m = model_load(fixture("hf/qwen2"));
+  auto eng = engine_create({}, model_load(fixture("hf/qwen2")));
+  Engine& m = *eng;
   ParityReport r1 = parity_run(m, fixture("hf/qwen2/golden.safetensors"));
-  std::vector<float> g1 = m.grads;
+  std::vector<float> g1 = all_grads(m);
   ParityReport r2 = parity_run(m, fixture("hf/qwen2/golden.safetensors"));
   EXPECT_EQ(r1.loss, r2.loss);
-  EXPECT_EQ(0, std::memcmp(g1.data(), m.grads.data(), g1.size() * sizeof(float)));
+  std::vector<float> g2 = all_grads(m);
+  ASSERT_EQ(g1.size(), g2.size());
+  EXPECT_EQ(0, std::memcmp(g1.data(), g2.data(), g1.size() * sizeof(float)));
 }

@@ -21,9 +21,10 @@ using tsft_test::fixture;
 namespace {
 void run_trajectory(const std::string& model, const std::string& which) {
   auto j = nlohmann::json::parse(fs_read_text(fixture("hf/" + model + "/trajectory-" + which + ".json")));
-  Model m = model_load(fixture("hf/" + model));
+  auto eng = engine_create({}, model_load(fixture("hf/" + model)));
+  Engine& m = *eng;
   Model start = model_load(fixture("hf/" + model));
-  m.set_trainable(select_parse(which, m.cfg.L, m.cfg.tie_word_embeddings));
+  m.set_trainable(select_parse(which, m.config().L, m.config().tie_word_embeddings));
   Optimizer opt;
   opt.cfg.lr = j["lr"];
   opt.cfg.beta1 = j["betas"][0];
@@ -31,7 +32,6 @@ void run_trajectory(const std::string& model, const std::string& which) {
   opt.cfg.eps = j["eps"];
   opt.cfg.weight_decay = j["weight_decay"];
   opt.cfg.clip = j["clip_grad_norm"];
-  opt.init(m);
   auto gf = SafetensorsFile::open(fixture("hf/" + model + "/golden.safetensors"));
   auto ids64 = gf->to_i64("input_ids");
   auto labels = gf->to_i64("labels");
@@ -39,14 +39,14 @@ void run_trajectory(const std::string& model, const std::string& which) {
   std::vector<int32_t> ids(ids64.begin(), ids64.end()), pos(B * T);
   for (int i = 0; i < B * T; i++) pos[i] = i % T;
   std::vector<int32_t> targets = targets_from_labels(labels, B, T);
-  Activations act = activations_create(m.cfg, B, T, true);
+  std::unique_ptr<Workspace> act = m.workspace(B, T, true);
   Batch batch{ids.data(), targets.data(), pos.data(), nullptr, B, T};
   int64_t n_valid = count_valid_targets(targets.data(), targets.size());
   const int steps = j["steps"];
   for (int s = 0; s < steps; s++) {
     m.zero_grads();
-    ForwardResult r = model_forward(m, act, batch, nullptr, true, 1.0 / n_valid);
-    model_backward(m, act, batch);
+    ForwardResult r = m.forward(*act, batch, nullptr, true, 1.0 / n_valid);
+    m.backward(*act, batch);
     double loss = r.loss_sum / r.n_valid;
     double gn = opt.clip_gradients(m);
     double ref = j["losses"][s];
@@ -57,17 +57,19 @@ void run_trajectory(const std::string& model, const std::string& which) {
   }
   auto tf = SafetensorsFile::open(fixture("hf/" + model + "/trajectory-" + which + ".safetensors"));
   double worst = 0;
-  for (auto& e : m.table.entries) {
+  Model fin = engine_download(m);
+  for (auto& e : fin.table.entries) {
     std::vector<double> ref = tf->to_f64(e.name);
     ASSERT_EQ(ref.size(), e.numel);
-    double err = rel_l2(m.params.data() + e.offset, ref.data(), e.numel);
+    double err = rel_l2(fin.params.data() + e.offset, ref.data(), e.numel);
     worst = std::max(worst, err);
     EXPECT_LE(err, 1e-4) << model << "/" << which << " " << e.name;
     if (!e.trainable)  // frozen tensors stay bit-identical
-      EXPECT_EQ(0, std::memcmp(m.params.data() + e.offset, start.params.data() + e.offset, e.numel * 4))
+      EXPECT_EQ(0, std::memcmp(fin.params.data() + e.offset, start.params.data() + e.offset, e.numel * 4))
           << e.name;
   }
-  EXPECT_EQ(opt.m.size(), m.table.count_params(true)) << "optimizer state only for trainable tensors";
+  EXPECT_EQ(m.gradient_bytes(), 3 * sizeof(float) * m.table().count_params(true))
+      << "gradients and optimizer state only for trainable tensors";
   std::printf("[trajectory] %s/%s worst final-parameter rel-L2 %.3e\n", model.c_str(), which.c_str(), worst);
 }
 }  // namespace

@@ -77,7 +77,7 @@ inline void write_tiny_model(const std::string& dir, int C = 64, int L = 2, uint
 
 // Reverse-a-digit-string chat data: n examples of `len` digits, JSONL at path.
 inline void write_reverse_data(const std::string& path, int n, int len, uint64_t seed) {
-  tsft::Rng rng(seed);
+  tsft::Xoshiro rng(seed);
   std::string out;
   for (int i = 0; i < n; i++) {
     std::string s;

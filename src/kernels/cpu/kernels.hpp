@@ -53,9 +53,7 @@ void rope_forward(T* x, const int32_t* pos, const T* cos, const T* sin, int N, i
 // In place: dx = R(-theta) dx (the transpose of the rotation).
 template <typename T>
 void rope_backward(T* dx, const int32_t* pos, const T* cos, const T* sin, int N, int nh, int D);
-// inv_freq[D/2] for the configured RoPE (standard or llama3 scaling), computed in double.
-struct RopeConfig;
-void rope_inv_freq(double* inv_freq, int D, const RopeConfig& rope);
+// inv_freq comes from the model's RoPE configuration: rope_inv_freq in model/rope.hpp.
 // cos/sin tables [max_pos, D/2] from inv_freq (angles in double, rounded once to T).
 template <typename T>
 void rope_tables(T* cos, T* sin, const double* inv_freq, int max_pos, int D);
