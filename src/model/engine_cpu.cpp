@@ -19,7 +19,7 @@ CpuWorkspace& cpu_ws(Workspace& ws) {
 }
 }  // namespace
 
-CpuEngine::CpuEngine(Model m, const GemmOps* ops, std::string name)
+CpuEngine::CpuEngine(Model m, const StepOps* ops, std::string name)
     : m_(std::move(m)), ops_(ops), name_(std::move(name)) {
   m_.bind();  // pointers into this object's arenas (the moved-from vectors kept their buffers)
 }
@@ -94,7 +94,7 @@ void CpuEngine::download(Model& host) const {
 }
 
 std::unique_ptr<Engine> engine_cpu_fp32(Model m) {
-  return std::make_unique<CpuEngine>(std::move(m), &gemm_ops_reference(), "cpu/fp32");
+  return std::make_unique<CpuEngine>(std::move(m), &step_ops_reference(), "cpu/fp32");
 }
 
 }  // namespace tsft

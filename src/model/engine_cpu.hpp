@@ -1,5 +1,5 @@
 // The CPU engine: the host Model is the engine's memory; every step runs model_forward /
-// model_backward with the GEMM ops the engine was made with. With gemm_ops_reference() it is the
+// model_backward with the GEMM ops the engine was made with. With step_ops_reference() it is the
 // fp32 reference engine ("cpu/fp32"); a mixed-precision engine derives from it with its own ops.
 #pragma once
 #include "kernels/cpu/kernels.hpp"
@@ -9,7 +9,7 @@ namespace tsft {
 
 class CpuEngine : public Engine {
  public:
-  CpuEngine(Model m, const GemmOps* ops, std::string name);
+  CpuEngine(Model m, const StepOps* ops, std::string name);
   std::string name() const override { return name_; }
   const ModelConfig& config() const override { return m_.cfg; }
   const TensorTable& table() const override { return m_.table; }
@@ -37,7 +37,7 @@ class CpuEngine : public Engine {
   // their copies (e.g. bf16 weights).
   virtual void weights_changed() {}
   Model m_;
-  const GemmOps* ops_;
+  const StepOps* ops_;
 
  private:
   std::string name_;

@@ -142,29 +142,29 @@ void model_set_profile(OpProfile* p) {
   g_profile = p;
 }
 
-void GemmOps::linear_forward(float* out, const float* inp, const float* w, const float* b, int N, int I,
+void StepOps::linear_forward(float* out, const float* inp, const float* w, const float* b, int N, int I,
                              int O) const {
   matmul_forward(out, inp, w, b, N, I, O);
 }
-void GemmOps::linear_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
+void StepOps::linear_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
                               const float* w, int N, int I, int O) const {
   matmul_backward(dinp, dw, db, dout, inp, w, N, I, O);
 }
-void GemmOps::attention_forward(float* out, float* probs, const float* q, const float* k, const float* v,
+void StepOps::attention_forward(float* out, float* probs, const float* q, const float* k, const float* v,
                                 const int32_t* doc, int B, int T, int H, int KV, int D) const {
   tsft::attention_forward(out, probs, q, k, v, doc, B, T, H, KV, D);
 }
-void GemmOps::attention_backward(float* dq, float* dk, float* dv, float* scratch, const float* dout,
+void StepOps::attention_backward(float* dq, float* dk, float* dv, float* scratch, const float* dout,
                                  const float* probs, const float* q, const float* k, const float* v,
                                  const int32_t* doc, int B, int T, int H, int KV, int D) const {
   tsft::attention_backward(dq, dk, dv, scratch, dout, probs, q, k, v, doc, B, T, H, KV, D);
 }
-double GemmOps::head_ce(float* dx, float* dW, int64_t* n_valid, float* scratch, int chunk_rows, const float* x,
+double StepOps::head_ce(float* dx, float* dW, int64_t* n_valid, float* scratch, int chunk_rows, const float* x,
                         const float* W, const int32_t* targets, int N, int C, int V, double grad_scale) const {
   return lm_head_ce_forward_backward(dx, dW, n_valid, scratch, chunk_rows, x, W, targets, N, C, V, grad_scale);
 }
-const GemmOps& gemm_ops_reference() {
-  static const GemmOps ops;
+const StepOps& step_ops_reference() {
+  static const StepOps ops;
   return ops;
 }
 
@@ -216,9 +216,9 @@ int64_t count_valid_targets(const int32_t* targets, size_t n) {
 }
 
 ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* logits, bool backward_head,
-                            double grad_scale, const GemmOps* ops) {
+                            double grad_scale, const StepOps* ops) {
   const ModelConfig& c = m.cfg;
-  const GemmOps& G = ops ? *ops : gemm_ops_reference();
+  const StepOps& G = ops ? *ops : step_ops_reference();
   const int B = b.B, T = b.T, N = B * T, C = c.C, F = c.F, H = c.H, KV = c.KV, D = c.D, HD = H * D,
             KD = KV * D;
   TSFT_CHECK(B <= a.B_max && T <= a.T_max && (size_t)N <= (size_t)a.B_max * a.T_max,
@@ -293,9 +293,9 @@ ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* log
   return r;
 }
 
-void model_backward(Model& m, Activations& a, const Batch& b, const GemmOps* ops) {
+void model_backward(Model& m, Activations& a, const Batch& b, const StepOps* ops) {
   const ModelConfig& c = m.cfg;
-  const GemmOps& G = ops ? *ops : gemm_ops_reference();
+  const StepOps& G = ops ? *ops : step_ops_reference();
   const int B = b.B, T = b.T, N = B * T, C = c.C, F = c.F, H = c.H, KV = c.KV, D = c.D, HD = H * D,
             KD = KV * D;
   TSFT_CHECK(a.training, "model_backward needs training activations");

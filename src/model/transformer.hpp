@@ -57,8 +57,8 @@ Activations activations_create(const ModelConfig& cfg, int B, int T, bool traini
 // engine. This base class is the fp32 reference: the CPU kernels of kernels/cpu (matmul_forward /
 // matmul_backward, attention_forward / attention_backward, lm_head_ce_forward_backward), so the
 // fp32 engine is bit-identical to calling them directly. A mixed-precision engine overrides them.
-struct GemmOps {
-  virtual ~GemmOps() = default;
+struct StepOps {
+  virtual ~StepOps() = default;
   // out[N,O] = inp[N,I] @ w[O,I]^T + b; backward accumulates as matmul_backward.
   virtual void linear_forward(float* out, const float* inp, const float* w, const float* b, int N, int I,
                               int O) const;
@@ -72,7 +72,7 @@ struct GemmOps {
   virtual double head_ce(float* dx, float* dW, int64_t* n_valid, float* scratch, int chunk_rows, const float* x,
                          const float* W, const int32_t* targets, int N, int C, int V, double grad_scale) const;
 };
-const GemmOps& gemm_ops_reference();
+const StepOps& step_ops_reference();
 
 struct ForwardResult {
   double loss_sum = 0;  // sum over valid targets of -log p
@@ -83,13 +83,13 @@ struct ForwardResult {
 // batch.targets set, computes the loss; with backward_head also runs the fused LM-head +
 // cross-entropy backward (dL/dlnf into act.dlnf, head gradient into model.g), scaling the per-token
 // gradient by grad_scale (1 / total supervised tokens of the optimizer step, HF convention).
-// ops: the engine's GEMMs (null = gemm_ops_reference()).
+// ops: the engine's GEMMs (null = step_ops_reference()).
 ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* logits = nullptr,
-                            bool backward_head = false, double grad_scale = 1.0, const GemmOps* ops = nullptr);
+                            bool backward_head = false, double grad_scale = 1.0, const StepOps* ops = nullptr);
 // Backward from act.dlnf down to the embedding, mirroring model_forward line for line.
 // Parameter gradients accumulate into model.g (frozen tensors are skipped). Needs gradient memory
 // (Model::set_trainable).
-void model_backward(Model& m, Activations& a, const Batch& b, const GemmOps* ops = nullptr);
+void model_backward(Model& m, Activations& a, const Batch& b, const StepOps* ops = nullptr);
 
 int64_t count_valid_targets(const int32_t* targets, size_t n);
 
