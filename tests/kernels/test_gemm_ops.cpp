@@ -39,9 +39,10 @@ void expect_gemm_close(GemmKind kind, const std::vector<float>& got, bool ta, bo
 struct Shape {
   int N, I, O;
 };
-// Odd sizes, a single row, decode-sized row counts (<= 16), K = 1, and a few engine-like widths.
-const Shape kShapes[] = {{1, 7, 5},  {1, 256, 96}, {3, 64, 33},   {16, 48, 70},  {17, 96, 130},
-                         {64, 1, 9}, {130, 33, 1}, {96, 256, 80}, {200, 70, 150}};
+// Odd sizes, a single row, decode-sized row counts (<= 16), K = 1, and a few engine-like widths; with 2
+// threads the dnnl kinds split columns (M < 128), rows (M >= 128) and, for dW, the token dim.
+const Shape kShapes[] = {{1, 7, 5},  {1, 256, 96}, {3, 64, 33},   {16, 48, 70},   {17, 96, 130},
+                         {64, 1, 9}, {130, 33, 1}, {96, 256, 80}, {200, 70, 150}, {300, 64, 40}};
 
 TEST(GemmOps, ForwardAllKinds) {
   ScopedThreads th(2);
@@ -194,6 +195,25 @@ TEST(GemmOps, Bf16WeightCacheInvalidation) {
   std::vector<float> dx((size_t)N * I, 0.f);
   ops->backward(dx.data(), nullptr, nullptr, dout.data(), x.data(), w.data(), N, I, O);
   expect_gemm_close(GemmKind::dnnl_bf16, dx, false, false, N, I, O, 1, dout, O, w, I, 0, {}, I);
+}
+
+// Fixed chunk splits: repeated calls give bit-identical results for a thread count (no atomics, no
+// order that depends on which thread ran first).
+TEST(GemmOps, DeterministicForThreadCount) {
+  ScopedThreads th(2);
+  const int N = 300, I = 64, O = 40;
+  auto x = frand((size_t)N * I, 61), w = frand((size_t)O * I, 62), d = frand((size_t)N * O, 63);
+  for (GemmKind kind : kKinds) {
+    auto ops = make_gemm_ops(kind);
+    std::vector<float> out[2], dx[2], dw[2];
+    for (int r = 0; r < 2; r++) {
+      out[r].resize((size_t)N * O), dx[r].assign((size_t)N * I, 0.f), dw[r].assign((size_t)O * I, 0.f);
+      ops->forward(out[r].data(), x.data(), w.data(), nullptr, N, I, O);
+      ops->backward(dx[r].data(), dw[r].data(), nullptr, d.data(), x.data(), w.data(), N, I, O);
+    }
+    EXPECT_TRUE(bit_equal(out[0], out[1]) && bit_equal(dx[0], dx[1]) && bit_equal(dw[0], dw[1]))
+        << ops->name();
+  }
 }
 
 TEST(GemmOps, KindNames) {

@@ -34,9 +34,9 @@ std::unique_ptr<GemmOps> make_gemm_ops(GemmKind kind) {
     case GemmKind::reference:
       return std::make_unique<ReferenceGemmOps>();
     case GemmKind::dnnl_fp32:
-      return make_dnnl_gemm_ops(false);
+      return make_dnnl_gemm_ops(DnnlOptions{});
     case GemmKind::dnnl_bf16:
-      return make_dnnl_gemm_ops(true);
+      return make_dnnl_gemm_ops(DnnlOptions{true});
   }
   TSFT_FAIL("make_gemm_ops: unknown GemmKind {}", (int)kind);
 }

@@ -88,30 +88,31 @@ dnnl::matmul make_matmul(const Key& k) {
   return dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), attr, eng));
 }
 
-// Sets this thread's OpenMP thread count to 1 while inside a pool task (restored on exit).
-struct PoolTaskThreads {
-  int saved = 0;
-  PoolTaskThreads() {
-    if (pool_in_task()) {
-      saved = omp_get_max_threads();
-      omp_set_num_threads(1);
-    }
+// Sets this thread's OpenMP thread count (a per-thread setting in libgomp) for one scope.
+struct OmpThreads {
+  int saved;
+  explicit OmpThreads(int n) : saved(omp_get_max_threads()) {
+    if (n != saved) omp_set_num_threads(n);
   }
-  ~PoolTaskThreads() {
-    if (saved) omp_set_num_threads(saved);
+  ~OmpThreads() {
+    if (omp_get_max_threads() != saved) omp_set_num_threads(saved);
   }
 };
 
+// Rows of C per thread from which run() splits rows rather than columns.
+constexpr int kRowSplitRows = 64;
+
 class DnnlGemmOps final : public GemmOps {
  public:
-  explicit DnnlGemmOps(bool bf16) : bf16_(bf16) {}
+  explicit DnnlGemmOps(const DnnlOptions& o)
+      : bf16_(o.bf16), shape_rule_(o.shape_rule), omp_team_(o.omp_team) {}
   GemmKind kind() const override { return bf16_ ? GemmKind::dnnl_bf16 : GemmKind::dnnl_fp32; }
   const char* name() const override { return gemm_kind_name(kind()); }
 
   void forward(float* out, const float* inp, const float* W, const float* bias, int N, int I,
                int O) override {
     if (N <= 0 || O <= 0) return;
-    if (!bf16_ && dnnl_fp32_prefers_reference_forward(N, I, O))
+    if (!bf16_ && shape_rule_ && dnnl_fp32_prefers_reference_forward(N, I, O))
       return matmul_forward<float>(out, inp, W, bias, N, I, O);
     run(Key{false, true, bias != nullptr, bf16_, N, O, I, I, I, O, 0, 1.f, 0.f}, inp, W, true, bias, out);
   }
@@ -122,7 +123,7 @@ class DnnlGemmOps final : public GemmOps {
     if (dinp)  // dinp[N,I] += dout[N,O] @ W[O,I]
       run(Key{false, false, false, bf16_, N, I, O, O, I, I, 0, 1.f, 1.f}, dout, W, true, nullptr, dinp);
     if (dW)  // dW[O,I] += dout^T[O,N] @ inp[N,I]
-      run(Key{true, false, false, bf16_, O, I, N, O, I, I, 0, 1.f, 1.f}, dout, inp, false, nullptr, dW);
+      run(Key{true, false, false, bf16_, O, I, N, O, I, I, 0, 1.f, 1.f}, dout, inp, false, nullptr, dW, true);
     if (dbias) bias_grad(dbias, dout, N, O);
   }
 
@@ -147,19 +148,90 @@ class DnnlGemmOps final : public GemmOps {
   }
 
  private:
-  // Runs the cached primitive for k. b_is_weight: with bf16, B comes from the weight cache instead of
-  // being rounded now.
-  void run(Key k, const float* A, const float* B, bool b_is_weight, const float* bias, float* C) {
-    PoolTaskThreads scoped;
-    k.nthr = omp_get_max_threads();
+  // Rounds the operands (bf16), then runs op(A) op(B) on the engine's pool: the rows of C (or its
+  // columns when there are few rows, or the reduction dim when k_split) are cut into the fixed chunks
+  // of parallel_chunks and each chunk is one single-threaded oneDNN call. b_is_weight: with bf16, B
+  // comes from the weight cache instead of being rounded now.
+  void run(Key k, const float* A, const float* B, bool b_is_weight, const float* bias, float* C,
+           bool k_split = false) {
     const void* a = A;
     const void* b = B;
-    if (bf16_) {  // packed bf16 operands get dense leading dims, so round before choosing the primitive
+    if (bf16_) {  // packed bf16 operands get dense leading dims
       thread_local std::vector<bf16_t> abuf, bbuf;
       const int ar = k.ta ? k.K : k.M, ac = k.ta ? k.M : k.K, br = k.tb ? k.N : k.K, bc = k.tb ? k.K : k.N;
       a = to_bf16(abuf, A, ar, ac, k.lda, &k.lda);
       b = b_is_weight ? weight_bf16(B, (size_t)br * k.ldb) : to_bf16(bbuf, B, br, bc, k.ldb, &k.ldb);
     }
+    if (omp_team_) return call(k, a, b, bias, C, true);
+    if (k_split && run_k_split(k, a, b, C)) return;
+    if (k.M >= kRowSplitRows * omp_get_max_threads()) {
+      parallel_chunks(
+          k.M, 4,
+          [&](long m0, long m1, int, int) {
+            Key c = k;
+            c.M = (int)(m1 - m0);
+            call(c, adv(a, off_a(k, m0, 0)), b, bias, C + m0 * k.ldc, false);
+          },
+          2.0 * k.K * k.N);
+    } else {  // few rows: split the columns (each chunk reads its part of B)
+      parallel_chunks(
+          k.N, 16,
+          [&](long n0, long n1, int, int) {
+            Key c = k;
+            c.N = (int)(n1 - n0);
+            call(c, a, adv(b, off_b(k, 0, n0)), bias ? bias + n0 : nullptr, C + n0, false);
+          },
+          2.0 * k.K * k.M);
+    }
+  }
+
+  // C += over chunks of the reduction dim (dW = dout^T inp over the tokens): chunk 0 accumulates into C
+  // with k.beta, chunk c > 0 into a partial, and the partials are added in chunk order (as
+  // matmul_backward does; deterministic for a thread count). False when one chunk would do.
+  bool run_k_split(const Key& k, const void* a, const void* b, float* C) {
+    long per = k.K;
+    const int nc = parallel_chunk_count(k.K, 16, 2.0 * k.M * k.N, &per, 1);
+    if (nc <= 1) return false;
+    const size_t MN = (size_t)k.M * k.N;
+    thread_local std::vector<float> partial;
+    if (partial.size() < (nc - 1) * MN) partial.resize((nc - 1) * MN);
+    float* pw = partial.data();
+    parallel_chunks(
+        k.K, 16,
+        [&](long k0, long k1, int ch, int) {
+          Key c = k;
+          c.K = (int)(k1 - k0);
+          if (ch > 0) c.beta = 0.f, c.ldc = k.N;
+          call(c, adv(a, off_a(k, 0, k0)), adv(b, off_b(k, k0, 0)), nullptr, ch == 0 ? C : pw + (ch - 1) * MN,
+               false);
+        },
+        2.0 * k.M * k.N, 1);
+    parallel_blocks(
+        k.M, 1,
+        [&](long m0, long m1, int) {
+          for (int ch = 1; ch < nc; ch++)
+            for (long m = m0; m < m1; m++) {
+              const float* src = pw + (ch - 1) * MN + m * k.N;
+              float* dst = C + m * k.ldc;
+              for (int n = 0; n < k.N; n++) dst[n] += src[n];
+            }
+        },
+        (double)nc * k.N);
+    return true;
+  }
+
+  // Element offsets of op(A)[m0, k0] and op(B)[k0, n0]; adv moves a pointer of the operand dtype.
+  static size_t off_a(const Key& k, long m0, long k0) { return k.ta ? k0 * k.lda + m0 : m0 * k.lda + k0; }
+  static size_t off_b(const Key& k, long k0, long n0) { return k.tb ? n0 * k.ldb + k0 : k0 * k.ldb + n0; }
+  const void* adv(const void* p, size_t elems) const {
+    return static_cast<const char*>(p) + elems * (bf16_ ? sizeof(bf16_t) : sizeof(float));
+  }
+
+  // One oneDNN call on this thread (team: on an OpenMP team of omp_get_max_threads(), unless inside a
+  // pool task).
+  void call(Key k, const void* a, const void* b, const float* bias, float* C, bool team) {
+    OmpThreads scoped(team && !pool_in_task() ? omp_get_max_threads() : 1);
+    k.nthr = omp_get_max_threads();
     dnnl::matmul prim = primitive(k);
     auto& eng = cpu_engine();
     const dt in = bf16_ ? dt::bf16 : dt::f32;
@@ -214,7 +286,7 @@ class DnnlGemmOps final : public GemmOps {
         (double)N);
   }
 
-  bool bf16_;
+  bool bf16_, shape_rule_, omp_team_;
   std::mutex mu_;
   std::unordered_map<Key, dnnl::matmul, KeyHash> prims_;
   std::unordered_map<const float*, std::vector<bf16_t>> wcache_;
@@ -222,8 +294,8 @@ class DnnlGemmOps final : public GemmOps {
 
 }  // namespace
 
-std::unique_ptr<GemmOps> make_dnnl_gemm_ops(bool bf16) {
-  return std::make_unique<DnnlGemmOps>(bf16);
+std::unique_ptr<GemmOps> make_dnnl_gemm_ops(const DnnlOptions& options) {
+  return std::make_unique<DnnlGemmOps>(options);
 }
 
 }  // namespace tsft

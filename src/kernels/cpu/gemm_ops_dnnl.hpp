@@ -7,7 +7,14 @@
 
 namespace tsft {
 
-std::unique_ptr<GemmOps> make_dnnl_gemm_ops(bool bf16);
+struct DnnlOptions {
+  bool bf16 = false;
+  bool shape_rule = true;  // false: every fp32 shape goes to oneDNN (the benchmark that sets the rule)
+  // false (default): chunks on the engine's pool, one single-threaded oneDNN call each (no OpenMP
+  // team is ever started). true: one call on oneDNN's own OpenMP team (for the benchmarks).
+  bool omp_team = false;
+};
+std::unique_ptr<GemmOps> make_dnnl_gemm_ops(const DnnlOptions& options);
 
 // Which fp32 forward shapes the dnnl_fp32 ops sends to the reference (OpenBLAS / dot products).
 bool dnnl_fp32_prefers_reference_forward(int N, int I, int O);
