@@ -68,12 +68,21 @@ dnnl::memory::desc strided_md(int rows, int cols, bool trans, int ld, dt type) {
   return dnnl::memory::desc(dims{rows, cols}, type, trans ? dims{1, ld} : dims{ld, 1});
 }
 
-dnnl::matmul make_matmul(const Key& k) {
+// A primitive and the size of the scratchpad it needs. The scratchpad is ours (scratchpad_mode::user,
+// one buffer per calling thread): the library's shared scratchpad is not safe for calls running
+// concurrently on the pool's threads (observed: wrong results from concurrent chunks).
+struct Prim {
+  dnnl::matmul mm;
+  size_t scratch_bytes;
+};
+
+Prim make_matmul(const Key& k) {
   const dt in = k.bf16 ? dt::bf16 : dt::f32;
   auto a = strided_md(k.M, k.K, k.ta, k.lda, in);
   auto b = strided_md(k.K, k.N, k.tb, k.ldb, in);
   auto c = strided_md(k.M, k.N, false, k.ldc, dt::f32);
   dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (k.alpha != 1.f) attr.set_output_scales(0, {k.alpha});
   if (k.beta != 0.f) {
     dnnl::post_ops po;
@@ -81,11 +90,10 @@ dnnl::matmul make_matmul(const Key& k) {
     attr.set_post_ops(po);
   }
   auto& eng = cpu_engine();
-  if (k.bias) {
-    dnnl::memory::desc bias(dims{1, k.N}, dt::f32, dims{k.N, 1});
-    return dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, bias, c), attr, eng));
-  }
-  return dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), attr, eng));
+  dnnl::memory::desc bias(dims{1, k.N}, dt::f32, dims{k.N, 1});
+  auto pd = k.bias ? dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, bias, c), attr, eng)
+                   : dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), attr, eng);
+  return Prim{dnnl::matmul(pd), pd.scratchpad_desc().get_size()};
 }
 
 // Sets this thread's OpenMP thread count (a per-thread setting in libgomp) for one scope.
@@ -232,7 +240,7 @@ class DnnlGemmOps final : public GemmOps {
   void call(Key k, const void* a, const void* b, const float* bias, float* C, bool team) {
     OmpThreads scoped(team && !pool_in_task() ? omp_get_max_threads() : 1);
     k.nthr = omp_get_max_threads();
-    dnnl::matmul prim = primitive(k);
+    Prim prim = primitive(k);
     auto& eng = cpu_engine();
     const dt in = bf16_ ? dt::bf16 : dt::f32;
     std::unordered_map<int, dnnl::memory> args{
@@ -242,11 +250,17 @@ class DnnlGemmOps final : public GemmOps {
     if (k.bias)
       args.emplace(DNNL_ARG_BIAS, dnnl::memory(dnnl::memory::desc(dims{1, k.N}, dt::f32, dims{k.N, 1}), eng,
                                                const_cast<float*>(bias)));
-    prim.execute(thread_stream(), args);
+    thread_local std::vector<char> scratch;
+    if (scratch.size() < prim.scratch_bytes) scratch.resize(prim.scratch_bytes);
+    args.emplace(
+        DNNL_ARG_SCRATCHPAD,
+        dnnl::memory(dnnl::memory::desc(dims{(dnnl::memory::dim)prim.scratch_bytes}, dt::u8, dims{1}), eng,
+                     scratch.data()));
+    prim.mm.execute(thread_stream(), args);
     thread_stream().wait();
   }
 
-  dnnl::matmul primitive(const Key& k) {
+  Prim primitive(const Key& k) {
     std::lock_guard<std::mutex> lk(mu_);
     auto it = prims_.find(k);
     if (it == prims_.end()) it = prims_.emplace(k, make_matmul(k)).first;
@@ -288,7 +302,7 @@ class DnnlGemmOps final : public GemmOps {
 
   bool bf16_, shape_rule_, omp_team_;
   std::mutex mu_;
-  std::unordered_map<Key, dnnl::matmul, KeyHash> prims_;
+  std::unordered_map<Key, Prim, KeyHash> prims_;
   std::unordered_map<const float*, std::vector<bf16_t>> wcache_;
 };
 
