@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "gemm_ops_test_util.hpp"
 #include "kernel_test_util.hpp"
+#include "kernels/cpu/bf16_gemv.hpp"
 #include "kernels/cpu/blas.hpp"
 #include "kernels/cpu/gemm_ops.hpp"
 
@@ -213,6 +214,21 @@ TEST(GemmOps, DeterministicForThreadCount) {
     }
     EXPECT_TRUE(bit_equal(out[0], out[1]) && bit_equal(dx[0], dx[1]) && bit_equal(dw[0], dw[1]))
         << ops->name();
+  }
+}
+
+// The decode kernel's scalar fallback (the path of CPUs without AVX512-BF16) within the bf16 bound.
+TEST(GemmOps, Bf16FewRowsScalarPath) {
+  for (const Shape& s : kShapes) {
+    if (s.N > 16) continue;
+    SCOPED_TRACE("N" + std::to_string(s.N) + " I" + std::to_string(s.I) + " O" + std::to_string(s.O));
+    auto x = frand((size_t)s.N * s.I, 71), w = frand((size_t)s.O * s.I, 72), b = frand(s.O, 73);
+    std::vector<bf16_t> xb(x.size()), wb(w.size());
+    f32_to_bf16(xb.data(), x.data(), x.size());
+    f32_to_bf16(wb.data(), w.data(), w.size());
+    std::vector<float> out((size_t)s.N * s.O);
+    bf16_few_rows_forward_scalar(out.data(), xb.data(), wb.data(), b.data(), s.N, s.I, s.O);
+    expect_gemm_close(GemmKind::dnnl_bf16, out, false, true, s.N, s.O, s.I, 1, x, s.I, w, s.I, 0, {}, s.O, b);
   }
 }
 

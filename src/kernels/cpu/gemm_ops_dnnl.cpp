@@ -19,6 +19,7 @@
 
 #include "core/error.hpp"
 #include "kernels/cpu/bf16.hpp"
+#include "kernels/cpu/bf16_gemv.hpp"
 #include "kernels/cpu/blas.hpp"
 #include "kernels/cpu/kernels.hpp"
 
@@ -107,6 +108,9 @@ struct OmpThreads {
   }
 };
 
+// bf16 forwards with at most this many rows use bf16_few_rows_forward instead of oneDNN.
+constexpr int kBf16GemvRows = 16;
+
 // Rows of C per thread from which run() splits rows rather than columns.
 constexpr int kRowSplitRows = 64;
 
@@ -122,6 +126,12 @@ class DnnlGemmOps final : public GemmOps {
     if (N <= 0 || O <= 0) return;
     if (!bf16_ && shape_rule_ && dnnl_fp32_prefers_reference_forward(N, I, O))
       return matmul_forward<float>(out, inp, W, bias, N, I, O);
+    if (bf16_ && N <= kBf16GemvRows) {  // decode: the bf16 dot-product kernel (bench/README.md)
+      thread_local std::vector<bf16_t> xb;
+      int ld = I;
+      const bf16_t* x = to_bf16(xb, inp, N, I, I, &ld);
+      return bf16_few_rows_forward(out, x, weight_bf16(W, (size_t)O * I), bias, N, I, O);
+    }
     run(Key{false, true, bias != nullptr, bf16_, N, O, I, I, I, O, 0, 1.f, 0.f}, inp, W, true, bias, out);
   }
 
