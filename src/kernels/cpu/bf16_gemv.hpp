@@ -12,5 +12,8 @@ namespace tsft {
 // output features over the engine's pool.
 void bf16_few_rows_forward(float* out, const bf16_t* xb, const bf16_t* Wb, const float* bias, int N, int I,
                            int O);
+// The scalar path (the fallback without AVX512-BF16; also tested on CPUs that have it).
+void bf16_few_rows_forward_scalar(float* out, const bf16_t* xb, const bf16_t* Wb, const float* bias, int N,
+                                  int I, int O);
 
 }  // namespace tsft
