@@ -65,21 +65,32 @@ void linear_row(GemmOps& ops, const Case& c, int reps, bool decode, double* g) {
              reps);
 }
 
-void print_linear(const char* title, const std::vector<Case>& cases, GemmOps* ops[3], int reps, bool decode) {
+// Training: fwd / dinp / dW with ref, dnnl32, bf16. Decode (forward only): ref, dnnl32, bf16 with its
+// shape rule (the few-row kernel for N <= 16), bf16 all on oneDNN.
+void print_linear(const char* title, const std::vector<Case>& cases, GemmOps* ops[4], int reps, bool decode) {
   std::printf("\n%s (GFLOP/s, best of %d)\n", title, reps);
-  std::printf("%-10s %5s %5s %5s | %-23s | %-23s | %-23s | dnnl32/ref\n", "layer", "N", "I", "O",
-              "fwd ref/dnnl32/bf16", decode ? "" : "dinp ref/dnnl32/bf16",
-              decode ? "" : "dW ref/dnnl32/bf16");
+  if (decode)
+    std::printf("%-10s %5s %5s %5s | fwd ref / dnnl32 / bf16 / bf16-dnnl | dnnl32/ref bf16/ref\n", "layer",
+                "N", "I", "O");
+  else
+    std::printf(
+        "%-10s %5s %5s %5s | fwd ref/dnnl32/bf16   | dinp ref/dnnl32/bf16  | dW ref/dnnl32/bf16    | "
+        "dnnl32/ref fwd dinp dW\n",
+        "layer", "N", "I", "O");
+  const int nk = decode ? 4 : 3;
   for (const Case& c : cases) {
-    double g[3][3] = {};
-    for (int k = 0; k < 3; k++) linear_row(*ops[k], c, reps, decode, g[k]);
+    double g[4][3] = {};
+    for (int k = 0; k < nk; k++) linear_row(*ops[k], c, reps, decode, g[k]);
     std::printf("%-10s %5d %5d %5d |", c.what, c.N, c.I, c.O);
-    for (int op = 0; op < (decode ? 1 : 3); op++)
-      std::printf(" %6.1f %6.1f %6.1f  |", g[0][op], g[1][op], g[2][op]);
-    if (decode) std::printf(" %25s | %25s |", "", "");
-    for (int op = 0; op < (decode ? 1 : 3); op++) std::printf(" %.2f", g[1][op] / g[0][op]);
-    std::printf("\n");
-    for (int k = 0; k < 3; k++) ops[k]->weights_changed();
+    if (decode) {
+      std::printf(" %6.1f %6.1f %6.1f %6.1f          | %.2f %.2f\n", g[0][0], g[1][0], g[2][0], g[3][0],
+                  g[1][0] / g[0][0], g[2][0] / g[0][0]);
+    } else {
+      for (int op = 0; op < 3; op++) std::printf(" %6.1f %6.1f %6.1f |", g[0][op], g[1][op], g[2][op]);
+      for (int op = 0; op < 3; op++) std::printf(" %.2f", g[1][op] / g[0][op]);
+      std::printf("\n");
+    }
+    for (int k = 0; k < nk; k++) ops[k]->weights_changed();
   }
 }
 
@@ -129,15 +140,19 @@ int main(int argc, char** argv) {
       threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--only"))
       only = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--team"))
+      team = std::atoi(argv[i + 1]);
   }
   kernels_init_threads(threads);
   auto ref = make_gemm_ops(GemmKind::reference);
   auto f32 = make_dnnl_gemm_ops(DnnlOptions{false, false, team != 0});
   auto b16 = make_dnnl_gemm_ops(DnnlOptions{true, true, team != 0});
-  GemmOps* ops[3] = {ref.get(), f32.get(), b16.get()};
+  auto b16_dnnl = make_dnnl_gemm_ops(DnnlOptions{true, false, team != 0});
+  GemmOps* ops[4] = {ref.get(), f32.get(), b16.get(), b16_dnnl.get()};
   std::printf(
-      "threads %d; reference = OpenBLAS kernels of kernels/cpu/matmul.cpp; dnnl32 without shape rule\n",
-      threads);
+      "threads %d; reference = OpenBLAS kernels of kernels/cpu/matmul.cpp; dnnl32 without shape rule; "
+      "oneDNN on %s\n",
+      threads, team ? "its OpenMP team" : "the engine's pool (1-thread calls per chunk)");
   if (only.empty() || only == "train") {
     print_linear("d256 L4 ff688 V512 B16xT256 (N = 4096)",
                  {{"qkv/wo", 4096, 256, 256},
@@ -154,7 +169,7 @@ int main(int argc, char** argv) {
   }
   if (only.empty() || only == "decode") {
     std::vector<Case> dec;
-    for (int n : {1, 4, 16})
+    for (int n : {1, 4, 8, 16})
       for (Case c : {Case{"d256 qkv", 0, 256, 256},
                      {"d256 up", 0, 256, 688},
                      {"d256 down", 0, 688, 256},

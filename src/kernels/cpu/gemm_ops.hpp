@@ -19,13 +19,21 @@
 //    edits) call weights_changed(W), or weights_changed() for all, BEFORE the next forward/backward;
 //    until then the old copy is used. fp32 implementations ignore the call. Activations (inp, dout,
 //    A, B of gemm) are rounded to bf16 on every call, never cached.
-//  - Threading: each call is parallel inside (OpenBLAS under the engine's pool, oneDNN under its
-//    OpenMP team of omp_get_max_threads() threads) and returns when done. Call from one thread at a
-//    time per object (the engine thread). A call made from inside a pool_run task (pool_in_task())
-//    runs single-threaded on the calling thread, so per-head calls in a parallel attention loop are
-//    fine. Results depend only on the shapes and the thread count (deterministic).
+//  - Threading: each call is parallel inside and returns when done. All kinds run on the engine's
+//    thread pool (blas.hpp pool_run, omp_get_max_threads() threads): oneDNN is called single-threaded
+//    once per fixed chunk (rows of C, or its columns when there are few rows, or the token dim of dW
+//    with partial sums added in chunk order), so no OpenMP team is ever started next to the pool and
+//    a descheduled thread's chunks are taken by the other (the machine is shared). Results depend
+//    only on the shapes and the thread count (deterministic). A call made from inside a pool_run
+//    task runs on the calling thread alone, and concurrent calls on one object are safe (its caches
+//    are locked, scratch is per thread), so per-head calls in a parallel attention loop are fine.
+//    weights_changed(W) must not overlap a call that reads W.
+//  - Which code runs (measured per shape, bench/README.md "GEMM backends"): fp32 forwards with
+//    N <= 16 rows (decoding) use the reference kernel (bit-identical to it); bf16 forwards with
+//    N <= 8 rows use a bf16 dot-product kernel (bf16_gemv.hpp); everything else is oneDNN brgemm.
 //  - Rounding: reference is bit-identical to matmul_forward/matmul_backward/gemm of kernels.hpp and
-//    blas.hpp. oneDNN fp32 and bf16 differ in summation order; bounds in tests/kernels/test_gemm_ops.cpp.
+//    blas.hpp. oneDNN fp32 and bf16 differ in summation order; bounds derived in
+//    tests/kernels/gemm_ops_test_util.hpp.
 #pragma once
 #include <memory>
 #include <string>

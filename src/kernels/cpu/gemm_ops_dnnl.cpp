@@ -109,7 +109,7 @@ struct OmpThreads {
 };
 
 // bf16 forwards with at most this many rows use bf16_few_rows_forward instead of oneDNN.
-constexpr int kBf16GemvRows = 16;
+constexpr int kBf16GemvRows = 8;
 
 // Rows of C per thread from which run() splits rows rather than columns.
 constexpr int kRowSplitRows = 64;
@@ -126,7 +126,8 @@ class DnnlGemmOps final : public GemmOps {
     if (N <= 0 || O <= 0) return;
     if (!bf16_ && shape_rule_ && dnnl_fp32_prefers_reference_forward(N, I, O))
       return matmul_forward<float>(out, inp, W, bias, N, I, O);
-    if (bf16_ && N <= kBf16GemvRows) {  // decode: the bf16 dot-product kernel (bench/README.md)
+    if (bf16_ && shape_rule_ &&
+        N <= kBf16GemvRows) {  // decode: the bf16 dot-product kernel (bench/README.md)
       thread_local std::vector<bf16_t> xb;
       int ld = I;
       const bf16_t* x = to_bf16(xb, inp, N, I, I, &ld);

@@ -9,7 +9,7 @@ namespace tsft {
 
 struct DnnlOptions {
   bool bf16 = false;
-  bool shape_rule = true;  // false: every fp32 shape goes to oneDNN (the benchmark that sets the rule)
+  bool shape_rule = true;  // false: every shape goes to oneDNN (for the benchmark that sets the rules)
   // false (default): chunks on the engine's pool, one single-threaded oneDNN call each (no OpenMP
   // team is ever started). true: one call on oneDNN's own OpenMP team (for the benchmarks).
   bool omp_team = false;
