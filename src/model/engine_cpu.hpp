@@ -45,5 +45,6 @@ class CpuEngine : public Engine {
 };
 
 std::unique_ptr<Engine> engine_cpu_fp32(Model m);
+std::unique_ptr<Engine> engine_cpu_bf16(Model m);  // engine_bf16.cpp
 
 }  // namespace tsft

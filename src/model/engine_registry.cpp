@@ -14,7 +14,7 @@ struct Entry {
   std::unique_ptr<Engine> (*make)(Model);
 };
 const std::vector<Entry>& builtin() {
-  static const std::vector<Entry> e = {{"cpu/fp32", engine_cpu_fp32}};
+  static const std::vector<Entry> e = {{"cpu/fp32", engine_cpu_fp32}, {"cpu/bf16", engine_cpu_bf16}};
   return e;
 }
 }  // namespace

@@ -12,9 +12,11 @@ namespace tsft {
 // Bounds for fp32 against a float64 reference (derivation in parity.cpp).
 struct ParityBounds {
   double logits_rel_l2 = 1e-5;
-  double loss_abs = 1e-5;
+  double loss_abs = 1e-5;  // < 0: 2 * max|d logits| + 1e-5 of the run (log-softmax is 1-Lipschitz)
   double grad_rel_l2 = 1e-4;
 };
+// Bounds for the cpu/bf16 engine (bf16 GEMM inputs, fp32 accumulation; derivation in parity.cpp).
+ParityBounds parity_bounds_bf16(const ModelConfig& c);
 
 struct TensorError {
   std::string name;
@@ -23,7 +25,7 @@ struct TensorError {
 
 struct ParityReport {
   double logits_rel_l2 = 0, logits_max_abs = 0;
-  double loss = 0, golden_loss = 0, loss_abs_err = 0;
+  double loss = 0, golden_loss = 0, loss_abs_err = 0, loss_bound = 0;
   double inv_freq_rel = 0;
   std::vector<TensorError> grads;
   std::vector<std::string> missing;  // trainable parameters without a golden gradient
