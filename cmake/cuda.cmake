@@ -34,7 +34,10 @@ message(STATUS "tsft: CUDA backend on (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, arch
 
 file(GLOB _tsft_cuda_src CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/kernels/cuda/*.cu
   ${CMAKE_SOURCE_DIR}/src/kernels/cuda/*.cpp)
+list(REMOVE_ITEM _tsft_cuda_src ${CMAKE_SOURCE_DIR}/src/kernels/cuda/module.cpp)
 add_library(tsft_cuda STATIC ${_tsft_cuda_src})
+# Linked into the shared module below: position-independent, like the static libraries it uses.
+set_target_properties(tsft_cuda tsft_kernels tsft_core PROPERTIES POSITION_INDEPENDENT_CODE ON)
 # The directory-wide options (-Wall, -march=native, sanitizers) are g++ flags nvcc rejects: replace
 # the inherited list with per-language options.
 set_property(TARGET tsft_cuda PROPERTY COMPILE_OPTIONS "")
@@ -44,7 +47,15 @@ target_compile_options(tsft_cuda PRIVATE
 # Static runtime: the binaries then need only the driver and cuBLAS at run time.
 target_link_libraries(tsft_cuda PUBLIC tsft_kernels tsft_core CUDA::cudart_static CUDA::cublasLt CUDA::cublas)
 target_compile_definitions(tsft_cuda PUBLIC TSFT_HAVE_CUDA=1)
-set(TSFT_LIBS ${TSFT_LIBS} tsft_cuda)
+# The CUDA module: dlopen'ed by the engine factory (src/model/engine_module.cpp) only when a command
+# asks for --device cuda or `tsft info --devices`, so tsft itself never links the CUDA libraries (CPU
+# commands start without loading cuBLAS, and the same binary runs where CUDA is absent). It lands
+# next to the tsft binary. tests/cuda keep linking tsft_cuda directly.
+add_library(tsft_cuda_module MODULE ${CMAKE_SOURCE_DIR}/src/kernels/cuda/module.cpp)
+set_property(TARGET tsft_cuda_module PROPERTY COMPILE_OPTIONS "")
+target_compile_options(tsft_cuda_module PRIVATE -Wall -Wextra -Wno-unused-parameter)
+target_link_libraries(tsft_cuda_module PRIVATE tsft_cuda)
+set_target_properties(tsft_cuda_module PROPERTIES PREFIX "lib" LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
 if(TARGET tsft)
-  target_link_libraries(tsft PRIVATE tsft_cuda)
+  add_dependencies(tsft tsft_cuda_module)
 endif()

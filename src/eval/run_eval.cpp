@@ -246,6 +246,7 @@ EvalSummary eval_run(const EvalConfig& cfg) {
                      "{}: holds {} graded items but no eval_run.json saying which model and settings made them; "
                      "use a new --out directory (or delete it) to evaluate again", cfg.out_dir, done.size());
     json old = json::parse(fs_read_text(fp_path), nullptr, false);
+    if (old.is_object() && !old.contains("engine")) old["engine"] = EngineSpec{}.name();  // runs before engines
     for (auto& [k, v] : fp.items())
       TSFT_USAGE_CHECK(old.is_object() && old.contains(k) && old[k] == v,
                        "{}: holds results of a different evaluation ({} changed: was {}, now {}); use a new --out "

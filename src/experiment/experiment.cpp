@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
+#include "model/engine.hpp"
 #include "report/report.hpp"
 
 extern char** environ;
@@ -183,6 +184,17 @@ std::string experiment_run(const ExperimentOptions& o) {
       "arms", std::vector<std::string>{"theorem:all", "vanilla:all", "theorem:mlp", "vanilla:mlp", "theorem:attn",
                                        "vanilla:attn", "vanilla-matched:all", "answer-only:all"});
   std::string threads = std::to_string(get<int>(cfg, "experiment", "threads", 0));
+  // The engine of every training and eval stage ([experiment] device / precision). A non-default
+  // engine is part of the stage keys from pre-training on; the default leaves existing keys unchanged.
+  const std::string device = get<std::string>(cfg, "experiment", "device", "cpu"),
+                    precision = get<std::string>(cfg, "experiment", "precision", "fp32");
+  engine_spec_parse(device, precision);
+  const std::string engine_tag = device == "cpu" && precision == "fp32" ? "" : device + "/" + precision;
+  auto with_engine = [&](std::vector<std::string> a) {
+    if (!engine_tag.empty())
+      for (const std::string& x : {std::string("--device"), device, std::string("--precision"), precision}) a.push_back(x);
+    return a;
+  };
   std::string catalog = get<std::string>(cfg, "gen", "catalog", std::string(TSFT_SOURCE_DIR) + "/data/theorems");
 
   // gen
@@ -206,12 +218,12 @@ std::string experiment_run(const ExperimentOptions& o) {
                               "--seed", s(md.value("seed", json(1))), "--tokenizer-dir", tokd, "--out", out + "/init/model"});
   // pretrain
   const json& pt = cfg["pretrain"];
-  std::string k_pre = experiment_hash(k_init + pt.dump());
-  std::string pre = r.stage("pretrain", k_pre,
+  std::string k_pre = experiment_hash(k_init + pt.dump() + engine_tag);
+  std::string pre = r.stage("pretrain", k_pre, with_engine(
                             {"pretrain", "--model", init + "/model", "--data", gen + "/corpus.jsonl", "--out", out + "/pretrain",
                              "--steps", s(pt.value("steps", json(200))), "--micro-batch", s(pt.value("micro_batch", json(8))),
                              "--block", s(pt.value("block", json(256))), "--lr", s(pt.value("lr", json(2e-3))),
-                             "--warmup", s(pt.value("warmup", json(20))), "--seed", "1", "--threads", threads, "-q"});
+                             "--warmup", s(pt.value("warmup", json(20))), "--seed", "1", "--threads", threads, "-q"}));
   std::string base = pre + "/final";
   std::string k_base = k_pre;
   // Generic instruction stage: the base model learns the chat format and to box answers on drills that
@@ -223,12 +235,12 @@ std::string experiment_run(const ExperimentOptions& o) {
                                 {"instruct", "--corpus", gen + "/corpus.jsonl", "--out", out + "/instruct-data/chat.jsonl",
                                  "--count", s(in.value("examples", json(2000))), "--seed", s(in.value("seed", json(1)))});
     k_base = experiment_hash(k_pre + k_idata + in.dump());
-    std::string ins = r.stage("instruct", k_base,
+    std::string ins = r.stage("instruct", k_base, with_engine(
                               {"train", "--model", base, "--data", idata + "/chat.jsonl", "--out", out + "/instruct",
                                "--steps", s(in["steps"]), "--micro-batch", s(in.value("micro_batch", json(8))),
                                "--block", s(in.value("block", json(256))), "--lr", s(in.value("lr", json(1e-3))),
                                "--warmup", s(in.value("warmup", json(10))), "--seed", "1", "--chat-template", "chatml",
-                               "--threads", threads, "-q"});
+                               "--threads", threads, "-q"}));
     base = ins + "/final";
   }
   const json& ev = cfg["eval"];
@@ -255,7 +267,7 @@ std::string experiment_run(const ExperimentOptions& o) {
                                   s(ev.value("batch", json(16))), "--limit", s(ev.value("limit", json(0))), "--threads",
                                   threads, "-q", "--data"};
     for (auto& f : eval_files) a.push_back(f);
-    return a;
+    return with_engine(a);
   };
   std::string k_evb = experiment_hash(k_base + ev.dump() + std::to_string(train_limit));
   r.stage("eval/base", k_evb, eval_args(base, out + "/eval/base"));
@@ -287,6 +299,7 @@ std::string experiment_run(const ExperimentOptions& o) {
           "--block", s(sft.value("block", json(512))), "--lr", s(sft.value("lr", json(1e-3))), "--warmup",
           s(sft.value("warmup", json(20))), "--seed", std::to_string(seed), "--chat-template", "chatml", "--threads",
           threads, "-q"};
+      targs = with_engine(targs);
       if (!val_file.empty())
         for (const char* a : {"--val", val_file.c_str(), "--eval-every"}) targs.push_back(a);
       if (!val_file.empty()) targs.push_back(s(sft.value("eval_every", json(50))));

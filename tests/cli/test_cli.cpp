@@ -33,6 +33,19 @@ TEST(Cli, ParityPassesOnFixturesAndFailsOnMismatch) {
                           fixture("hf/qwen2/golden.safetensors"));
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_NE(bad.output.find("FAIL"), std::string::npos);
+  // The bf16 engine passes its own derived bounds; unknown engines are usage errors naming the choices.
+  CmdResult bf = run_cmd(tsft_bin() + " parity --precision bf16 --model " + fixture("hf/llama3") + " --golden " +
+                         fixture("hf/llama3/golden.safetensors"));
+  EXPECT_EQ(bf.exit_code, 0) << bf.output;
+  EXPECT_NE(bf.output.find("on cpu/bf16"), std::string::npos) << bf.output;
+  CmdResult fp16 = run_cmd(tsft_bin() + " parity --precision fp16 --model " + fixture("hf/llama3") + " --golden " +
+                           fixture("hf/llama3/golden.safetensors"));
+  EXPECT_EQ(fp16.exit_code, 2) << fp16.output;
+  EXPECT_NE(fp16.output.find("fp32, bf16"), std::string::npos) << fp16.output;
+  CmdResult cuda = run_cmd("TSFT_CUDA_MODULE=/nonexistent/m.so " + tsft_bin() + " generate --device cuda --raw --prompt hi --model " +
+                           fixture("hf/llama3"));
+  EXPECT_EQ(cuda.exit_code, 2) << cuda.output;
+  EXPECT_NE(cuda.output.find("/nonexistent/m.so"), std::string::npos) << cuda.output;
   CmdResult missing = run_cmd(tsft_bin() + " parity --model /nonexistent --golden x");
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.output.find("/nonexistent"), std::string::npos) << missing.output;
