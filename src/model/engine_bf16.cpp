@@ -32,7 +32,8 @@ class GemmStepOps : public StepOps {
     g_->backward(dinp, dw, db, dout, inp, w, N, I, O);
   }
   double head_ce(float* dx, float* dW, int64_t* n_valid, float* scratch, int chunk_rows, const float* x,
-                 const float* W, const int32_t* targets, int N, int C, int V, double grad_scale) const override;
+                 const float* W, const int32_t* targets, int N, int C, int V,
+                 double grad_scale) const override;
 
  private:
   std::unique_ptr<GemmOps> g_;
@@ -67,8 +68,8 @@ double GemmStepOps::head_ce(float* dx, float* dW, int64_t* n_valid, float* scrat
     if (m == 0) break;
     valid += m;
     g_->forward(logits, xg, W, nullptr, m, C, V);
-    loss += crossentropy_forward_backward<float>(backward ? logits : nullptr, nullptr, logits, yg.data(), m, V,
-                                                 grad_scale);
+    loss += crossentropy_forward_backward<float>(backward ? logits : nullptr, nullptr, logits, yg.data(), m,
+                                                 V, grad_scale);
     if (!backward) continue;
     if (dx) std::fill(dxg, dxg + (size_t)m * C, 0.f);
     g_->backward(dx ? dxg : nullptr, dW, nullptr, logits, xg, W, m, C, V);

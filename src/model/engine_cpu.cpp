@@ -42,14 +42,18 @@ size_t CpuEngine::workspace_bytes(int B, int T, bool training) const {
   return activations_bytes(m_.cfg, B, T, training);
 }
 
-KVCache CpuEngine::kv_cache(int slots, int positions) { return kv_cache_create(m_.cfg, slots, positions); }
+KVCache CpuEngine::kv_cache(int slots, int positions) {
+  return kv_cache_create(m_.cfg, slots, positions);
+}
 
 ForwardResult CpuEngine::forward(Workspace& ws, const Batch& b, float* logits, bool backward_head,
                                  double grad_scale) {
   return model_forward(m_, cpu_ws(ws).act, b, logits, backward_head, grad_scale, ops_);
 }
 
-void CpuEngine::backward(Workspace& ws, const Batch& b) { model_backward(m_, cpu_ws(ws).act, b, ops_); }
+void CpuEngine::backward(Workspace& ws, const Batch& b) {
+  model_backward(m_, cpu_ws(ws).act, b, ops_);
+}
 
 void CpuEngine::logits_rows(Workspace& ws, const int* rows, int n, float* logits) {
   CpuWorkspace& w = cpu_ws(ws);

@@ -62,7 +62,9 @@ const Module& module() {  // loaded once, on first use
   static Module m = load();
   return m;
 }
-bool usable(const Module& m) { return m.engines && m.devices && m.create; }
+bool usable(const Module& m) {
+  return m.engines && m.devices && m.create;
+}
 }  // namespace
 
 std::vector<std::string> cuda_module_engines() {

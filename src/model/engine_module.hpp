@@ -23,9 +23,9 @@ std::unique_ptr<Engine> cuda_module_engine_create(const EngineSpec& spec, Model 
 
 // Exported by the module (src/kernels/cuda/module.cpp).
 extern "C" {
-const char* tsft_cuda_module_version();     // TSFT_VERSION of its build
-const char* tsft_cuda_module_engines();     // comma-separated "cuda/fp32,..." (may be empty)
-const char* tsft_cuda_module_devices();     // device report (static storage)
+const char* tsft_cuda_module_version();  // TSFT_VERSION of its build
+const char* tsft_cuda_module_engines();  // comma-separated "cuda/fp32,..." (may be empty)
+const char* tsft_cuda_module_devices();  // device report (static storage)
 // Null with *error set when it cannot (no device, precision not supported, not implemented).
 tsft::Engine* tsft_cuda_module_engine_create(const char* precision, tsft::Model* host, std::string* error);
 }

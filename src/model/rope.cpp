@@ -8,7 +8,7 @@ namespace tsft {
 // model dtype), so our frequencies are HF's to the last bit; llama3 scaling is applied on top.
 // fp-contract off: a fused multiply-add would round differently from the reference by an ulp.
 __attribute__((optimize("fp-contract=off"))) void rope_inv_freq(double* inv_freq, int D,
-                                                                 const RopeConfig& rope) {
+                                                                const RopeConfig& rope) {
   const double pi = 3.14159265358979323846;
   for (int i = 0; i < D / 2; i++) {
     float e = (float)(2 * i) / (float)D;

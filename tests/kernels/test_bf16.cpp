@@ -39,7 +39,7 @@ bf16_t rne_by_search(float x) {
 }
 
 TEST(Bf16, ReferenceMatchesNearestEvenSearch) {
-  Rng rng(7);
+  Xoshiro rng(7);
   for (int i = 0; i < 200000; i++) {
     uint32_t b = (uint32_t)rng.below(1ull << 32);
     const uint32_t exp = (b >> 23) & 0xff;
@@ -77,7 +77,7 @@ TEST(Bf16, TiesNaNInfDenormals) {
 // dispatched cast equals the scalar reference bit for bit, whichever path this CPU takes.
 TEST(Bf16, VectorPathEqualsReference) {
   std::printf("[ info     ] avx512_bf16: %s\n", cpu_has_avx512_bf16() ? "yes" : "no (scalar path)");
-  Rng rng(9);
+  Xoshiro rng(9);
   std::vector<float> src(100000);
   for (auto& x : src) x = from_bits((uint32_t)rng.below(1ull << 32));
   const uint32_t specials[] = {0x3f808000u, 0x3f818000u, 0x7f800001u, 0x00000001u, 0x7f7fffffu, 0xff800000u};

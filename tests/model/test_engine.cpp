@@ -31,7 +31,8 @@ TEST(Engine, CudaWithoutItsModuleSaysSo) {
     engine_create({"cuda", "fp32"}, model_load(fixture("hf/qwen2")));
     ADD_FAILURE() << "expected a UsageError";
   } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("/nonexistent/libtsft_cuda_module.so"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/libtsft_cuda_module.so"), std::string::npos)
+        << e.what();
   }
   unsetenv("TSFT_CUDA_MODULE");
 }
@@ -82,7 +83,8 @@ TEST(Engine, Fp32EngineIsTheReferenceBitForBit) {
   EXPECT_EQ(r1.loss_sum, r2.loss_sum);
   EXPECT_EQ(0, std::memcmp(l1.data(), l2.data(), l1.size() * sizeof(float)));
   std::vector<float> g2;
-  e->for_each_tensor([&](const TensorEntry& t, TensorRef<float> r) { g2.insert(g2.end(), r.g, r.g + t.numel); });
+  e->for_each_tensor(
+      [&](const TensorEntry& t, TensorRef<float> r) { g2.insert(g2.end(), r.g, r.g + t.numel); });
   ASSERT_EQ(g2.size(), ref.grads.size());
   EXPECT_EQ(0, std::memcmp(g2.data(), ref.grads.data(), g2.size() * sizeof(float)));
   // logits of chosen rows = the same rows of the full logits

@@ -74,8 +74,10 @@ void expect_within(const StepOut& bf, const StepOut& fp, const ParityBounds& b, 
     worst = std::max(worst, e);
     EXPECT_LE(e, b.grad_rel_l2) << what << " " << fp.names[i];
   }
-  std::printf("[bf16] %-22s logits rel-L2 %.2e (bound %.1e) max|d| %.2e | loss |d| %.2e | worst grad %.2e (bound %.1e)\n",
-              what.c_str(), lr, b.logits_rel_l2, max_abs, std::fabs(bf.loss - fp.loss), worst, b.grad_rel_l2);
+  std::printf(
+      "[bf16] %-22s logits rel-L2 %.2e (bound %.1e) max|d| %.2e | loss |d| %.2e | worst grad %.2e (bound "
+      "%.1e)\n",
+      what.c_str(), lr, b.logits_rel_l2, max_abs, std::fabs(bf.loss - fp.loss), worst, b.grad_rel_l2);
 }
 
 auto all = [](const TensorEntry&) { return true; };
@@ -100,7 +102,8 @@ INSTANTIATE_TEST_SUITE_P(Hf, Bf16Fixture,
                          ::testing::Values(std::make_pair("hf/llama3", "hf/llama3/golden.safetensors"),
                                            std::make_pair("hf/qwen2", "hf/qwen2/golden.safetensors"),
                                            std::make_pair("hf/qwen2-sharded", "hf/qwen2/golden.safetensors"),
-                                           std::make_pair("hf/qwen2-bf16", "hf/qwen2-bf16/golden.safetensors")));
+                                           std::make_pair("hf/qwen2-bf16",
+                                                          "hf/qwen2-bf16/golden.safetensors")));
 
 // One sequence on both engines: (forward, backward, clip, AdamW step) x 3, then greedy generation.
 // After k updates the weights themselves differ: Adam's first updates are ~ lr * sign(g), so the
@@ -155,7 +158,9 @@ TEST(Bf16Sequence, SameStepsAndGenerationAsFp32) {
   // close (2 max|d logits|).
   std::vector<float> z = r0[0].first_logits;
   std::partial_sort(z.begin(), z.begin() + 2, z.end(), std::greater<float>());
-  if (z[0] - z[1] > 2 * max_abs) EXPECT_EQ(r1[0].tokens.at(0), r0[0].tokens.at(0));
+  if (z[0] - z[1] > 2 * max_abs) {
+    EXPECT_EQ(r1[0].tokens.at(0), r0[0].tokens.at(0));
+  }
   size_t same = 0;
   while (same < r0[0].tokens.size() && same < r1[0].tokens.size() && r0[0].tokens[same] == r1[0].tokens[same])
     same++;

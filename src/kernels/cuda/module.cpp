@@ -9,9 +9,13 @@
 
 extern "C" {
 
-__attribute__((visibility("default"))) const char* tsft_cuda_module_version() { return TSFT_VERSION; }
+__attribute__((visibility("default"))) const char* tsft_cuda_module_version() {
+  return TSFT_VERSION;
+}
 
-__attribute__((visibility("default"))) const char* tsft_cuda_module_engines() { return ""; }
+__attribute__((visibility("default"))) const char* tsft_cuda_module_engines() {
+  return "";
+}
 
 __attribute__((visibility("default"))) const char* tsft_cuda_module_devices() {
   static std::string s;
@@ -20,9 +24,11 @@ __attribute__((visibility("default"))) const char* tsft_cuda_module_devices() {
 }
 
 __attribute__((visibility("default"))) tsft::Engine* tsft_cuda_module_engine_create(const char* precision,
-                                                                                   tsft::Model*, std::string* error) {
-  *error = std::string("the CUDA engine (") + precision +
-           ") is not implemented yet: this module has the CUDA kernels (tests/cuda) and device discovery only";
+                                                                                    tsft::Model*,
+                                                                                    std::string* error) {
+  *error =
+      std::string("the CUDA engine (") + precision +
+      ") is not implemented yet: this module has the CUDA kernels (tests/cuda) and device discovery only";
   return nullptr;
 }
 }
