@@ -58,6 +58,8 @@ def main():
     for k, v in (("d", 256), ("layers", 4), ("heads", 4), ("mlp", 688), ("vocab", 512), ("batch", 16),
                  ("prompt", 32), ("new", 64), ("reps", 3), ("threads", 2)):
         ap.add_argument("--" + k, type=int, default=v)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: torch.autocast('cpu', dtype=torch.bfloat16) around the whole loop")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -66,7 +68,8 @@ def main():
     tps = []
     for r in range(a.reps + 1):
         t0 = time.perf_counter()
-        toks = generate(model, prompts, a.new)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+            toks = generate(model, prompts, a.new)
         dt = time.perf_counter() - t0
         if r > 0:
             tps.append(toks.numel() / dt)

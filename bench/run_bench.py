@@ -34,10 +34,12 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-peak", action="store_true")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="both sides: our --precision engine vs torch.autocast bf16")
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)
     a = ap.parse_args(argv[:cut])
-    extra = argv[cut + 1:]  # shape options passed to both sides
+    extra = argv[cut + 1:] + ["--precision", a.precision]  # shape options (and precision) for both sides
     bench = os.path.join(a.build, "bench")
     load0 = load()
     peak = None

@@ -123,6 +123,8 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: torch.autocast('cpu', dtype=torch.bfloat16) around forward + loss")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -138,8 +140,9 @@ def main():
     for s in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=False)
-        logits = model(ids)
-        l = Fn.cross_entropy(logits.view(-1, V), targets.view(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+            logits = model(ids)
+            l = Fn.cross_entropy(logits.view(-1, V), targets.view(-1))
         l.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -150,7 +153,7 @@ def main():
     best, med = min(times), statistics.median(times)
     print(json.dumps({
         "side": "torch", "torch": torch.__version__, "blas": torch_blas(), "threads": torch.get_num_threads(),
-        "d": C, "layers": L, "heads": H, "mlp": F, "vocab": V, "batch": B, "seq": T, "steps": a.steps,
+        "precision": a.precision, "d": C, "layers": L, "heads": H, "mlp": F, "vocab": V, "batch": B, "seq": T, "steps": a.steps,
         "loss": round(loss, 5), "flops_per_step": flops, "best_s": best, "median_s": med,
         "tok_s_best": B * T / best, "tok_s_median": B * T / med,
         "gflops_best": flops / best / 1e9, "gflops_median": flops / med / 1e9}))
