@@ -143,6 +143,43 @@ void truncate_metrics(const std::string& path, int64_t step) {
   }
   fs_write_atomic(path, kept);
 }
+// Packed rows of one data file (raw text for pre-training, chat/prompt-completion JSONL for SFT).
+std::vector<PackedRow> load_rows(const TrainConfig& cfg, const tokenizer::Tokenizer& tok, const std::string& path,
+                                 bool log) {
+  DataOptions dopt;
+  dopt.block = cfg.block;
+  dopt.overlong = cfg.overlong;
+  dopt.chat.template_name = cfg.chat_template;
+  DataStats ds;
+  std::vector<Example> ex = cfg.pretrain ? data_load_text(path, tok, dopt, &ds) : data_load_sft(path, tok, dopt, &ds);
+  std::vector<PackedRow> rows = data_pack(ex, cfg.block, cfg.packing);
+  int64_t row_tokens = 0;
+  for (auto& r : rows) row_tokens += (int64_t)r.ids.size();
+  if (log)
+    log_info("data {}: {} examples, {} tokens, {} supervised; {} truncated, {} dropped (block {}); {} rows, fill {:.1f}%",
+             path, ds.examples, ds.tokens, ds.supervised, ds.truncated, ds.dropped, cfg.block, rows.size(),
+             100.0 * row_tokens / ((double)rows.size() * cfg.block));
+  return rows;
+}
+
+// Forward + backward of every micro-batch of one optimizer step into the engine's gradients (zeroed
+// first). HF convention over the whole step: every token's gradient is scaled by 1 / (supervised
+// tokens of all micro-batches), so accumulation equals one big batch. Returns the summed loss.
+double accumulate_gradients(Engine& e, Workspace& ws, const std::vector<MicroBatch>& mbs, int64_t sup,
+                            double* flops) {
+  e.zero_grads();
+  double loss_sum = 0;
+  for (auto& mb : mbs) {
+    if (mb.supervised == 0) continue;
+    Batch b{mb.ids.data(), mb.targets.data(), mb.pos.data(), mb.doc.data(), mb.B, mb.T};
+    ForwardResult fr = e.forward(ws, b, nullptr, true, 1.0 / std::max<int64_t>(1, sup));
+    e.backward(ws, b);
+    loss_sum += fr.loss_sum;
+    std::vector<int> lens(mb.B, mb.T);
+    *flops += train_flops(e.config(), e.table(), lens, mb.T);
+  }
+  return loss_sum;
+}
 }  // namespace
 
 TrainResult train_run(const TrainConfig& cfg) {
@@ -163,26 +200,9 @@ TrainResult train_run(const TrainConfig& cfg) {
              tok.vocab_size(), mcfg.V);
   const std::string tok_dir = fs::path(tok_path).parent_path().string();
 
-  DataOptions dopt;
-  dopt.block = cfg.block;
-  dopt.overlong = cfg.overlong;
-  dopt.chat.template_name = cfg.chat_template;
-  DataStats ds;
-  std::vector<Example> ex = cfg.pretrain ? data_load_text(cfg.data_path, tok, dopt, &ds)
-                                         : data_load_sft(cfg.data_path, tok, dopt, &ds);
-  std::vector<PackedRow> rows = data_pack(ex, cfg.block, cfg.packing);
-  int64_t row_tokens = 0;
-  for (auto& r : rows) row_tokens += (int64_t)r.ids.size();
-  if (!cfg.quiet)
-    log_info("data {}: {} examples, {} tokens, {} supervised; {} truncated, {} dropped (block {}); {} rows, fill {:.1f}%",
-             cfg.data_path, ds.examples, ds.tokens, ds.supervised, ds.truncated, ds.dropped, cfg.block, rows.size(),
-             100.0 * row_tokens / ((double)rows.size() * cfg.block));
+  std::vector<PackedRow> rows = load_rows(cfg, tok, cfg.data_path, !cfg.quiet);
   std::vector<PackedRow> val_rows;
-  if (!cfg.val_path.empty()) {
-    DataStats vs;
-    auto vex = cfg.pretrain ? data_load_text(cfg.val_path, tok, dopt, &vs) : data_load_sft(cfg.val_path, tok, dopt, &vs);
-    val_rows = data_pack(vex, cfg.block, cfg.packing);
-  }
+  if (!cfg.val_path.empty()) val_rows = load_rows(cfg, tok, cfg.val_path, false);
 
   m.set_trainable(select_parse(cfg.trainable, mcfg.L, mcfg.tie_word_embeddings));
   TSFT_CHECK(m.table().grad_total > 0, "--trainable '{}' selects no tensor", cfg.trainable);
@@ -275,19 +295,8 @@ TrainResult train_run(const TrainConfig& cfg) {
       sup += mbs.back().supervised;
       toks += mbs.back().tokens;
     }
-    m.zero_grads();
-    double loss_sum = 0, flops = 0;
-    for (auto& mb : mbs) {
-      if (mb.supervised == 0) continue;
-      Batch b{mb.ids.data(), mb.targets.data(), mb.pos.data(), mb.doc.data(), mb.B, mb.T};
-      // HF convention over the whole step: every token's gradient is scaled by 1 / (supervised tokens
-      // of all micro-batches), so accumulation equals one big batch.
-      ForwardResult fr = m.forward(*act, b, nullptr, true, 1.0 / std::max<int64_t>(1, sup));
-      m.backward(*act, b);
-      loss_sum += fr.loss_sum;
-      std::vector<int> lens(mb.B, mb.T);
-      flops += train_flops(mcfg, m.table(), lens, mb.T);
-    }
+    double flops = 0;
+    double loss_sum = accumulate_gradients(m, *act, mbs, sup, &flops);
     double gnorm = opt.clip_gradients(m);
     double lr = lr_at(step, horizon, cfg.warmup, kind, cfg.adam.lr, cfg.min_lr_ratio);
     opt.update(m, lr);
