@@ -139,10 +139,18 @@ class DnnlGemmOps final : public GemmOps {
   void backward(float* dinp, float* dW, float* dbias, const float* dout, const float* inp, const float* W,
                 int N, int I, int O) override {
     if (N <= 0) return;
+    const bf16_t* dout_b = nullptr;  // bf16: dout rounded once for both products
+    if (bf16_ && dinp && dW) {
+      thread_local std::vector<bf16_t> buf;
+      int ld = O;
+      dout_b = to_bf16(buf, dout, N, O, O, &ld);
+    }
     if (dinp)  // dinp[N,I] += dout[N,O] @ W[O,I]
-      run(Key{false, false, false, bf16_, N, I, O, O, I, I, 0, 1.f, 1.f}, dout, W, true, nullptr, dinp);
+      run(Key{false, false, false, bf16_, N, I, O, O, I, I, 0, 1.f, 1.f}, dout, W, true, nullptr, dinp, false,
+          dout_b);
     if (dW)  // dW[O,I] += dout^T[O,N] @ inp[N,I]
-      run(Key{true, false, false, bf16_, O, I, N, O, I, I, 0, 1.f, 1.f}, dout, inp, false, nullptr, dW, true);
+      run(Key{true, false, false, bf16_, O, I, N, O, I, I, 0, 1.f, 1.f}, dout, inp, false, nullptr, dW, true,
+          dout_b);
     if (dbias) bias_grad(dbias, dout, N, O);
   }
 
@@ -170,15 +178,18 @@ class DnnlGemmOps final : public GemmOps {
   // Rounds the operands (bf16), then runs op(A) op(B) on the engine's pool: the rows of C (or its
   // columns when there are few rows, or the reduction dim when k_split) are cut into the fixed chunks
   // of parallel_chunks and each chunk is one single-threaded oneDNN call. b_is_weight: with bf16, B
-  // comes from the weight cache instead of being rounded now.
+  // comes from the weight cache instead of being rounded now; a_bf16: A already rounded (dense).
   void run(Key k, const float* A, const float* B, bool b_is_weight, const float* bias, float* C,
-           bool k_split = false) {
+           bool k_split = false, const bf16_t* a_bf16 = nullptr) {
     const void* a = A;
     const void* b = B;
     if (bf16_) {  // packed bf16 operands get dense leading dims
       thread_local std::vector<bf16_t> abuf, bbuf;
       const int ar = k.ta ? k.K : k.M, ac = k.ta ? k.M : k.K, br = k.tb ? k.N : k.K, bc = k.tb ? k.K : k.N;
-      a = to_bf16(abuf, A, ar, ac, k.lda, &k.lda);
+      if (a_bf16)
+        a = a_bf16, k.lda = ac;
+      else
+        a = to_bf16(abuf, A, ar, ac, k.lda, &k.lda);
       b = b_is_weight ? weight_bf16(B, (size_t)br * k.ldb) : to_bf16(bbuf, B, br, bc, k.ldb, &k.ldb);
     }
     if (omp_team_) return call(k, a, b, bias, C, true);
