@@ -187,5 +187,15 @@ int main(int argc, char** argv) {
     print_attention(ops, reps, 16, 4, 256, 64);
     print_attention(ops, reps, 8, 8, 512, 64);
   }
+  // With oneDNN on the pool no OpenMP team is started: main + pool worker + OpenBLAS's own thread
+  // (3 at 2 threads); --team 1 adds oneDNN's OpenMP worker (4).
+  int nthreads = 0;
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (!std::strncmp(line, "Threads:", 8)) nthreads = std::atoi(line + 8);
+    std::fclose(f);
+  }
+  std::printf("process threads at exit: %d\n", nthreads);
   return 0;
 }
