@@ -282,12 +282,19 @@ class DnnlGemmOps final : public GemmOps {
     thread_stream().wait();
   }
 
+  // A new shape costs one JIT compile (~1 ms; oneDNN's own cache of 1024 makes a re-creation ~3 us).
+  // Shapes that vary from call to call (the LM head's last chunk of valid rows) would grow the map
+  // without bound, so it is dropped when it reaches kMaxPrimitives.
   Prim primitive(const Key& k) {
     std::lock_guard<std::mutex> lk(mu_);
     auto it = prims_.find(k);
-    if (it == prims_.end()) it = prims_.emplace(k, make_matmul(k)).first;
+    if (it == prims_.end()) {
+      if (prims_.size() >= kMaxPrimitives) prims_.clear();
+      it = prims_.emplace(k, make_matmul(k)).first;
+    }
     return it->second;
   }
+  static constexpr size_t kMaxPrimitives = 512;
 
   // Rounds a strided [rows, cols] fp32 operand into dense bf16 scratch; *ld becomes cols.
   static const bf16_t* to_bf16(std::vector<bf16_t>& buf, const float* src, int rows, int cols, int ld,
