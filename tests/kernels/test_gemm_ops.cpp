@@ -217,6 +217,27 @@ TEST(GemmOps, DeterministicForThreadCount) {
   }
 }
 
+// One thread: no chunk splits at all (a single oneDNN call per product), same bounds.
+TEST(GemmOps, OneThread) {
+  ScopedThreads th(1);
+  for (GemmKind kind : kKinds) {
+    auto ops = make_gemm_ops(kind);
+    for (const Shape& s : {Shape{5, 33, 17}, Shape{300, 64, 40}}) {
+      SCOPED_TRACE(std::string(ops->name()) + " N" + std::to_string(s.N));
+      const int N = s.N, I = s.I, O = s.O;
+      auto x = frand((size_t)N * I, 81), w = frand((size_t)O * I, 82), b = frand(O, 83),
+           d = frand((size_t)N * O, 84);
+      std::vector<float> out((size_t)N * O), dx((size_t)N * I, 0.f), dw((size_t)O * I, 0.f);
+      ops->forward(out.data(), x.data(), w.data(), b.data(), N, I, O);
+      expect_gemm_close(kind, out, false, true, N, O, I, 1, x, I, w, I, 0, {}, O, b);
+      ops->backward(dx.data(), dw.data(), nullptr, d.data(), x.data(), w.data(), N, I, O);
+      expect_gemm_close(kind, dx, false, false, N, I, O, 1, d, O, w, I, 0, {}, I);
+      expect_gemm_close(kind, dw, true, false, O, I, N, 1, d, O, x, I, 0, {}, I);
+      ops->weights_changed();
+    }
+  }
+}
+
 // The decode kernel's scalar fallback (the path of CPUs without AVX512-BF16) within the bf16 bound.
 TEST(GemmOps, Bf16FewRowsScalarPath) {
   for (const Shape& s : kShapes) {
