@@ -40,9 +40,10 @@ void expect_gemm_close(GemmKind kind, const std::vector<float>& got, bool ta, bo
 struct Shape {
   int N, I, O;
 };
-// Odd sizes, a single row, decode-sized row counts (<= 16), K = 1, and a few engine-like widths; with 2
-// threads the dnnl kinds split columns (M < 128), rows (M >= 128) and, for dW, the token dim.
-const Shape kShapes[] = {{1, 7, 5},  {1, 256, 96}, {3, 64, 33},   {16, 48, 70},   {17, 96, 130},
+// An empty reduction (I = 0: out = bias, gradients unchanged), odd sizes, a single row, decode-sized row
+// counts (<= 16), K = 1, and a few engine-like widths; with 2 threads the dnnl kinds split columns (M < 128),
+// rows (M >= 128) and, for dW, the token dim.
+const Shape kShapes[] = {{4, 0, 3},  {1, 7, 5},    {1, 256, 96},  {3, 64, 33},    {16, 48, 70}, {17, 96, 130},
                          {64, 1, 9}, {130, 33, 1}, {96, 256, 80}, {200, 70, 150}, {300, 64, 40}};
 
 TEST(GemmOps, ForwardAllKinds) {

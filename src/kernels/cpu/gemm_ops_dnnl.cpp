@@ -157,12 +157,6 @@ class DnnlGemmOps final : public GemmOps {
   void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
             int ldb, float beta, float* C, int ldc) override {
     if (M <= 0 || N <= 0) return;
-    if (K <= 0) {  // empty sum: C = beta C (beta == 0 must not read C)
-      for (int m = 0; m < M; m++)
-        for (int n = 0; n < N; n++)
-          C[(size_t)m * ldc + n] = beta == 0.f ? 0.f : beta * C[(size_t)m * ldc + n];
-      return;
-    }
     run(Key{ta, tb, false, bf16_, M, N, K, lda, ldb, ldc, 0, alpha, beta}, A, B, false, nullptr, C);
   }
 
@@ -181,6 +175,8 @@ class DnnlGemmOps final : public GemmOps {
   // comes from the weight cache instead of being rounded now; a_bf16: A already rounded (dense).
   void run(Key k, const float* A, const float* B, bool b_is_weight, const float* bias, float* C,
            bool k_split = false, const bf16_t* a_bf16 = nullptr) {
+    if (k.M <= 0 || k.N <= 0) return;
+    if (k.K <= 0) return empty_sum(k, bias, C);
     const void* a = A;
     const void* b = B;
     if (bf16_) {  // packed bf16 operands get dense leading dims
@@ -213,6 +209,15 @@ class DnnlGemmOps final : public GemmOps {
           },
           2.0 * k.K * k.M);
     }
+  }
+
+  // K = 0: C = beta C + bias (beta == 0 must not read C).
+  static void empty_sum(const Key& k, const float* bias, float* C) {
+    for (int m = 0; m < k.M; m++)
+      for (int n = 0; n < k.N; n++) {
+        float& c = C[(size_t)m * k.ldc + n];
+        c = (k.beta == 0.f ? 0.f : k.beta * c) + (bias ? bias[n] : 0.f);
+      }
   }
 
   // C += over chunks of the reduction dim (dW = dout^T inp over the tokens): chunk 0 accumulates into C
