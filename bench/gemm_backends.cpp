@@ -202,8 +202,8 @@ int main(int argc, char** argv) {
     print_attention(ops, reps, 16, 4, 256, 64);
     print_attention(ops, reps, 8, 8, 512, 64);
   }
-  // With oneDNN on the pool no OpenMP team is started: main + pool worker + OpenBLAS's own thread
-  // (3 at 2 threads); --team 1 adds oneDNN's OpenMP worker (4).
+  // With oneDNN on the pool no OpenMP team is started (main + pool worker);
+  // OpenBLAS may add its own thread; --team 1 adds oneDNN's OpenMP worker.
   int nthreads = 0;
   if (FILE* f = std::fopen("/proc/self/status", "r")) {
     char line[256];
