@@ -4,7 +4,7 @@
 // models, the LM-head chunks, the attention-core block GEMMs and decode GEMVs (N = 1..16 rows).
 // Each cell is the BEST of --reps timed calls after one warm-up (the machine is shared: best-of is the
 // least noisy estimate of what the code can do), in GFLOP/s.
-//   bench_gemm_backends [--reps 7] [--threads 2] [--only train|decode|attn] [--team 0|1]
+//   bench_gemm_backends [--reps 7] [--threads 2] [--only train|decode|casts|attn] [--team 0|1]
 // --team 1 runs oneDNN on its own OpenMP team instead of the engine's pool.
 #include <algorithm>
 #include <chrono>
@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/bf16.hpp"
 #include "kernels/cpu/blas.hpp"
 #include "kernels/cpu/gemm_ops.hpp"
 #include "kernels/cpu/gemm_ops_dnnl.hpp"
@@ -128,6 +129,19 @@ void print_attention(GemmOps* ops[3], int reps, int B, int H, int T, int D) {
   std::printf(" GFLOP/s\n");
 }
 
+// fp32 -> bf16 rounding of one activation matrix (4096 x 512): vector path, scalar reference, pool.
+void print_casts(int reps) {
+  const size_t n = 4096 * 512;
+  auto x = filled(n, 1);
+  std::vector<bf16_t> y(n);
+  double t[3];
+  t[0] = best_seconds([&] { f32_to_bf16(y.data(), x.data(), n); }, reps);
+  t[1] = best_seconds([&] { f32_to_bf16_scalar(y.data(), x.data(), n); }, reps);
+  t[2] = best_seconds([&] { f32_to_bf16_parallel(y.data(), x.data(), n); }, reps);
+  std::printf("cast 4096x512 fp32->bf16 (avx512_bf16 %s): 1 thread %.3f ms, scalar %.3f ms, pool %.3f ms\n",
+              cpu_has_avx512_bf16() ? "yes" : "no", t[0] * 1e3, t[1] * 1e3, t[2] * 1e3);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -183,9 +197,20 @@ int main(int argc, char** argv) {
       }
     print_linear("decode GEMVs (forward only)", dec, ops, reps * 5, true);
   }
+  if (only.empty() || only == "casts") print_casts(reps * 3);
   if (only.empty() || only == "attn") {
     print_attention(ops, reps, 16, 4, 256, 64);
     print_attention(ops, reps, 8, 8, 512, 64);
   }
+  // With oneDNN on the pool no OpenMP team is started (main + pool worker);
+  // OpenBLAS may add its own thread; --team 1 adds oneDNN's OpenMP worker.
+  int nthreads = 0;
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (!std::strncmp(line, "Threads:", 8)) nthreads = std::atoi(line + 8);
+    std::fclose(f);
+  }
+  std::printf("process threads at exit: %d\n", nthreads);
   return 0;
 }

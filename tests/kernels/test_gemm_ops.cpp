@@ -40,9 +40,10 @@ void expect_gemm_close(GemmKind kind, const std::vector<float>& got, bool ta, bo
 struct Shape {
   int N, I, O;
 };
-// Odd sizes, a single row, decode-sized row counts (<= 16), K = 1, and a few engine-like widths; with 2
-// threads the dnnl kinds split columns (M < 128), rows (M >= 128) and, for dW, the token dim.
-const Shape kShapes[] = {{1, 7, 5},  {1, 256, 96}, {3, 64, 33},   {16, 48, 70},   {17, 96, 130},
+// An empty reduction (I = 0: out = bias, gradients unchanged), odd sizes, a single row, decode-sized row
+// counts (<= 16), K = 1, and a few engine-like widths; with 2 threads the dnnl kinds split columns (M < 128),
+// rows (M >= 128) and, for dW, the token dim.
+const Shape kShapes[] = {{4, 0, 3},  {1, 7, 5},    {1, 256, 96},  {3, 64, 33},    {16, 48, 70}, {17, 96, 130},
                          {64, 1, 9}, {130, 33, 1}, {96, 256, 80}, {200, 70, 150}, {300, 64, 40}};
 
 TEST(GemmOps, ForwardAllKinds) {
@@ -214,6 +215,27 @@ TEST(GemmOps, DeterministicForThreadCount) {
     }
     EXPECT_TRUE(bit_equal(out[0], out[1]) && bit_equal(dx[0], dx[1]) && bit_equal(dw[0], dw[1]))
         << ops->name();
+  }
+}
+
+// One thread: no chunk splits at all (a single oneDNN call per product), same bounds.
+TEST(GemmOps, OneThread) {
+  ScopedThreads th(1);
+  for (GemmKind kind : kKinds) {
+    auto ops = make_gemm_ops(kind);
+    for (const Shape& s : {Shape{5, 33, 17}, Shape{300, 64, 40}}) {
+      SCOPED_TRACE(std::string(ops->name()) + " N" + std::to_string(s.N));
+      const int N = s.N, I = s.I, O = s.O;
+      auto x = frand((size_t)N * I, 81), w = frand((size_t)O * I, 82), b = frand(O, 83),
+           d = frand((size_t)N * O, 84);
+      std::vector<float> out((size_t)N * O), dx((size_t)N * I, 0.f), dw((size_t)O * I, 0.f);
+      ops->forward(out.data(), x.data(), w.data(), b.data(), N, I, O);
+      expect_gemm_close(kind, out, false, true, N, O, I, 1, x, I, w, I, 0, {}, O, b);
+      ops->backward(dx.data(), dw.data(), nullptr, d.data(), x.data(), w.data(), N, I, O);
+      expect_gemm_close(kind, dx, false, false, N, I, O, 1, d, O, w, I, 0, {}, I);
+      expect_gemm_close(kind, dw, true, false, O, I, N, 1, d, O, x, I, 0, {}, I);
+      ops->weights_changed();
+    }
   }
 }
 

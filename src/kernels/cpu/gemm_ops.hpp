@@ -17,8 +17,9 @@
 //  - Caching rule (bf16): forward/backward read W through a bf16 copy cached by (pointer, element
 //    count), made on first use. After the contents of any W change (optimizer step, load, test
 //    edits) call weights_changed(W), or weights_changed() for all, BEFORE the next forward/backward;
-//    until then the old copy is used. fp32 implementations ignore the call. Activations (inp, dout,
-//    A, B of gemm) are rounded to bf16 on every call, never cached.
+//    until then the old copy is used. fp32 implementations ignore the call. W must be long-lived
+//    storage (the cache holds one copy per distinct pointer until weights_changed()). Activations
+//    (inp, dout, A, B of gemm) are rounded to bf16 on every call, never cached.
 //  - Threading: each call is parallel inside and returns when done. All kinds run on the engine's
 //    thread pool (blas.hpp pool_run, omp_get_max_threads() threads): oneDNN is called single-threaded
 //    once per fixed chunk (rows of C, or its columns when there are few rows, or the token dim of dW
@@ -29,7 +30,7 @@
 //    are locked, scratch is per thread), so per-head calls in a parallel attention loop are fine.
 //    weights_changed(W) must not overlap a call that reads W.
 //  - Which code runs (measured per shape, bench/README.md "GEMM backends"): fp32 forwards with
-//    N <= 16 rows (decoding) use the reference kernel (bit-identical to it); bf16 forwards with
+//    N <= 4 rows (decoding) use the reference kernel (bit-identical to it); bf16 forwards with
 //    N <= 8 rows use a bf16 dot-product kernel (bf16_gemv.hpp); everything else is oneDNN brgemm.
 //  - Rounding: reference is bit-identical to matmul_forward/matmul_backward/gemm of kernels.hpp and
 //    blas.hpp. oneDNN fp32 and bf16 differ in summation order; bounds derived in
@@ -42,8 +43,9 @@ namespace tsft {
 
 enum class GemmKind {
   reference,  // today's kernels (OpenBLAS + dot products for few rows): bit-identical
-  dnnl_fp32,  // oneDNN fp32 where the shape is faster there, else the reference (rule in gemm_ops.cpp)
-  dnnl_bf16,  // bf16 inputs, fp32 accumulate/outputs via oneDNN (avx512_core_bf16 or emulated)
+  dnnl_fp32,  // oneDNN fp32 where the shape is faster there, else the reference (rules below)
+  dnnl_bf16,  // bf16 inputs, fp32 accumulate/outputs via oneDNN (avx512_core_bf16 here; oneDNN emulates
+              // bf16 on AVX-512 CPUs without it, and has only slow reference code below AVX-512)
 };
 
 struct GemmOps {

@@ -25,11 +25,12 @@
 
 namespace tsft {
 
-// Per-shape rule (measured, bench/README.md "GEMM backends"): decoding-sized forwards (N <= 16 rows)
-// stay on the reference's dot-product kernel, which reads each weight row once; everything else goes
-// to oneDNN.
+// Per-shape rule (measured, bench/README.md "GEMM backends"): forwards of at most 4 rows stay on the
+// reference's dot-product kernel, which reads each weight row once (oneDNN: 0.2-0.8x at N = 1,
+// 0.4-1.2x at N = 4); from N = 8 oneDNN wins on 13 of 16 decode shapes in two runs; everything else
+// goes to oneDNN.
 bool dnnl_fp32_prefers_reference_forward(int N, int I, int O) {
-  return N <= 16;
+  return N <= 4;
 }
 
 namespace {
@@ -139,22 +140,24 @@ class DnnlGemmOps final : public GemmOps {
   void backward(float* dinp, float* dW, float* dbias, const float* dout, const float* inp, const float* W,
                 int N, int I, int O) override {
     if (N <= 0) return;
+    const bf16_t* dout_b = nullptr;  // bf16: dout rounded once for both products
+    if (bf16_ && dinp && dW) {
+      thread_local std::vector<bf16_t> buf;
+      int ld = O;
+      dout_b = to_bf16(buf, dout, N, O, O, &ld);
+    }
     if (dinp)  // dinp[N,I] += dout[N,O] @ W[O,I]
-      run(Key{false, false, false, bf16_, N, I, O, O, I, I, 0, 1.f, 1.f}, dout, W, true, nullptr, dinp);
+      run(Key{false, false, false, bf16_, N, I, O, O, I, I, 0, 1.f, 1.f}, dout, W, true, nullptr, dinp, false,
+          dout_b);
     if (dW)  // dW[O,I] += dout^T[O,N] @ inp[N,I]
-      run(Key{true, false, false, bf16_, O, I, N, O, I, I, 0, 1.f, 1.f}, dout, inp, false, nullptr, dW, true);
+      run(Key{true, false, false, bf16_, O, I, N, O, I, I, 0, 1.f, 1.f}, dout, inp, false, nullptr, dW, true,
+          dout_b);
     if (dbias) bias_grad(dbias, dout, N, O);
   }
 
   void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
             int ldb, float beta, float* C, int ldc) override {
     if (M <= 0 || N <= 0) return;
-    if (K <= 0) {  // empty sum: C = beta C (beta == 0 must not read C)
-      for (int m = 0; m < M; m++)
-        for (int n = 0; n < N; n++)
-          C[(size_t)m * ldc + n] = beta == 0.f ? 0.f : beta * C[(size_t)m * ldc + n];
-      return;
-    }
     run(Key{ta, tb, false, bf16_, M, N, K, lda, ldb, ldc, 0, alpha, beta}, A, B, false, nullptr, C);
   }
 
@@ -170,15 +173,20 @@ class DnnlGemmOps final : public GemmOps {
   // Rounds the operands (bf16), then runs op(A) op(B) on the engine's pool: the rows of C (or its
   // columns when there are few rows, or the reduction dim when k_split) are cut into the fixed chunks
   // of parallel_chunks and each chunk is one single-threaded oneDNN call. b_is_weight: with bf16, B
-  // comes from the weight cache instead of being rounded now.
+  // comes from the weight cache instead of being rounded now; a_bf16: A already rounded (dense).
   void run(Key k, const float* A, const float* B, bool b_is_weight, const float* bias, float* C,
-           bool k_split = false) {
+           bool k_split = false, const bf16_t* a_bf16 = nullptr) {
+    if (k.M <= 0 || k.N <= 0) return;
+    if (k.K <= 0) return empty_sum(k, bias, C);
     const void* a = A;
     const void* b = B;
     if (bf16_) {  // packed bf16 operands get dense leading dims
       thread_local std::vector<bf16_t> abuf, bbuf;
       const int ar = k.ta ? k.K : k.M, ac = k.ta ? k.M : k.K, br = k.tb ? k.N : k.K, bc = k.tb ? k.K : k.N;
-      a = to_bf16(abuf, A, ar, ac, k.lda, &k.lda);
+      if (a_bf16)
+        a = a_bf16, k.lda = ac;
+      else
+        a = to_bf16(abuf, A, ar, ac, k.lda, &k.lda);
       b = b_is_weight ? weight_bf16(B, (size_t)br * k.ldb) : to_bf16(bbuf, B, br, bc, k.ldb, &k.ldb);
     }
     if (omp_team_) return call(k, a, b, bias, C, true);
@@ -202,6 +210,15 @@ class DnnlGemmOps final : public GemmOps {
           },
           2.0 * k.K * k.M);
     }
+  }
+
+  // K = 0: C = beta C + bias (beta == 0 must not read C).
+  static void empty_sum(const Key& k, const float* bias, float* C) {
+    for (int m = 0; m < k.M; m++)
+      for (int n = 0; n < k.N; n++) {
+        float& c = C[(size_t)m * k.ldc + n];
+        c = (k.beta == 0.f ? 0.f : k.beta * c) + (bias ? bias[n] : 0.f);
+      }
   }
 
   // C += over chunks of the reduction dim (dW = dout^T inp over the tokens): chunk 0 accumulates into C
@@ -271,12 +288,19 @@ class DnnlGemmOps final : public GemmOps {
     thread_stream().wait();
   }
 
+  // A new shape costs one JIT compile (~1 ms; oneDNN's own cache of 1024 makes a re-creation ~3 us).
+  // Shapes that vary from call to call (the LM head's last chunk of valid rows) would grow the map
+  // without bound, so it is dropped when it reaches kMaxPrimitives.
   Prim primitive(const Key& k) {
     std::lock_guard<std::mutex> lk(mu_);
     auto it = prims_.find(k);
-    if (it == prims_.end()) it = prims_.emplace(k, make_matmul(k)).first;
+    if (it == prims_.end()) {
+      if (prims_.size() >= kMaxPrimitives) prims_.clear();
+      it = prims_.emplace(k, make_matmul(k)).first;
+    }
     return it->second;
   }
+  static constexpr size_t kMaxPrimitives = 512;
 
   // Rounds a strided [rows, cols] fp32 operand into dense bf16 scratch; *ld becomes cols.
   static const bf16_t* to_bf16(std::vector<bf16_t>& buf, const float* src, int rows, int cols, int ld,
