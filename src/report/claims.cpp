@@ -113,8 +113,9 @@ std::string claims_declaration(const ClaimsConfig& c, const std::vector<std::str
       "+-{} "
       "points (the whole interval inside; too few fit items make it inconclusive), make a verdict "
       "inconclusive.\n"
-      "- **Pools**: P3 {}; counterfactual split {} (C1 only); P8/P9 (premise checks) and P10 (counterfactual "
-      "rule) are reported apart.\n",
+      "- **Pools**: P3 {}; counterfactual split {} (C1 only: it has no parent items, so its i.i.d. - "
+      "counterfactual accuracy drop is reported beside C1's decision); P8/P9 (premise checks) and P10 "
+      "(counterfactual rule) are reported apart.\n",
       fmt::join(c1_pool, ", "), m(c.c1_margin), m(c.c2a_margin), fmt::join(c2b_pool, ", "), m(c.c2b_margin),
       m(c.c2b_margin), 100 * c.c3_fraction, m(c.c3_gain_floor), m(c.fit_margin), c.p3, c.counterfactual);
 }
@@ -169,6 +170,7 @@ Decision apply_guards(Decision d, const Guards& g, double fm, int runs) {
     d.label = "inconclusive";
     d.reason += fmt::format("; but {} stopped at the step cap while still improving, so it is not converged",
                             fmt::join(g.capped_improving, ", "));
+  } else if (!g.compare_fit) {
   } else if (!g.fit_measured || !g.fit.defined()) {
     d.label = "inconclusive";
     d.reason +=
@@ -220,6 +222,10 @@ Effect cluster_bootstrap(const Clustered& c, double (*stat)(const std::vector<do
   std::vector<size_t> idx(c.rows.size());
   for (size_t i = 0; i < idx.size(); i++) idx[i] = i;
   e.est = total(idx);
+  if (reps <= 0) {  // the estimate alone (a run of several; the interval comes from the runs)
+    e.lo = e.hi = e.est;
+    return e;
+  }
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<size_t> pick(0, c.rows.size() - 1);
   std::vector<double> boot;

@@ -54,6 +54,7 @@ struct Effect {
 // Guards shared by every comparison.
 struct Guards {
   std::vector<std::string> capped_improving;  // arms stopped at the cap while still improving
+  bool compare_fit = true;                    // false: one arm's property (C1), no fit comparison
   bool fit_measured = false;
   Effect fit;  // accuracy difference of the compared arms on their training problems
 };
@@ -84,9 +85,10 @@ Decision apply_guards(Decision d, const Guards& g, double fit_margin, int runs);
 // bootstrap interval) is used; zero runs: undefined.
 Effect summarize_runs(const std::vector<double>& per_run, const Effect& within, long n_items);
 
-// Cluster bootstrap (percentile, 95%): clusters are rows of additive components (e.g. correct counts and
-// item counts of two arms over the items of one parent problem); stat maps the component totals to the
-// effect. Resamples clusters with replacement; resamples whose stat is NaN are skipped.
+// Cluster bootstrap (percentile, 95%; reps = 0: the estimate alone): clusters are rows of additive components
+// (e.g. correct counts and item counts of two arms over the items of one parent problem); stat maps the
+// component totals to the effect. Resamples clusters with replacement; resamples whose stat is NaN are
+// skipped.
 struct Clustered {
   std::vector<std::vector<double>> rows;
 };

@@ -8,7 +8,9 @@
 using namespace tsft;
 
 namespace {
-Effect E(double est, double lo, double hi, int runs = 3, long n = 100) { return {est, lo, hi, runs, n}; }
+Effect E(double est, double lo, double hi, int runs = 3, long n = 100) {
+  return {est, lo, hi, runs, n};
+}
 Guards fair() {
   Guards g;
   g.fit_measured = true;
@@ -122,7 +124,9 @@ TEST(ClaimStats, RunsAreTheUnit) {
 }
 
 namespace {
-double acc_diff(const std::vector<double>& s) { return s[2] > 0 ? (s[0] - s[1]) / s[2] : std::nan(""); }
+double acc_diff(const std::vector<double>& s) {
+  return s[2] > 0 ? (s[0] - s[1]) / s[2] : std::nan("");
+}
 }  // namespace
 
 TEST(ClaimStats, ClusterBootstrapIsWiderThanTheItemBootstrapForCorrelatedVariants) {
@@ -134,7 +138,8 @@ TEST(ClaimStats, ClusterBootstrapIsWiderThanTheItemBootstrapForCorrelatedVariant
     by_parent.rows.push_back({5 * a, 0, 5});
     for (int k = 0; k < 5; k++) by_item.rows.push_back({a, 0, 1});
   }
-  Effect c = cluster_bootstrap(by_parent, acc_diff, 2000, 1), i = cluster_bootstrap(by_item, acc_diff, 2000, 1);
+  Effect c = cluster_bootstrap(by_parent, acc_diff, 2000, 1),
+         i = cluster_bootstrap(by_item, acc_diff, 2000, 1);
   EXPECT_NEAR(c.est, 0.5, 1e-12);
   EXPECT_GT(c.hi - c.lo, 1.8 * (i.hi - i.lo));
   // Degenerate: no clusters, a statistic undefined everywhere.
@@ -155,7 +160,7 @@ TEST(ClaimsConfig, DefaultsAndErrors) {
   EXPECT_THROW(claims_from_json({{"pool", {"P8"}}}, "x.toml"), std::exception);
   EXPECT_THROW(claims_from_json({{"pool", {"P13"}}}, "x.toml"), std::exception);
   std::string text = claims_declaration(d, {"P1", "P2"}, {"P1"});
-  for (const char* s : {"C1 brittleness", "C2a in-distribution", "C2b generalization", "C3 localization", "10.0 points",
-                        "exploratory (1 run)"})
+  for (const char* s : {"C1 brittleness", "C2a in-distribution", "C2b generalization", "C3 localization",
+                        "10.0 points", "exploratory (1 run)"})
     EXPECT_NE(text.find(s), std::string::npos) << s;
 }
