@@ -334,6 +334,14 @@ std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, c
   return {base, k_base};
 }
 
+// Model selection rule of every arm ([sft] select): val_accuracy (default) or final.
+std::string select_rule(const Plan& p) {
+  std::string r = p.cfg["sft"].value("select", std::string("val_accuracy"));
+  TSFT_CHECK(r == "val_accuracy" || r == "final", "{}: [sft] select = '{}': expected val_accuracy | final",
+             p.config_path, r);
+  return r;
+}
+
 // The SFT arguments of one arm (budget, validation, the cap-independent LR schedule).
 std::vector<std::string> sft_args(const Plan& p, const std::string& base, const std::string& train_file,
                                   const std::string& val_file, const std::string& out_dir,
@@ -370,6 +378,10 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
   if (!val_file.empty()) {
     for (const char* x : {"--val", val_file.c_str(), "--eval-every"}) a.push_back(x);
     a.push_back(s(sft.value("eval_every", json(50))));
+    if (select_rule(p) == "val_accuracy")  // every evaluation's weights kept for the selection stage
+      for (std::string x : {std::string("--save-every"), s(sft.value("eval_every", json(50))),
+                            std::string("--keep-last"), std::string("1000000")})
+        a.push_back(x);
   }
   if (p.budget == "tokens") {
     a.push_back("--max-supervised-tokens");
@@ -380,6 +392,44 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
       a.push_back(x);
   }
   return a;
+}
+
+// Model selection, the same rule for every arm: each saved checkpoint is decoded greedily on the
+// validation problems (held-out training problems; [sft] select_limit of them, 0 = all) and the one with
+// the highest answer accuracy is kept (ties: the earliest step). Writes select/<name>.json.
+std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name, const std::string& tr,
+                              const std::string& k_train, const std::string& val_file) {
+  if (r.dry) {
+    r.planned++;  // one selection step per arm (its checkpoint count is known only after training)
+    return tr + "/final";
+  }
+  const json& sft = p.cfg["sft"];
+  const json& ev = p.cfg["eval"];
+  std::vector<std::string> ckpts;
+  for (auto& e : fs::directory_iterator(tr))
+    if (e.is_directory() && e.path().filename().string().rfind("checkpoint-", 0) == 0)
+      ckpts.push_back(e.path().string());
+  std::sort(ckpts.begin(), ckpts.end());
+  TSFT_CHECK(!ckpts.empty(), "{}: no checkpoint to select from", tr);
+  json sel = {{"rule", "validation answer accuracy (greedy), ties: earliest"},
+              {"checkpoints", json::array()}};
+  std::string best;
+  double best_acc = -1;
+  r.planned += (int)ckpts.size() - 1;
+  for (auto& c : ckpts) {
+    std::string step = fs::path(c).filename().string(), dir = p.out + "/select/" + name + "/" + step;
+    r.stage("select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()),
+            {"eval", "--model", c, "--out", dir, "--chat-template", "chatml", "--max-new-tokens",
+             s(ev.value("max_new_tokens", json(160))), "--batch", s(ev.value("batch", json(16))), "--limit",
+             s(sft.value("select_limit", json(0))), "--threads", p.threads, "-q", "--data", val_file});
+    double acc = json::parse(fs_read_text(dir + "/metrics.json"))["overall"]["accuracy"].get<double>();
+    sel["checkpoints"].push_back({{"checkpoint", step}, {"val_accuracy", acc}});
+    if (acc > best_acc) best_acc = acc, best = c;
+  }
+  sel["selected"] = fs::path(best).filename().string();
+  sel["val_accuracy"] = best_acc;
+  fs_write_atomic(p.out + "/select/" + name + ".json", sel.dump(2) + "\n");
+  return best;
 }
 
 json plan_run(Runner& r, const Plan& p) {
@@ -413,6 +463,11 @@ json plan_run(Runner& r, const Plan& p) {
       if (f.path().extension() == ".jsonl" && f.path().stem() != "train")
         eval_files.push_back(f.path().string());
     std::sort(eval_files.begin(), eval_files.end());
+    if (val_size > 0) {  // the held-out training problems (render keeps order: the same tail in every arm)
+      fs::create_directories(out + "/eval-sets");
+      fs_write_atomic(out + "/eval-sets/val.jsonl",
+                      experiment_split_tail(gen + "/problems/train.jsonl", val_size).second);
+    }
     if (train_limit > 0) {
       std::string fit = out + "/eval-sets/train_fit.jsonl";
       fs::create_directories(out + "/eval-sets");
@@ -475,8 +530,11 @@ json plan_run(Runner& r, const Plan& p) {
         std::string tr =
             r.stage("train/" + name, k_train,
                     sft_args(p, base, train_file, val_file, out + "/train/" + name, trainable, seed));
-        r.stage("eval/" + name, experiment_hash(k_train + ev.dump() + std::to_string(train_limit)),
-                eval_args(tr + "/final", out + "/eval/" + name));
+        std::string model = val_size > 0 && select_rule(p) == "val_accuracy"
+                                ? select_checkpoint(r, p, name, tr, k_train, out + "/eval-sets/val.jsonl")
+                                : tr + "/final";
+        r.stage("eval/" + name, experiment_hash(k_train + model + ev.dump() + std::to_string(train_limit)),
+                eval_args(model, out + "/eval/" + name));
         json run = {{"name", name},
                     {"supervision", sup},
                     {"trainable", trainable},
@@ -484,10 +542,10 @@ json plan_run(Runner& r, const Plan& p) {
                     {"sft_seed", seed}};
         runs.push_back(run);
         if (trainable == "all" && (sup == "theorem" || sup == "vanilla")) {
-          std::string k_an = experiment_hash(k_train + "analyze");
-          std::string an = r.stage(
-              "analysis/" + name, k_an,
-              {"analyze", "--base", base, "--tuned", tr + "/final", "--out", out + "/analysis/" + name});
+          std::string k_an = experiment_hash(k_train + model + "analyze");
+          std::string an =
+              r.stage("analysis/" + name, k_an,
+                      {"analyze", "--base", base, "--tuned", model, "--out", out + "/analysis/" + name});
           for (const char* g : {"mlp", "attn"}) {
             std::string tname = fmt::format("{}-transplant_{}-b{}s{}", sup, g, b, seed);
             r.stage("eval/" + tname, experiment_hash(k_an + g + ev.dump() + std::to_string(train_limit)),

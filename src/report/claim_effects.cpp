@@ -120,9 +120,25 @@ std::vector<std::string> capped(const ReportData& d, const std::vector<std::stri
   return out;
 }
 
+// Arms (of `arms`) whose mean training-problem accuracy over runs is below the declared floor.
+std::vector<std::string> unfit(const ReportData& d, const std::vector<std::string>& arms) {
+  std::vector<std::string> out;
+  for (auto& a : arms) {
+    double sum = 0;
+    int n = 0;
+    for (auto& r : d.runs)
+      if (r.arm() == a && r.metrics["by_split"].contains("train"))
+        sum += r.metrics["by_split"]["train"]["accuracy"].get<double>(), n++;
+    if (n > 0 && sum / n < d.claims.min_fit) out.push_back(a + fmt::format(" ({:.0f}%)", 100 * sum / n));
+  }
+  return out;
+}
+
 Guards guards(const ReportData& d, const std::string& a, const std::string& b) {
   Guards g;
   g.capped_improving = capped(d, {a, b});
+  g.unfit = unfit(d, {a, b});
+  g.min_fit_items = d.claims.min_fit_items;
   std::vector<double> pr;
   g.fit = over_runs(d, acc_diff(a, b, [](const Item& x) { return x.split == "train"; }), pr);
   g.fit_measured = g.fit.defined();
@@ -193,6 +209,7 @@ std::vector<ClaimResult> claims_decide(const ReportData& d) {
     Guards g;
     g.capped_improving = capped(d, {"vanilla:all"});
     g.compare_fit = false;  // C1 decides on vanilla alone
+    g.unfit = unfit(d, {"vanilla:all"});
     r.decision = apply_guards(dd, g, c.fit_margin, runs);
     out.push_back(r);
   }
@@ -248,6 +265,7 @@ std::vector<ClaimResult> claims_decide(const ReportData& d) {
                                 "fraction recovered by theorem:mlp");
     dd.reason += "; " + effect_text(r.rows[1].e, "fraction recovered by theorem:attn", true);
     Guards g = guards(d, "theorem:mlp", "theorem:all");
+    g.unfit = unfit(d, {"theorem:all"});  // the gain's reference must have learned; MLP-only may fail
     r.decision = apply_guards(dd, g, c.fit_margin, runs);
     out.push_back(r);
   }

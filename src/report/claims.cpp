@@ -54,7 +54,12 @@ ClaimsConfig claims_from_json(const nlohmann::json& t, const std::string& origin
       c.c3_fraction = margin(v, where);
     else if (k == "c3_gain_floor")
       c.c3_gain_floor = margin(v, where);
-    else if (k == "fit_margin")
+    else if (k == "min_fit")
+      c.min_fit = margin(v, where);
+    else if (k == "min_fit_items") {
+      TSFT_CHECK(v.is_number_integer() && v.get<long>() >= 1, "{}: a positive integer", where);
+      c.min_fit_items = v.get<long>();
+    } else if (k == "fit_margin")
       c.fit_margin = margin(v, where);
     else if (k == "p3")
       c.p3 = choice(v, where, {"in", "out", "if_drilled"});
@@ -76,7 +81,8 @@ ClaimsConfig claims_from_json(const nlohmann::json& t, const std::string& origin
       }
     } else {
       TSFT_FAIL(
-          "{}: unknown key (c1_margin, c2a_margin, c2b_margin, c3_fraction, c3_gain_floor, fit_margin, pool, "
+          "{}: unknown key (c1_margin, c2a_margin, c2b_margin, c3_fraction, c3_gain_floor, fit_margin, "
+          "min_fit, min_fit_items, pool, "
           "p3, "
           "counterfactual, bootstrap_reps)",
           where);
@@ -112,12 +118,15 @@ std::string claims_declaration(const ClaimsConfig& c, const std::vector<std::str
       "while still improving, or compared arms whose training-problem accuracy is not shown equal within "
       "+-{} "
       "points (the whole interval inside; too few fit items make it inconclusive), make a verdict "
-      "inconclusive.\n"
+      "inconclusive; so do fewer than {} fit items per run, and an arm whose training-problem accuracy is "
+      "below "
+      "{:.0f}% (it did not learn its task).\n"
       "- **Pools**: P3 {}; counterfactual split {} (C1 only: it has no parent items, so its i.i.d. - "
       "counterfactual accuracy drop is reported beside C1's decision); P8/P9 (premise checks) and P10 "
       "(counterfactual rule) are reported apart.\n",
       fmt::join(c1_pool, ", "), m(c.c1_margin), m(c.c2a_margin), fmt::join(c2b_pool, ", "), m(c.c2b_margin),
-      m(c.c2b_margin), 100 * c.c3_fraction, m(c.c3_gain_floor), m(c.fit_margin), c.p3, c.counterfactual);
+      m(c.c2b_margin), 100 * c.c3_fraction, m(c.c3_gain_floor), m(c.fit_margin), c.min_fit_items,
+      100 * c.min_fit, c.p3, c.counterfactual);
 }
 
 Decision rule_exceeds(const Effect& e, double m, const std::string& what) {
@@ -170,6 +179,12 @@ Decision apply_guards(Decision d, const Guards& g, double fm, int runs) {
     d.label = "inconclusive";
     d.reason += fmt::format("; but {} stopped at the step cap while still improving, so it is not converged",
                             fmt::join(g.capped_improving, ", "));
+  } else if (!g.unfit.empty()) {
+    d.label = "inconclusive";
+    d.reason += fmt::format(
+        "; but {} did not learn its training problems (accuracy below the declared floor), so "
+        "there is nothing to compare",
+        fmt::join(g.unfit, ", "));
   } else if (!g.compare_fit) {
   } else if (!g.fit_measured || !g.fit.defined()) {
     d.label = "inconclusive";
@@ -178,7 +193,14 @@ Decision apply_guards(Decision d, const Guards& g, double fm, int runs) {
         "comparison's fairness is unknown";
   } else {
     std::string fit = "training-problem accuracy difference " + interval(g.fit);
-    if (g.fit.lo < -fm || g.fit.hi > fm) {
+    long per_run = g.fit.n_items / std::max(1, g.fit.runs);
+    if (per_run < g.min_fit_items) {
+      d.label = "inconclusive";
+      d.reason += fmt::format(
+          "; but only {} training problems per run measure the fit (fewer than {}), too few to "
+          "show equal fit",
+          per_run, g.min_fit_items);
+    } else if (g.fit.lo < -fm || g.fit.hi > fm) {
       bool wide = g.fit.hi - g.fit.lo > 2 * fm;
       d.label = "inconclusive";
       d.reason += "; but the " + fit +

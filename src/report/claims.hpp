@@ -30,6 +30,10 @@ struct ClaimsConfig {
   // Fair comparison: the arms' accuracy on their own training problems must be shown equal within
   // +-fit_margin (the whole interval inside; a wider interval means too few fit items).
   double fit_margin = 0.10;
+  long min_fit_items = 50;  // training problems per run that measure the fit (fewer: inconclusive)
+  // An arm whose training-problem accuracy (mean over runs) is below min_fit has not learned its task:
+  // a comparison involving it says nothing about rules vs instances (inconclusive).
+  double min_fit = 0.50;
   std::vector<std::string> pool = {"P1", "P2", "P4", "P5", "P6", "P7", "P11", "P12"};
   std::string p3 = "if_drilled";                 // in | out | if_drilled (generic drills on)
   std::string counterfactual = "if_confusable";  // in | out | if_confusable (C1 only)
@@ -54,7 +58,9 @@ struct Effect {
 // Guards shared by every comparison.
 struct Guards {
   std::vector<std::string> capped_improving;  // arms stopped at the cap while still improving
-  bool compare_fit = true;                    // false: one arm's property (C1), no fit comparison
+  std::vector<std::string> unfit;             // arms below min_fit on their training problems
+  long min_fit_items = 0;
+  bool compare_fit = true;  // false: one arm's property (C1), no fit comparison
   bool fit_measured = false;
   Effect fit;  // accuracy difference of the compared arms on their training problems
 };

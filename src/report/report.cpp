@@ -27,7 +27,10 @@ std::string budget_sentence(const std::string& budget) {
   if (budget == "converged")
     return "Arms are compared trained to convergence: each stops when its validation loss on held-out "
            "training "
-           "problems stops improving, and is evaluated with its best-validation weights.";
+           "problems stops improving; every arm's weights are then chosen by the same rule, the saved "
+           "checkpoint with "
+           "the highest validation answer accuracy (greedy decoding of the held-out training problems; [sft] "
+           "select = final keeps the trainer's best-validation-loss weights instead).";
   return "Arms are compared at equal optimizer steps (theorem targets are longer, so that arm sees more "
          "supervised "
          "tokens).";
@@ -218,6 +221,12 @@ void theorem_section(Doc& doc, const ReportData& d) {
   doc.table(t);
 }
 
+std::string selected(const ReportRun& r) {
+  if (!r.selection.is_object()) return "final";
+  return fmt::format("{} ({})", r.selection.value("selected", std::string("?")),
+                     pct(r.selection.value("val_accuracy", 0.0)));
+}
+
 void training_section(Doc& doc, const ReportData& d) {
   doc.section("Training and validation curves");
   std::vector<Series> loss, val;
@@ -232,7 +241,7 @@ void training_section(Doc& doc, const ReportData& d) {
            "improving: "
            "verdicts involving it are inconclusive.");
   Table tc{{"run", "steps", "stop", "still improving at cap", "trainable params", "supervised tokens",
-            "last loss", "best val loss (step)", "train-problem acc"},
+            "last loss", "best val loss (step)", "selected (val answer acc)", "train-problem acc"},
            {}};
   for (auto& r : d.runs) {
     if (r.curve.empty()) continue;
@@ -249,7 +258,7 @@ void training_section(Doc& doc, const ReportData& d) {
          has ? su.value("stop_reason", std::string("-")) : "-", r.capped_improving() ? "yes" : "no",
          has && su.contains("trainable_params") ? std::to_string(su["trainable_params"].get<int64_t>()) : "-",
          has ? std::to_string(su.value("supervised_tokens", (int64_t)0)) : "-",
-         fmt::format("{:.4f}", r.curve.back().second), best, fit});
+         fmt::format("{:.4f}", r.curve.back().second), best, selected(r), fit});
   }
   doc.table(tc);
 }

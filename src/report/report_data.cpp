@@ -16,6 +16,8 @@ namespace tsft {
 
 bool ReportRun::capped_improving() const {
   if (!summary.is_object() || summary.value("stop_reason", std::string()) != "steps") return false;
+  if (selection.is_object() && !selection["checkpoints"].empty())
+    return selection["selected"] == selection["checkpoints"].back()["checkpoint"];
   int64_t best = summary.value("best_step", (int64_t)0), steps = summary.value("steps", (int64_t)0);
   return best > 0 && best == steps;
 }
@@ -54,6 +56,8 @@ void load_run(const std::string& dir, ReportRun& r) {
   }
   if (fs::exists(dir + "/train/" + r.name + "/summary.json"))
     r.summary = json::parse(fs_read_text(dir + "/train/" + r.name + "/summary.json"));
+  if (fs::exists(dir + "/select/" + r.name + ".json"))
+    r.selection = json::parse(fs_read_text(dir + "/select/" + r.name + ".json"));
 }
 
 // The declared pools, resolved for this world: P3 joins when generic drills cover its magnitudes, the

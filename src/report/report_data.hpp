@@ -20,9 +20,11 @@ struct ReportRun {
   nlohmann::json metrics;                            // eval/<name>/metrics.json
   std::vector<std::pair<double, double>> curve;      // (step, loss)
   std::vector<std::pair<double, double>> val_curve;  // (step, validation loss)
-  nlohmann::json summary;  // train/<name>/summary.json (absent for base/transplants)
+  nlohmann::json summary;    // train/<name>/summary.json (absent for base/transplants)
+  nlohmann::json selection;  // select/<name>.json: validation answer accuracy per checkpoint, the chosen one
   std::string arm() const { return sup + ":" + trainable; }
-  // Stopped at the step cap with its best validation at the last evaluation (still improving).
+  // Stopped at the step cap with its best validation (answer accuracy where selected on it, else loss)
+  // at the last evaluation: still improving.
   bool capped_improving() const;
 };
 

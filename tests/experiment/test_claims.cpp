@@ -8,13 +8,14 @@
 using namespace tsft;
 
 namespace {
-Effect E(double est, double lo, double hi, int runs = 3, long n = 100) {
+Effect E(double est, double lo, double hi, int runs = 3, long n = 300) {
   return {est, lo, hi, runs, n};
 }
 Guards fair() {
   Guards g;
   g.fit_measured = true;
   g.fit = E(0.01, -0.04, 0.05);
+  g.min_fit_items = 50;
   return g;
 }
 }  // namespace
@@ -100,6 +101,22 @@ TEST(ClaimGuards, FitMismatchIsIntervalBased) {
   EXPECT_NE(d.reason.find("too few fit items"), std::string::npos);
   g.fit_measured = false;
   EXPECT_EQ(apply_guards({"supported", "x"}, g, 0.10, 3).label, "inconclusive");
+}
+
+TEST(ClaimGuards, ArmsThatDidNotLearnAreNotCompared) {
+  // All-zero smoke case: 0 vs 0 is "non-inferior" by the numbers, but neither arm learned anything.
+  Guards g = fair();
+  g.fit = E(0, 0, 0);
+  g.unfit = {"theorem:all (0%)", "vanilla:all (0%)"};
+  Decision d = apply_guards(rule_not_worse(E(0, 0, 0), 0.05, "d"), g, 0.10, 1);
+  EXPECT_EQ(d.label, "inconclusive");
+  EXPECT_NE(d.reason.find("did not learn"), std::string::npos);
+  // Too few fit items: a zero-width interval from 4 items does not show equal fit.
+  g = fair();
+  g.fit = E(0, 0, 0, 1, 4);
+  d = apply_guards({"supported", "x"}, g, 0.10, 1);
+  EXPECT_EQ(d.label, "inconclusive");
+  EXPECT_NE(d.reason.find("too few"), std::string::npos);
 }
 
 TEST(ClaimGuards, OneRunIsExploratory) {

@@ -139,7 +139,12 @@ TEST_F(ExperimentE2E, ChangedInputsRerunStagesCleanly) {
   for (auto& f : fp["model_files"]) {
     if (f[0] != "model.safetensors") continue;
     weights = true;
-    auto w = fs::last_write_time(out + "/train/theorem-all-b1s1/final/model.safetensors");
+    // The evaluated weights are the checkpoint chosen on validation answer accuracy (select/<run>.json).
+    auto sel = json::parse(tsft::fs_read_text(out + "/select/theorem-all-b1s1.json"));
+    EXPECT_EQ(fp["model_dir"].get<std::string>(),
+              out + "/train/theorem-all-b1s1/" + sel["selected"].get<std::string>());
+    auto w = fs::last_write_time(out + "/train/theorem-all-b1s1/" + sel["selected"].get<std::string>() +
+                                 "/model.safetensors");
     EXPECT_EQ(f[2].get<int64_t>(), (int64_t)w.time_since_epoch().count());
   }
   EXPECT_TRUE(weights) << fp.dump();
