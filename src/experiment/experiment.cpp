@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
+#include "experiment/experiment_impl.hpp"
 #include "report/report.hpp"
 
 extern char** environ;
@@ -21,6 +22,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace tsft {
+using namespace exp_detail;
 
 std::string experiment_hash(const std::string& bytes) {
   uint64_t h = 1469598103934665603ULL;
@@ -29,23 +31,6 @@ std::string experiment_hash(const std::string& bytes) {
 }
 
 namespace {
-json toml_to_json(const toml::node& n) {
-  if (auto t = n.as_table()) {
-    json j = json::object();
-    for (auto& [k, v] : *t) j[std::string(k.str())] = toml_to_json(v);
-    return j;
-  }
-  if (auto a = n.as_array()) {
-    json j = json::array();
-    for (auto& v : *a) j.push_back(toml_to_json(v));
-    return j;
-  }
-  if (auto v = n.as_string()) return v->get();
-  if (auto v = n.as_integer()) return v->get();
-  if (auto v = n.as_floating_point()) return v->get();
-  if (auto v = n.as_boolean()) return v->get();
-  return nullptr;
-}
 
 std::string self_exe() {
   std::error_code ec;
@@ -138,14 +123,6 @@ struct Runner {
   }
 };
 
-template <typename T>
-T get(const json& j, const char* table, const char* key, T def) {
-  if (!j.contains(table) || !j[table].contains(key)) return def;
-  return j[table][key].get<T>();
-}
-std::string s(const json& v) {
-  return v.is_string() ? v.get<std::string>() : v.dump();
-}
 }  // namespace
 
 std::string experiment_head_lines(const std::string& path, int64_t n) {
@@ -173,68 +150,6 @@ std::pair<std::string, std::string> experiment_split_tail(const std::string& pat
 }
 
 namespace {
-
-// What the plan needs besides the runner: the parsed config and its copy, the output directory.
-struct Plan {
-  json cfg;
-  std::string cfg_copy, out, config_path, budget, threads, catalog;
-  std::vector<int> base_seeds, sft_seeds;
-  std::vector<std::string> arms;
-};
-
-std::vector<int> seed_list(const json& ex, const char* key, const std::string& origin) {
-  if (!ex.contains(key)) return {1};
-  TSFT_CHECK(ex[key].is_array() && !ex[key].empty(),
-             "{}: [experiment] {} must be a non-empty list of integers", origin, key);
-  std::vector<int> v = ex[key].get<std::vector<int>>();
-  std::vector<int> sorted = v;
-  std::sort(sorted.begin(), sorted.end());
-  TSFT_CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(),
-             "{}: [experiment] {} repeats a seed", origin, key);
-  return v;
-}
-
-Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
-  toml::table tbl;
-  try {
-    tbl = toml::parse_file(o.config_path);
-  } catch (const toml::parse_error& e) {
-    TSFT_FAIL("{}:{}:{}: {}", o.config_path, e.source().begin.line, e.source().begin.column, e.description());
-  }
-  Plan p;
-  p.cfg = toml_to_json(tbl);
-  p.config_path = o.config_path;
-  p.out = out;
-  const json& cfg = p.cfg;
-  for (const char* t : {"experiment", "gen", "tokenizer", "model", "pretrain", "sft", "eval"})
-    TSFT_CHECK(cfg.contains(t), "{}: missing table [{}]", o.config_path, t);
-  TSFT_CHECK(
-      !cfg["experiment"].contains("seeds"),
-      "{}: [experiment] seeds is replaced by base_seeds (init + pre-training + instruct) and sft_seeds (SFT "
-      "data order); runs = base_seeds x sft_seeds",
-      o.config_path);
-  TSFT_CHECK(!cfg["model"].contains("seed"), "{}: [model] seed: the init seed is [experiment] base_seeds",
-             o.config_path);
-  // Arms are compared at equal optimizer steps, at equal supervised tokens, or each trained to
-  // convergence (early stopping on the held-out validation problems).
-  p.budget = get<std::string>(cfg, "experiment", "budget", "steps");
-  TSFT_CHECK(p.budget == "steps" || p.budget == "tokens" || p.budget == "converged",
-             "{}: [experiment] budget = '{}': expected steps | tokens | converged", o.config_path, p.budget);
-  TSFT_CHECK(
-      p.budget != "tokens" ||
-          (cfg["sft"].contains("supervised_tokens") && cfg["sft"]["supervised_tokens"].is_number_integer()),
-      "{}: [experiment] budget = 'tokens' needs an integer [sft] supervised_tokens (the budget of every arm)",
-      o.config_path);
-  p.base_seeds = seed_list(cfg["experiment"], "base_seeds", o.config_path);
-  p.sft_seeds = seed_list(cfg["experiment"], "sft_seeds", o.config_path);
-  p.arms =
-      cfg["experiment"].value("arms", std::vector<std::string>{"theorem:all", "vanilla:all", "theorem:mlp",
-                                                               "vanilla:mlp", "theorem:attn", "vanilla:attn",
-                                                               "vanilla-matched:all", "answer-only:all"});
-  p.threads = std::to_string(get<int>(cfg, "experiment", "threads", 0));
-  p.catalog = get<std::string>(cfg, "gen", "catalog", std::string(TSFT_SOURCE_DIR) + "/data/theorems");
-  return p;
-}
 
 // Base model of one base seed: init -> pretrain -> [instruct-data -> instruct]. Returns (dir, key).
 std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, const std::string& k_tok,
@@ -334,66 +249,6 @@ std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, c
   return {base, k_base};
 }
 
-// Model selection rule of every arm ([sft] select): val_accuracy (default) or final.
-std::string select_rule(const Plan& p) {
-  std::string r = p.cfg["sft"].value("select", std::string("val_accuracy"));
-  TSFT_CHECK(r == "val_accuracy" || r == "final", "{}: [sft] select = '{}': expected val_accuracy | final",
-             p.config_path, r);
-  return r;
-}
-
-// The SFT arguments of one arm (budget, validation, the cap-independent LR schedule).
-std::vector<std::string> sft_args(const Plan& p, const std::string& base, const std::string& train_file,
-                                  const std::string& val_file, const std::string& out_dir,
-                                  const std::string& trainable, int seed) {
-  const json& sft = p.cfg["sft"];
-  std::vector<std::string> a = {"train",
-                                "--model",
-                                base,
-                                "--data",
-                                train_file,
-                                "--out",
-                                out_dir,
-                                "--trainable",
-                                trainable,
-                                "--steps",
-                                s(sft.value("steps", json(200))),
-                                "--micro-batch",
-                                s(sft.value("micro_batch", json(8))),
-                                "--block",
-                                s(sft.value("block", json(512))),
-                                "--lr",
-                                s(sft.value("lr", json(1e-3))),
-                                "--warmup",
-                                s(sft.value("warmup", json(20))),
-                                "--schedule",
-                                sft.value("schedule", std::string("constant")),
-                                "--seed",
-                                std::to_string(seed),
-                                "--chat-template",
-                                "chatml",
-                                "--threads",
-                                p.threads,
-                                "-q"};
-  if (!val_file.empty()) {
-    for (const char* x : {"--val", val_file.c_str(), "--eval-every"}) a.push_back(x);
-    a.push_back(s(sft.value("eval_every", json(50))));
-    if (select_rule(p) == "val_accuracy")  // every evaluation's weights kept for the selection stage
-      for (std::string x : {std::string("--save-every"), s(sft.value("eval_every", json(50))),
-                            std::string("--keep-last"), std::string("1000000")})
-        a.push_back(x);
-  }
-  if (p.budget == "tokens") {
-    a.push_back("--max-supervised-tokens");
-    a.push_back(s(sft["supervised_tokens"]));
-  } else if (p.budget == "converged") {
-    for (std::string x : {std::string("--early-stop-patience"), s(sft.value("patience", json(3))),
-                          std::string("--early-stop-min-delta"), s(sft.value("min_delta", json(0.0)))})
-      a.push_back(x);
-  }
-  return a;
-}
-
 // Model selection, the same rule for every arm: each saved checkpoint is decoded greedily on the
 // validation problems (held-out training problems; [sft] select_limit of them, 0 = all) and the one with
 // the highest answer accuracy is kept (ties: the earliest step). Writes select/<name>.json.
@@ -460,9 +315,13 @@ json plan_run(Runner& r, const Plan& p) {
   std::vector<std::string> eval_files;
   if (!r.dry) {
     for (auto& f : fs::directory_iterator(gen + "/problems"))
-      if (f.path().extension() == ".jsonl" && f.path().stem() != "train")
+      if (f.path().extension() == ".jsonl" && f.path().stem() != "train" &&
+          !p.eval_skip.count(f.path().stem()))
         eval_files.push_back(f.path().string());
     std::sort(eval_files.begin(), eval_files.end());
+    for (auto& k : p.eval_skip)
+      TSFT_CHECK(fs::exists(gen + "/problems/" + k + ".jsonl"),
+                 "{}: [eval] skip: no gen file problems/{}.jsonl", p.config_path, k);
     if (val_size > 0) {  // the held-out training problems (render keeps order: the same tail in every arm)
       fs::create_directories(out + "/eval-sets");
       fs_write_atomic(out + "/eval-sets/val.jsonl",
@@ -541,7 +400,7 @@ json plan_run(Runner& r, const Plan& p) {
                     {"base_seed", b},
                     {"sft_seed", seed}};
         runs.push_back(run);
-        if (trainable == "all" && (sup == "theorem" || sup == "vanilla")) {
+        if (p.transplants && trainable == "all" && (sup == "theorem" || sup == "vanilla")) {
           std::string k_an = experiment_hash(k_train + model + "analyze");
           std::string an =
               r.stage("analysis/" + name, k_an,
