@@ -384,21 +384,37 @@ json plan_run(Runner& r, const Plan& p) {
           }
         }
         std::string name = fmt::format("{}-{}-b{}s{}", sup, trainable, b, seed);
-        std::string k_train =
-            experiment_hash(k_base + k_render + p.budget + sft.dump() + trainable + std::to_string(seed));
-        std::string tr =
-            r.stage("train/" + name, k_train,
-                    sft_args(p, base, train_file, val_file, out + "/train/" + name, trainable, seed));
-        std::string model = val_size > 0 && select_rule(p) == "val_accuracy"
-                                ? select_checkpoint(r, p, name, tr, k_train, out + "/eval-sets/val.jsonl")
-                                : tr + "/final";
+        // One training per learning rate of the arm's grid ([sft.lr_grid], e.g. mlp = [1e-3, 3e-3]; none:
+        // [sft] lr); the rate whose selected checkpoint has the best validation answer accuracy is kept.
+        const bool selecting = val_size > 0 && select_rule(p) == "val_accuracy";
+        json sft_for_key = sft;  // the grid itself is not an input of one training (its rate is)
+        sft_for_key.erase("lr_grid");
+        const std::string sft_key = sft_for_key.dump();
+        std::vector<std::string> lrs = lr_grid(p, trainable);
+        TSFT_CHECK(lrs.size() == 1 || selecting,
+                   "{}: [sft.lr_grid] needs val_size > 0 and select = val_accuracy", p.config_path);
+        std::string k_train, tr, model, train_name;
+        double best_acc = -1;
+        for (auto& lr : lrs) {
+          std::string tn = lr.empty() ? name : name + "-lr" + lr;
+          std::string kt =
+              experiment_hash(k_base + k_render + p.budget + sft_key + trainable + std::to_string(seed) + lr);
+          std::string t =
+              r.stage("train/" + tn, kt,
+                      sft_args(p, base, train_file, val_file, out + "/train/" + tn, trainable, seed, lr));
+          std::string m =
+              selecting ? select_checkpoint(r, p, tn, t, kt, out + "/eval-sets/val.jsonl") : t + "/final";
+          double acc =
+              selecting && !r.dry
+                  ? json::parse(fs_read_text(out + "/select/" + tn + ".json"))["val_accuracy"].get<double>()
+                  : 0.0;
+          if (model.empty() || acc > best_acc)
+            best_acc = acc, model = m, tr = t, k_train = kt, train_name = tn;
+        }
         r.stage("eval/" + name, experiment_hash(k_train + model + ev.dump() + std::to_string(train_limit)),
                 eval_args(model, out + "/eval/" + name));
-        json run = {{"name", name},
-                    {"supervision", sup},
-                    {"trainable", trainable},
-                    {"base_seed", b},
-                    {"sft_seed", seed}};
+        json run = {{"name", name},   {"supervision", sup}, {"trainable", trainable},
+                    {"base_seed", b}, {"sft_seed", seed},   {"train_name", train_name}};
         runs.push_back(run);
         if (p.transplants && trainable == "all" && (sup == "theorem" || sup == "vanilla")) {
           std::string k_an = experiment_hash(k_train + model + "analyze");
@@ -411,6 +427,7 @@ json plan_run(Runner& r, const Plan& p) {
                     eval_args(an + "/transplant-" + g, out + "/eval/" + tname));
             run["name"] = tname;
             run["trainable"] = std::string("transplant_") + g;
+            run.erase("train_name");  // no training of its own
             runs.push_back(run);
           }
         }

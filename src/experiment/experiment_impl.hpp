@@ -41,6 +41,9 @@ std::string select_rule(const Plan& p);
 // The SFT arguments of one arm (budget, validation, the cap-independent LR schedule).
 std::vector<std::string> sft_args(const Plan& p, const std::string& base, const std::string& train_file,
                                   const std::string& val_file, const std::string& out_dir,
-                                  const std::string& trainable, int seed);
+                                  const std::string& trainable, int seed, const std::string& lr = "");
+// The learning rates tried for an arm whose trainable spec has a [sft.lr_grid] entry; {""} (the [sft]
+// lr) otherwise.
+std::vector<std::string> lr_grid(const Plan& p, const std::string& trainable);
 
 }  // namespace tsft::exp_detail

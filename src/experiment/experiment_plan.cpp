@@ -97,7 +97,7 @@ std::string select_rule(const Plan& p) {
 // The SFT arguments of one arm (budget, validation, the cap-independent LR schedule).
 std::vector<std::string> sft_args(const Plan& p, const std::string& base, const std::string& train_file,
                                   const std::string& val_file, const std::string& out_dir,
-                                  const std::string& trainable, int seed) {
+                                  const std::string& trainable, int seed, const std::string& lr) {
   const json& sft = p.cfg["sft"];
   std::vector<std::string> a = {"train",
                                 "--model",
@@ -115,7 +115,7 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
                                 "--block",
                                 s(sft.value("block", json(512))),
                                 "--lr",
-                                s(sft.value("lr", json(1e-3))),
+                                lr.empty() ? s(sft.value("lr", json(1e-3))) : lr,
                                 "--warmup",
                                 s(sft.value("warmup", json(20))),
                                 "--schedule",
@@ -144,6 +144,27 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
       a.push_back(x);
   }
   return a;
+}
+
+std::vector<std::string> lr_grid(const Plan& p, const std::string& trainable) {
+  const json& sft = p.cfg["sft"];
+  if (!sft.contains("lr_grid")) return {""};
+  const json& g = sft["lr_grid"];
+  TSFT_CHECK(g.is_object(), "{}: [sft.lr_grid] must be a table: trainable = [lr, ...]", p.config_path);
+  for (auto& [k, v] : g.items()) {
+    bool used = false;
+    for (auto& a : p.arms) used |= a.substr(a.find(':') + 1) == k;
+    TSFT_CHECK(used, "{}: [sft.lr_grid] {}: no arm trains '{}'", p.config_path, k, k);
+    TSFT_CHECK(v.is_array() && !v.empty(), "{}: [sft.lr_grid] {}: a non-empty list of learning rates",
+               p.config_path, k);
+    for (auto& x : v)
+      TSFT_CHECK(x.is_number() && x.get<double>() > 0, "{}: [sft.lr_grid] {}: rates must be > 0",
+                 p.config_path, k);
+  }
+  if (!g.contains(trainable)) return {""};
+  std::vector<std::string> out;
+  for (auto& x : g[trainable]) out.push_back(s(x));
+  return out;
 }
 
 }  // namespace tsft::exp_detail

@@ -223,8 +223,9 @@ void theorem_section(Doc& doc, const ReportData& d) {
 
 std::string selected(const ReportRun& r) {
   if (!r.selection.is_object()) return "final";
-  return fmt::format("{} ({})", r.selection.value("selected", std::string("?")),
-                     pct(r.selection.value("val_accuracy", 0.0)));
+  std::string lr = r.train_name.size() > r.name.size() ? r.train_name.substr(r.name.size() + 1) + " " : "";
+  return lr + fmt::format("{} ({})", r.selection.value("selected", std::string("?")),
+                          pct(r.selection.value("val_accuracy", 0.0)));
 }
 
 void training_section(Doc& doc, const ReportData& d) {

@@ -46,7 +46,8 @@ void load_run(const std::string& dir, ReportRun& r) {
   TSFT_CHECK(fs::exists(ev + "/metrics.json"),
              "{}/metrics.json: missing (the eval stage writes it; rerun the experiment)", ev);
   r.metrics = json::parse(fs_read_text(ev + "/metrics.json"));
-  std::ifstream mf(dir + "/train/" + r.name + "/metrics.jsonl");
+  const std::string tn = r.train_name.empty() ? r.name : r.train_name;
+  std::ifstream mf(dir + "/train/" + tn + "/metrics.jsonl");
   std::string line;
   while (std::getline(mf, line)) {
     json m = json::parse(line, nullptr, false);
@@ -54,10 +55,10 @@ void load_run(const std::string& dir, ReportRun& r) {
     if (m.contains("loss")) r.curve.push_back({m["step"].get<double>(), m["loss"].get<double>()});
     if (m.contains("val_loss")) r.val_curve.push_back({m["step"].get<double>(), m["val_loss"].get<double>()});
   }
-  if (fs::exists(dir + "/train/" + r.name + "/summary.json"))
-    r.summary = json::parse(fs_read_text(dir + "/train/" + r.name + "/summary.json"));
-  if (fs::exists(dir + "/select/" + r.name + ".json"))
-    r.selection = json::parse(fs_read_text(dir + "/select/" + r.name + ".json"));
+  if (fs::exists(dir + "/train/" + tn + "/summary.json"))
+    r.summary = json::parse(fs_read_text(dir + "/train/" + tn + "/summary.json"));
+  if (fs::exists(dir + "/select/" + tn + ".json"))
+    r.selection = json::parse(fs_read_text(dir + "/select/" + tn + ".json"));
 }
 
 // The declared pools, resolved for this world: P3 joins when generic drills cover its magnitudes, the
@@ -121,6 +122,7 @@ ReportData report_load(const std::string& dir) {
     r.trainable = rj["trainable"];
     r.base_seed = rj["base_seed"];
     r.sft_seed = rj["sft_seed"];
+    r.train_name = rj.value("train_name", r.name);
     load_run(dir, r);
     d.runs.push_back(std::move(r));
   }

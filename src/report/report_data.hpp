@@ -14,6 +14,7 @@ namespace tsft {
 
 struct ReportRun {
   std::string name, sup, trainable;  // sup "base" for a base model
+  std::string train_name;            // train/ and select/ directory (name + "-lr<rate>" under an LR grid)
   int base_seed = 0, sft_seed = 0;
   std::vector<eval::ItemResult> items;
   std::map<std::string, const eval::ItemResult*> by_id;

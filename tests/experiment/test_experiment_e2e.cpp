@@ -150,6 +150,46 @@ TEST_F(ExperimentE2E, ChangedInputsRerunStagesCleanly) {
   EXPECT_TRUE(weights) << fp.dump();
 }
 
+// A per-arm learning-rate grid: every rate of theorem:mlp is trained and its checkpoint chosen on
+// validation answer accuracy; the rate kept is the one with the best of those accuracies (ties: first).
+TEST_F(ExperimentE2E, LearningRateGridKeepsTheBestValidationAccuracy) {
+  Smoke& s = *g_smoke;
+  ASSERT_EQ(s.second_exit, 0) << s.second_output;
+  std::string out = s.t / "grid", cfg = s.t / "grid.toml";
+  fs::copy(s.out, out, fs::copy_options::recursive);
+  std::string text = tsft::fs_read_text(s.cfg);
+  size_t eval = text.find("[eval]");
+  ASSERT_NE(eval, std::string::npos);
+  text.insert(eval, "[sft.lr_grid]\nmlp = [1e-3, 3e-3]\n\n");
+  tsft::fs_write_atomic(cfg, text);
+  CmdResult r = run_cmd(tsft_bin() + " experiment " + cfg + " --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("stage train/theorem-all-b1s1: cached"), std::string::npos) << r.output;
+  double best = -1;
+  std::string expect;
+  for (const char* lr : {"0.001", "0.003"}) {
+    std::string name = std::string("theorem-mlp-b1s1-lr") + lr;
+    ASSERT_TRUE(fs::exists(out + "/train/" + name + "/summary.json")) << name;
+    double acc = json::parse(tsft::fs_read_text(out + "/select/" + name + ".json"))["val_accuracy"];
+    if (acc > best) best = acc, expect = name;
+  }
+  auto ex = json::parse(tsft::fs_read_text(out + "/experiment.json"));
+  bool found = false;
+  for (auto& run : ex["runs"])
+    if (run["name"] == "theorem-mlp-b1s1") {
+      found = true;
+      EXPECT_EQ(run["train_name"], expect);
+    }
+  EXPECT_TRUE(found);
+  // A grid for a trainable spec no arm uses is a config error.
+  std::string bad = text;
+  bad.replace(bad.find("mlp = [1e-3"), 3, "embed");
+  tsft::fs_write_atomic(cfg, bad);
+  CmdResult e = run_cmd(tsft_bin() + " experiment " + cfg + " --out " + out);
+  EXPECT_NE(e.exit_code, 0);
+  EXPECT_NE(e.output.find("no arm trains 'embed'"), std::string::npos) << e.output;
+}
+
 // Nothing learns at smoke scale: every claim is present, none is "supported", and with one run every
 // verdict says it is exploratory.
 TEST_F(ExperimentE2E, SmokeReportDecidesEveryClaimAndSupportsNone) {
