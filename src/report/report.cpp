@@ -236,7 +236,18 @@ void training_section(Doc& doc, const ReportData& d) {
     if (!r.val_curve.empty()) val.push_back({r.name, r.val_curve});
   }
   doc.svg(svg_curves("training loss per step", loss, "step"));
-  if (!val.empty()) doc.svg(svg_curves("validation loss per evaluation (model selection)", val, "step"));
+  if (!val.empty()) doc.svg(svg_curves("validation loss per evaluation (early stopping)", val, "step"));
+  std::vector<Series> acc;  // validation answer accuracy of every saved checkpoint (model selection)
+  for (auto& r : d.runs) {
+    if (!r.selection.is_object()) continue;
+    Series sr{r.name, {}};
+    for (auto& c : r.selection["checkpoints"])
+      sr.second.push_back({(double)std::stol(c["checkpoint"].get<std::string>().substr(11)),
+                           c["val_accuracy"].get<double>()});
+    acc.push_back(sr);
+  }
+  if (!acc.empty())
+    doc.svg(svg_curves("validation answer accuracy per checkpoint (model selection)", acc, "step"));
   doc.para("Budget: " + budget_sentence(d.budget) +
            " An arm that stopped at its step cap with its best validation at the last evaluation is still "
            "improving: "

@@ -1,6 +1,7 @@
 #include "report/report_data.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -61,6 +62,24 @@ void load_run(const std::string& dir, ReportRun& r) {
     r.selection = json::parse(fs_read_text(dir + "/select/" + tn + ".json"));
 }
 
+// P3's magnitudes are drilled when the generic drills run and their operand bound (gen_corpus: drill_max,
+// or the largest scalable range end times the larger scale, clamped to [12, 150]) reaches the largest
+// P3 operand (range end x magnitude_scale).
+bool p3_drilled(const World& w) {
+  const GenConfig& g = w.config();
+  if (g.corpus_drill_repeats <= 0) return false;
+  long need = 0, derived = 0;
+  for (int t : w.active())
+    for (auto& sl : w.catalog().theorems[t].slots)
+      if (sl.scale) {
+        need = std::max<long>(need, (long)(std::abs(sl.hi) * g.magnitude_scale));
+        derived =
+            std::max<long>(derived, (long)(std::abs(sl.hi) * std::max(g.range_scale, g.magnitude_scale)));
+      }
+  long bound = g.corpus_drill_max > 0 ? g.corpus_drill_max : std::clamp<long>(derived, 12, 150);
+  return bound >= need;
+}
+
 // The declared pools, resolved for this world: P3 joins when generic drills cover its magnitudes, the
 // counterfactual split joins C1 when two active theorems are confusable; probes the world lacks drop out.
 void resolve_pools(ReportData& d) {
@@ -69,22 +88,20 @@ void resolve_pools(ReportData& d) {
   for (auto& r : d.runs)
     for (auto& x : r.items)
       if (!x.probe.empty()) present.insert(x.probe);
+  Catalog cat = catalog_load(g.catalog_dir.empty() ? catalog_default_dir() : g.catalog_dir);
+  World w(cat, g);
   std::vector<std::string> pool = d.claims.pool;
-  if (d.claims.p3 == "in" || (d.claims.p3 == "if_drilled" && g.corpus_drill_repeats > 0))
-    pool.push_back("P3");
+  if (d.claims.p3 == "in" || (d.claims.p3 == "if_drilled" && p3_drilled(w))) pool.push_back("P3");
   for (auto& p : pool)
     if (present.count(p)) d.c2b_pool.push_back(p);
   d.c1_pool = d.c2b_pool;
   bool confusable = false;
-  if (d.claims.counterfactual == "if_confusable") {
-    Catalog cat = catalog_load(g.catalog_dir.empty() ? catalog_default_dir() : g.catalog_dir);
-    World w(cat, g);
-    for (int t : w.active()) {
-      int o = cat.theorem_index(cat.theorems[t].confusable);
-      confusable |= o >= 0 && std::count(w.active().begin(), w.active().end(), o);
-    }
+  for (int t : w.active()) {
+    int o = cat.theorem_index(cat.theorems[t].confusable);
+    confusable |= o >= 0 && std::count(w.active().begin(), w.active().end(), o);
   }
-  d.counterfactual_in_c1 = d.claims.counterfactual == "in" || confusable;
+  d.counterfactual_in_c1 =
+      d.claims.counterfactual == "in" || (d.claims.counterfactual == "if_confusable" && confusable);
 }
 
 void load_test_seen(ReportData& d) {
