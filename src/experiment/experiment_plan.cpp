@@ -62,8 +62,15 @@ Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
   // Arms are compared at equal optimizer steps, at equal supervised tokens, or each trained to
   // convergence (early stopping on the held-out validation problems).
   p.budget = get<std::string>(cfg, "experiment", "budget", "steps");
-  TSFT_CHECK(p.budget == "steps" || p.budget == "tokens" || p.budget == "converged",
-             "{}: [experiment] budget = '{}': expected steps | tokens | converged", o.config_path, p.budget);
+  TSFT_CHECK(p.budget == "steps" || p.budget == "tokens" || p.budget == "problems" || p.budget == "converged",
+             "{}: [experiment] budget = '{}': expected steps | tokens | problems | converged", o.config_path,
+             p.budget);
+  TSFT_CHECK(p.budget != "problems" ||
+                 (cfg["sft"].contains("problems") && cfg["sft"]["problems"].is_number_integer() &&
+                  cfg["sft"]["problems"].get<int64_t>() > 0),
+             "{}: [experiment] budget = 'problems' needs a positive integer [sft] problems (problems seen by "
+             "every arm)",
+             o.config_path);
   TSFT_CHECK(
       p.budget != "tokens" ||
           (cfg["sft"].contains("supervised_tokens") && cfg["sft"]["supervised_tokens"].is_number_integer()),
@@ -94,39 +101,46 @@ std::string select_rule(const Plan& p) {
   return r;
 }
 
+// Equal problems seen: one problem per row, micro_batch rows per step -> ceil(problems / micro_batch).
+std::string problem_steps(const json& sft) {
+  int64_t mb = sft.value("micro_batch", (int64_t)8);
+  return std::to_string((sft["problems"].get<int64_t>() + mb - 1) / mb);
+}
+
 // The SFT arguments of one arm (budget, validation, the cap-independent LR schedule).
 std::vector<std::string> sft_args(const Plan& p, const std::string& base, const std::string& train_file,
                                   const std::string& val_file, const std::string& out_dir,
                                   const std::string& trainable, int seed, const std::string& lr) {
   const json& sft = p.cfg["sft"];
-  std::vector<std::string> a = {"train",
-                                "--model",
-                                base,
-                                "--data",
-                                train_file,
-                                "--out",
-                                out_dir,
-                                "--trainable",
-                                trainable,
-                                "--steps",
-                                s(sft.value("steps", json(200))),
-                                "--micro-batch",
-                                s(sft.value("micro_batch", json(8))),
-                                "--block",
-                                s(sft.value("block", json(512))),
-                                "--lr",
-                                lr.empty() ? s(sft.value("lr", json(1e-3))) : lr,
-                                "--warmup",
-                                s(sft.value("warmup", json(20))),
-                                "--schedule",
-                                sft.value("schedule", std::string("constant")),
-                                "--seed",
-                                std::to_string(seed),
-                                "--chat-template",
-                                "chatml",
-                                "--threads",
-                                p.threads,
-                                "-q"};
+  std::vector<std::string> a = {
+      "train",
+      "--model",
+      base,
+      "--data",
+      train_file,
+      "--out",
+      out_dir,
+      "--trainable",
+      trainable,
+      "--steps",
+      p.budget == "problems" ? problem_steps(sft) : s(sft.value("steps", json(200))),
+      "--micro-batch",
+      s(sft.value("micro_batch", json(8))),
+      "--block",
+      s(sft.value("block", json(512))),
+      "--lr",
+      lr.empty() ? s(sft.value("lr", json(1e-3))) : lr,
+      "--warmup",
+      s(sft.value("warmup", json(20))),
+      "--schedule",
+      sft.value("schedule", std::string("constant")),
+      "--seed",
+      std::to_string(seed),
+      "--chat-template",
+      "chatml",
+      "--threads",
+      p.threads,
+      "-q"};
   if (!val_file.empty()) {
     for (const char* x : {"--val", val_file.c_str(), "--eval-every"}) a.push_back(x);
     a.push_back(s(sft.value("eval_every", json(50))));
@@ -135,7 +149,9 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
                             std::string("--keep-last"), std::string("1000000")})
         a.push_back(x);
   }
-  if (p.budget == "tokens") {
+  if (p.budget == "problems") {
+    a.push_back("--no-packing");  // one problem per row: steps x micro_batch problems, the same in every arm
+  } else if (p.budget == "tokens") {
     a.push_back("--max-supervised-tokens");
     a.push_back(s(sft["supervised_tokens"]));
   } else if (p.budget == "converged") {

@@ -20,6 +20,8 @@ namespace tsft {
 namespace {
 
 std::string budget_sentence(const std::string& budget) {
+  if (budget == "problems")
+    return "Arms are compared at equal problems seen (one problem per row, the same number of rows per arm).";
   if (budget == "tokens")
     return "Arms are compared at equal supervised tokens (each arm stops once it has trained on the same "
            "number of "

@@ -190,6 +190,27 @@ TEST_F(ExperimentE2E, LearningRateGridKeepsTheBestValidationAccuracy) {
   EXPECT_NE(e.output.find("no arm trains 'embed'"), std::string::npos) << e.output;
 }
 
+// Equal problems seen: one problem per row, ceil(problems / micro_batch) steps for every arm.
+TEST_F(ExperimentE2E, EqualProblemsBudgetGivesEveryArmTheSameProblems) {
+  Smoke& s = *g_smoke;
+  ASSERT_EQ(s.second_exit, 0) << s.second_output;
+  std::string out = s.t / "problems", cfg = s.t / "problems.toml";
+  fs::copy(s.out, out, fs::copy_options::recursive);
+  std::string text = tsft::fs_read_text(s.cfg);
+  text = std::regex_replace(text, std::regex("budget = \"converged\""), "budget = \"problems\"");
+  text = std::regex_replace(text, std::regex("\\[sft\\]\n"), "[sft]\nproblems = 20\n");
+  tsft::fs_write_atomic(cfg, text);
+  CmdResult r = run_cmd(tsft_bin() + " experiment " + cfg + " --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* arm : {"theorem-all-b1s1", "vanilla-all-b1s1", "answer-only-all-b1s1"}) {
+    auto su = json::parse(tsft::fs_read_text(out + "/train/" + arm + "/summary.json"));
+    EXPECT_EQ(su["steps"].get<int>(), 5) << arm;  // 20 problems / micro_batch 4
+    auto st = json::parse(tsft::fs_read_text(out + "/train/" + arm + "/.stage.json"));
+    EXPECT_NE(st["args"].dump().find("--no-packing"), std::string::npos) << arm;
+  }
+  EXPECT_NE(tsft::fs_read_text(out + "/report.md").find("equal problems seen"), std::string::npos);
+}
+
 // Nothing learns at smoke scale: every claim is present, none is "supported", and with one run every
 // verdict says it is exploratory.
 TEST_F(ExperimentE2E, SmokeReportDecidesEveryClaimAndSupportsNone) {
