@@ -368,10 +368,14 @@ json plan_run(Runner& r, const Plan& p) {
         TSFT_CHECK(colon != std::string::npos,
                    "{}: arm '{}' must be supervision:trainable (e.g. theorem:mlp)", p.config_path, arm);
         std::string sup = arm.substr(0, colon), trainable = arm.substr(colon + 1);
-        std::string k_render = experiment_hash(k_gen + sup);
-        std::string rend = r.stage("render/" + sup, k_render,
-                                   {"render", "--in", gen + "/problems/train.jsonl", "--out",
-                                    out + "/render/" + sup + "/sft.jsonl", "--arm", sup});
+        // vanilla-matched lengths are counted in the run's tokenizer (its render depends on it).
+        const bool matched = sup == "vanilla-matched";
+        std::string k_render = experiment_hash(k_gen + sup + (matched ? k_tok : ""));
+        std::vector<std::string> rargs = {
+            "render", "--in", gen + "/problems/train.jsonl", "--out", out + "/render/" + sup + "/sft.jsonl",
+            "--arm",  sup};
+        if (matched) rargs.insert(rargs.end(), {"--tokenizer", out + "/tokenizer/tokenizer.json"});
+        std::string rend = r.stage("render/" + sup, k_render, rargs);
         // The last val_size rendered problems are held out (same problems in every arm: render keeps order).
         std::string train_file = rend + "/sft.jsonl", val_file;
         if (val_size > 0) {

@@ -251,6 +251,9 @@ TEST_F(ExperimentE2E, ReportHasEverySection) {
   EXPECT_NE(md.find("| train |"), std::string::npos) << "no 'train' column in the accuracy table";
   EXPECT_NE(md.find("step_drills_eval_facts = true"), std::string::npos)
       << "the leakage declaration is missing";
+  // The neutral control's length is counted in the run's own tokenizer.
+  auto rs = json::parse(tsft::fs_read_text(s.out + "/render/vanilla-matched/.stage.json"));
+  EXPECT_NE(rs["args"].dump().find("--tokenizer"), std::string::npos) << rs.dump();
   auto summary = json::parse(tsft::fs_read_text(s.out + "/train/theorem-all-b1s1/summary.json"));
   EXPECT_GT(summary["supervised_tokens"].get<int64_t>(), 0);
 }
