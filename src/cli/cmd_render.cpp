@@ -6,12 +6,13 @@
 #include "cli/command.hpp"
 #include "core/error.hpp"
 #include "theorems/render.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace tsft::cli {
 namespace {
 
 struct RenderOpts {
-  std::string in, out, arm;
+  std::string in, out, arm, tokenizer;
 };
 
 Action setup(CLI::App& app) {
@@ -21,8 +22,16 @@ Action setup(CLI::App& app) {
   app.add_option("--arm", o->arm, "theorem | vanilla | vanilla-matched | answer-only")
       ->required()
       ->check(CLI::IsMember({"theorem", "vanilla", "vanilla-matched", "answer-only"}));
+  app.add_option("--tokenizer", o->tokenizer,
+                 "tokenizer.json counting vanilla-matched lengths (default: bytes / 4)");
   return [o]() {
     Arm arm = render_parse_arm(o->arm);
+    TokenCount count = render_token_count;
+    std::shared_ptr<tokenizer::Tokenizer> tok;
+    if (!o->tokenizer.empty()) {
+      tok = std::make_shared<tokenizer::Tokenizer>(o->tokenizer);
+      count = [tok](std::string_view t) { return tok->encode(t).size(); };
+    }
     std::ifstream in(o->in, std::ios::binary);
     TSFT_CHECK(in, "cannot read '{}'", o->in);
     std::ofstream out(o->out, std::ios::binary | std::ios::trunc);
@@ -35,7 +44,7 @@ Action setup(CLI::App& app) {
       nlohmann::json p;
       try {
         p = nlohmann::json::parse(line);
-        out << render_chat(p, arm).dump() << '\n';
+        out << render_chat(p, arm, count).dump() << '\n';
       } catch (const nlohmann::json::exception& e) {
         TSFT_FAIL("{}:{}: {}", o->in, lineno, e.what());
       }

@@ -1,21 +1,20 @@
 #include "experiment/experiment.hpp"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fcntl.h>
-
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <toml++/toml.h>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
-#include "model/engine.hpp"
+#include "experiment/experiment_impl.hpp"
 #include "report/report.hpp"
 
 extern char** environ;
@@ -23,6 +22,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace tsft {
+using namespace exp_detail;
 
 std::string experiment_hash(const std::string& bytes) {
   uint64_t h = 1469598103934665603ULL;
@@ -31,23 +31,6 @@ std::string experiment_hash(const std::string& bytes) {
 }
 
 namespace {
-json toml_to_json(const toml::node& n) {
-  if (auto t = n.as_table()) {
-    json j = json::object();
-    for (auto& [k, v] : *t) j[std::string(k.str())] = toml_to_json(v);
-    return j;
-  }
-  if (auto a = n.as_array()) {
-    json j = json::array();
-    for (auto& v : *a) j.push_back(toml_to_json(v));
-    return j;
-  }
-  if (auto v = n.as_string()) return v->get();
-  if (auto v = n.as_integer()) return v->get();
-  if (auto v = n.as_floating_point()) return v->get();
-  if (auto v = n.as_boolean()) return v->get();
-  return nullptr;
-}
 
 std::string self_exe() {
   std::error_code ec;
@@ -69,21 +52,48 @@ std::string catalog_hash(const std::string& dir) {
 
 struct Runner {
   ExperimentOptions opt;
+  // [experiment] device / precision: appended to every model-running stage (pretrain, train, eval)
+  // and folded into its key; the default engine (cpu/fp32) leaves arguments and keys unchanged.
+  std::vector<std::string> engine_args;
+  std::string engine_tag;
   json timings = json::object();
+  // Progress: a dry pass counts the stages (planned); the real pass numbers them and estimates the
+  // time left from the seconds per stage run so far (a rough ETA: stages differ in length).
+  bool dry = false;
+  int planned = 0, done = 0, ran = 0;
+  double ran_seconds = 0;
+
+  std::string progress() const {
+    double left = ran > 0 ? ran_seconds / ran * (planned - done) : 0;
+    std::string eta = ran == 0    ? ""
+                      : left < 90 ? fmt::format(", ETA ~{:.0f} s", left)
+                                  : fmt::format(", ETA ~{:.0f} min", left / 60);
+    return fmt::format("[{}/{}{}]", done + 1, planned, eta);
+  }
 
   // Run `args` as a stage unless DIR/.stage.json has `key`. Returns the stage directory.
-  std::string stage(const std::string& name, const std::string& key, std::vector<std::string> args) {
+  std::string stage(const std::string& name, std::string key, std::vector<std::string> args) {
+    if (!engine_tag.empty() && !args.empty() &&
+        (args[0] == "pretrain" || args[0] == "train" || args[0] == "eval")) {
+      args.insert(args.end(), engine_args.begin(), engine_args.end());
+      key = experiment_hash(key + engine_tag);
+    }
     std::string dir = (fs::path(opt.out_dir) / name).string();
+    if (dry) {
+      planned++;
+      return dir;
+    }
     std::string marker = dir + "/.stage.json";
     if (fs::exists(marker)) {
       json m = json::parse(fs_read_text(marker));
       if (m.value("key", "") == key) {
         timings[name] = m.value("seconds", 0.0);
-        if (!opt.quiet) log_info("stage {}: cached", name);
+        if (!opt.quiet) log_info("stage {}: cached {}", name, progress());
+        done++;
         return dir;
       }
     }
-    if (!opt.quiet) log_info("stage {}: running", name);
+    if (!opt.quiet) log_info("stage {}: running {}", name, progress());
     // An interrupted stage restarts clean, except an eval stage interrupted with the same key, which
     // resumes inside tsft eval. A stage whose inputs changed (another key) always starts clean.
     std::string pending = dir + "/.stage.pending";
@@ -97,7 +107,8 @@ struct Runner {
     std::vector<char*> argv;
     for (auto& a : full) argv.push_back(a.data());
     argv.push_back(nullptr);
-    std::string log = (fs::path(opt.out_dir) / "logs" / (fs::path(name).filename().string() + ".log")).string();
+    std::string log =
+        (fs::path(opt.out_dir) / "logs" / (fs::path(name).filename().string() + ".log")).string();
     fs::create_directories(fs::path(log).parent_path());
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -116,16 +127,11 @@ struct Runner {
     fs_write_atomic(marker, json{{"key", key}, {"seconds", secs}, {"args", args}}.dump(2) + "\n");
     fs::remove(pending);
     timings[name] = secs;
+    done++, ran++, ran_seconds += secs;
     return dir;
   }
 };
 
-template <typename T>
-T get(const json& j, const char* table, const char* key, T def) {
-  if (!j.contains(table) || !j[table].contains(key)) return def;
-  return j[table][key].get<T>();
-}
-std::string s(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 }  // namespace
 
 std::string experiment_head_lines(const std::string& path, int64_t n) {
@@ -144,194 +150,335 @@ std::pair<std::string, std::string> experiment_split_tail(const std::string& pat
   std::string line;
   while (std::getline(in, line))
     if (!line.empty()) lines.push_back(line);
-  TSFT_CHECK((int64_t)lines.size() > tail, "{}: {} examples cannot hold out {} for validation (lower [sft] val_size)", path,
-             lines.size(), tail);
+  TSFT_CHECK((int64_t)lines.size() > tail,
+             "{}: {} examples cannot hold out {} for validation (lower [sft] val_size)", path, lines.size(),
+             tail);
   std::pair<std::string, std::string> r;
   for (size_t i = 0; i < lines.size(); i++) (i + tail < lines.size() ? r.first : r.second) += lines[i] + "\n";
   return r;
 }
 
-std::string experiment_run(const ExperimentOptions& o) {
-  toml::table tbl;
-  try {
-    tbl = toml::parse_file(o.config_path);
-  } catch (const toml::parse_error& e) {
-    TSFT_FAIL("{}:{}:{}: {}", o.config_path, e.source().begin.line, e.source().begin.column, e.description());
-  }
-  json cfg = toml_to_json(tbl);
-  for (const char* t : {"experiment", "gen", "tokenizer", "model", "pretrain", "sft", "eval"})
-    TSFT_CHECK(cfg.contains(t), "{}: missing table [{}]", o.config_path, t);
-  Runner r;
-  r.opt = o;
-  if (r.opt.tsft_bin.empty()) r.opt.tsft_bin = self_exe();
-  fs::create_directories(o.out_dir);
-  const std::string out = fs::absolute(o.out_dir).string();
-  r.opt.out_dir = out;
-  std::string cfg_copy = out + "/config.toml";
-  fs_write_atomic(cfg_copy, fs_read_text(o.config_path));
-  auto t_start = std::chrono::steady_clock::now();
+namespace {
 
-  // Arms are compared at equal optimizer steps, at equal supervised tokens, or each trained to
-  // convergence (early stopping on the held-out validation problems).
-  std::string budget = get<std::string>(cfg, "experiment", "budget", "steps");
-  TSFT_CHECK(budget == "steps" || budget == "tokens" || budget == "converged",
-             "{}: [experiment] budget = '{}': expected steps | tokens | converged", o.config_path, budget);
-  TSFT_CHECK(budget != "tokens" || (cfg["sft"].contains("supervised_tokens") && cfg["sft"]["supervised_tokens"].is_number_integer()),
-             "{}: [experiment] budget = 'tokens' needs an integer [sft] supervised_tokens (the budget of every arm)",
-             o.config_path);
-  std::vector<int> seeds = cfg["experiment"].value("seeds", std::vector<int>{1});
-  std::vector<std::string> arms = cfg["experiment"].value(
-      "arms", std::vector<std::string>{"theorem:all", "vanilla:all", "theorem:mlp", "vanilla:mlp", "theorem:attn",
-                                       "vanilla:attn", "vanilla-matched:all", "answer-only:all"});
-  std::string threads = std::to_string(get<int>(cfg, "experiment", "threads", 0));
-  // The engine of every training and eval stage ([experiment] device / precision). A non-default
-  // engine is part of the stage keys from pre-training on; the default leaves existing keys unchanged.
-  const std::string device = get<std::string>(cfg, "experiment", "device", "cpu"),
-                    precision = get<std::string>(cfg, "experiment", "precision", "fp32");
-  engine_spec_parse(device, precision);
-  const std::string engine_tag = device == "cpu" && precision == "fp32" ? "" : device + "/" + precision;
-  auto with_engine = [&](std::vector<std::string> a) {
-    if (!engine_tag.empty())
-      for (const std::string& x : {std::string("--device"), device, std::string("--precision"), precision}) a.push_back(x);
-    return a;
-  };
-  std::string catalog = get<std::string>(cfg, "gen", "catalog", std::string(TSFT_SOURCE_DIR) + "/data/theorems");
-
-  // gen
-  std::string k_gen = experiment_hash(cfg["gen"].dump() + catalog_hash(catalog));
-  std::string gen = r.stage("gen", k_gen, {"gen", "--config", cfg_copy, "--out", out + "/gen", "--corpus", "--catalog", catalog});
-  // tokenizer
+// Base model of one base seed: init -> pretrain -> [instruct-data -> instruct]. Returns (dir, key).
+std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, const std::string& k_tok,
+                                              const std::string& gen, const std::string& tokd) {
+  const json& cfg = p.cfg;
   const json& tk = cfg["tokenizer"];
-  std::string k_tok = experiment_hash(k_gen + tk.dump());
-  std::string tokd = r.stage("tokenizer", k_tok,
-                             {"tokenizer", "train", "--corpus", gen + "/corpus.jsonl", "--vocab-size",
-                              s(tk.value("vocab_size", json(1024))), "--special-tokens", "<|endoftext|>,<|im_start|>,<|im_end|>",
-                              "--style", tk.value("style", std::string("qwen")), "--out", out + "/tokenizer/tokenizer.json"});
-  // init
   const json& md = cfg["model"];
-  std::string k_init = experiment_hash(k_tok + md.dump());
-  std::string init = r.stage("init", k_init,
-                             {"init", "--arch", md.value("arch", std::string("llama")), "--vocab", s(tk.value("vocab_size", json(1024))),
-                              "--hidden", s(md.value("hidden", json(128))), "--intermediate", s(md.value("intermediate", json(352))),
-                              "--layers", s(md.value("layers", json(4))), "--heads", s(md.value("heads", json(4))),
-                              "--kv-heads", s(md.value("kv_heads", json(2))), "--max-pos", s(md.value("max_pos", json(1024))),
-                              "--seed", s(md.value("seed", json(1))), "--tokenizer-dir", tokd, "--out", out + "/init/model"});
-  // pretrain
+  const std::string out = p.out, bs = std::to_string(b), tag = "b" + bs;
+  std::string k_init = experiment_hash(k_tok + md.dump() + bs);
+  std::string init = r.stage("init/" + tag, k_init,
+                             {"init",
+                              "--arch",
+                              md.value("arch", std::string("llama")),
+                              "--vocab",
+                              s(tk.value("vocab_size", json(1024))),
+                              "--hidden",
+                              s(md.value("hidden", json(128))),
+                              "--intermediate",
+                              s(md.value("intermediate", json(352))),
+                              "--layers",
+                              s(md.value("layers", json(4))),
+                              "--heads",
+                              s(md.value("heads", json(4))),
+                              "--kv-heads",
+                              s(md.value("kv_heads", json(2))),
+                              "--max-pos",
+                              s(md.value("max_pos", json(1024))),
+                              "--seed",
+                              bs,
+                              "--tokenizer-dir",
+                              tokd,
+                              "--out",
+                              out + "/init/" + tag + "/model"});
   const json& pt = cfg["pretrain"];
-  std::string k_pre = experiment_hash(k_init + pt.dump() + engine_tag);
-  std::string pre = r.stage("pretrain", k_pre, with_engine(
-                            {"pretrain", "--model", init + "/model", "--data", gen + "/corpus.jsonl", "--out", out + "/pretrain",
-                             "--steps", s(pt.value("steps", json(200))), "--micro-batch", s(pt.value("micro_batch", json(8))),
-                             "--block", s(pt.value("block", json(256))), "--lr", s(pt.value("lr", json(2e-3))),
-                             "--warmup", s(pt.value("warmup", json(20))), "--seed", "1", "--threads", threads, "-q"}));
-  std::string base = pre + "/final";
-  std::string k_base = k_pre;
+  std::string k_pre = experiment_hash(k_init + pt.dump());
+  std::string pre = r.stage("pretrain/" + tag, k_pre,
+                            {"pretrain",
+                             "--model",
+                             init + "/model",
+                             "--data",
+                             gen + "/corpus.jsonl",
+                             "--out",
+                             out + "/pretrain/" + tag,
+                             "--steps",
+                             s(pt.value("steps", json(200))),
+                             "--micro-batch",
+                             s(pt.value("micro_batch", json(8))),
+                             "--block",
+                             s(pt.value("block", json(256))),
+                             "--lr",
+                             s(pt.value("lr", json(2e-3))),
+                             "--warmup",
+                             s(pt.value("warmup", json(20))),
+                             "--seed",
+                             bs,
+                             "--threads",
+                             p.threads,
+                             "-q"});
+  std::string base = pre + "/final", k_base = k_pre;
   // Generic instruction stage: the base model learns the chat format and to box answers on drills that
   // share nothing with the problem templates (the paper's base is an instruct model).
   if (cfg.contains("instruct") && cfg["instruct"].value("steps", 0) > 0) {
     const json& in = cfg["instruct"];
-    std::string k_idata = experiment_hash(k_gen + in.dump());
-    std::string idata = r.stage("instruct-data", k_idata,
-                                {"instruct", "--corpus", gen + "/corpus.jsonl", "--out", out + "/instruct-data/chat.jsonl",
-                                 "--count", s(in.value("examples", json(2000))), "--seed", s(in.value("seed", json(1)))});
+    std::string k_idata = experiment_hash(k_base + in.dump());
+    std::string idata = r.stage("instruct-data/" + tag, k_idata,
+                                {"instruct", "--corpus", gen + "/corpus.jsonl", "--out",
+                                 out + "/instruct-data/" + tag + "/chat.jsonl", "--count",
+                                 s(in.value("examples", json(2000))), "--seed", bs});
     k_base = experiment_hash(k_pre + k_idata + in.dump());
-    std::string ins = r.stage("instruct", k_base, with_engine(
-                              {"train", "--model", base, "--data", idata + "/chat.jsonl", "--out", out + "/instruct",
-                               "--steps", s(in["steps"]), "--micro-batch", s(in.value("micro_batch", json(8))),
-                               "--block", s(in.value("block", json(256))), "--lr", s(in.value("lr", json(1e-3))),
-                               "--warmup", s(in.value("warmup", json(10))), "--seed", "1", "--chat-template", "chatml",
-                               "--threads", threads, "-q"}));
+    std::string ins = r.stage("instruct/" + tag, k_base,
+                              {"train",
+                               "--model",
+                               base,
+                               "--data",
+                               idata + "/chat.jsonl",
+                               "--out",
+                               out + "/instruct/" + tag,
+                               "--steps",
+                               s(in["steps"]),
+                               "--micro-batch",
+                               s(in.value("micro_batch", json(8))),
+                               "--block",
+                               s(in.value("block", json(256))),
+                               "--lr",
+                               s(in.value("lr", json(1e-3))),
+                               "--warmup",
+                               s(in.value("warmup", json(10))),
+                               "--seed",
+                               bs,
+                               "--chat-template",
+                               "chatml",
+                               "--threads",
+                               p.threads,
+                               "-q"});
     base = ins + "/final";
   }
+  return {base, k_base};
+}
+
+// Model selection, the same rule for every arm: each saved checkpoint is decoded greedily on the
+// validation problems (held-out training problems; [sft] select_limit of them, 0 = all) and the one with
+// the highest answer accuracy is kept (ties: the earliest step). Writes select/<name>.json.
+std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name, const std::string& tr,
+                              const std::string& k_train, const std::string& val_file) {
+  if (r.dry) {
+    r.planned++;  // one selection step per arm (its checkpoint count is known only after training)
+    return tr + "/final";
+  }
+  const json& sft = p.cfg["sft"];
+  const json& ev = p.cfg["eval"];
+  std::vector<std::string> ckpts;
+  for (auto& e : fs::directory_iterator(tr))
+    if (e.is_directory() && e.path().filename().string().rfind("checkpoint-", 0) == 0)
+      ckpts.push_back(e.path().string());
+  std::sort(ckpts.begin(), ckpts.end());
+  TSFT_CHECK(!ckpts.empty(), "{}: no checkpoint to select from", tr);
+  json sel = {{"rule", "validation answer accuracy (greedy), ties: earliest"},
+              {"checkpoints", json::array()}};
+  std::string best;
+  double best_acc = -1;
+  r.planned += (int)ckpts.size() - 1;
+  for (auto& c : ckpts) {
+    std::string step = fs::path(c).filename().string(), dir = p.out + "/select/" + name + "/" + step;
+    r.stage("select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()),
+            {"eval", "--model", c, "--out", dir, "--chat-template", "chatml", "--max-new-tokens",
+             s(ev.value("max_new_tokens", json(160))), "--batch", s(ev.value("batch", json(16))), "--limit",
+             s(sft.value("select_limit", json(0))), "--threads", p.threads, "-q", "--data", val_file});
+    double acc = json::parse(fs_read_text(dir + "/metrics.json"))["overall"]["accuracy"].get<double>();
+    sel["checkpoints"].push_back({{"checkpoint", step}, {"val_accuracy", acc}});
+    if (acc > best_acc) best_acc = acc, best = c;
+  }
+  sel["selected"] = fs::path(best).filename().string();
+  sel["val_accuracy"] = best_acc;
+  fs_write_atomic(p.out + "/select/" + name + ".json", sel.dump(2) + "\n");
+  return best;
+}
+
+json plan_run(Runner& r, const Plan& p) {
+  const json& cfg = p.cfg;
+  const std::string out = p.out;
+  std::string k_gen = experiment_hash(cfg["gen"].dump() + catalog_hash(p.catalog));
+  std::string gen =
+      r.stage("gen", k_gen,
+              {"gen", "--config", p.cfg_copy, "--out", out + "/gen", "--corpus", "--catalog", p.catalog});
+  const json& tk = cfg["tokenizer"];
+  std::string k_tok = experiment_hash(k_gen + tk.dump());
+  std::string tokd = r.stage(
+      "tokenizer", k_tok,
+      {"tokenizer", "train", "--corpus", gen + "/corpus.jsonl", "--vocab-size",
+       s(tk.value("vocab_size", json(1024))), "--special-tokens", "<|endoftext|>,<|im_start|>,<|im_end|>",
+       "--style", tk.value("style", std::string("qwen")), "--out", out + "/tokenizer/tokenizer.json"});
   const json& ev = cfg["eval"];
   const json& sft = cfg["sft"];
   // Evaluation sets: every split and probe file of gen except train, plus a sample of the training
   // problems themselves (train_limit; how well each arm fits its own data) -- written once here.
-  const int64_t val_size = sft.value("val_size", (int64_t)0), train_limit = ev.value("train_limit", (int64_t)0);
-  TSFT_CHECK(budget != "converged" || val_size > 0,
-             "{}: [experiment] budget = 'converged' needs [sft] val_size > 0 (held-out training problems for early stopping)",
-             o.config_path);
+  const int64_t val_size = sft.value("val_size", (int64_t)0),
+                train_limit = ev.value("train_limit", (int64_t)0);
+  TSFT_CHECK(
+      p.budget != "converged" || val_size > 0,
+      "{}: [experiment] budget = 'converged' needs [sft] val_size > 0 (held-out training problems for early "
+      "stopping)",
+      p.config_path);
   std::vector<std::string> eval_files;
-  for (auto& p : fs::directory_iterator(gen + "/problems"))
-    if (p.path().extension() == ".jsonl" && p.path().stem() != "train") eval_files.push_back(p.path().string());
-  std::sort(eval_files.begin(), eval_files.end());
-  if (train_limit > 0) {
-    std::string fit = out + "/eval-sets/train_fit.jsonl";
-    fs::create_directories(out + "/eval-sets");
-    fs_write_atomic(fit, experiment_head_lines(gen + "/problems/train.jsonl", train_limit));
-    eval_files.push_back(fit);
-  }
-  auto eval_args = [&](const std::string& model, const std::string& dir) {
-    std::vector<std::string> a = {"eval", "--model", model, "--out", dir, "--chat-template", "chatml",
-                                  "--max-new-tokens", s(ev.value("max_new_tokens", json(160))), "--batch",
-                                  s(ev.value("batch", json(16))), "--limit", s(ev.value("limit", json(0))), "--threads",
-                                  threads, "-q", "--data"};
-    for (auto& f : eval_files) a.push_back(f);
-    return with_engine(a);
-  };
-  std::string k_evb = experiment_hash(k_base + ev.dump() + std::to_string(train_limit));
-  r.stage("eval/base", k_evb, eval_args(base, out + "/eval/base"));
-
-  json runs = json::array();
-  for (int seed : seeds) {
-    for (auto& arm : arms) {
-      size_t colon = arm.find(':');
-      TSFT_CHECK(colon != std::string::npos, "{}: arm '{}' must be supervision:trainable (e.g. theorem:mlp)", o.config_path, arm);
-      std::string sup = arm.substr(0, colon), trainable = arm.substr(colon + 1);
-      std::string k_render = experiment_hash(k_gen + sup);
-      std::string rend = r.stage("render/" + sup, k_render,
-                                 {"render", "--in", gen + "/problems/train.jsonl", "--out", out + "/render/" + sup + "/sft.jsonl",
-                                  "--arm", sup});
-      // The last val_size rendered problems are held out (same problems in every arm: render keeps order).
-      std::string train_file = rend + "/sft.jsonl", val_file;
-      if (val_size > 0) {
-        auto [tr_text, val_text] = experiment_split_tail(rend + "/sft.jsonl", val_size);
-        train_file = rend + fmt::format("/sft_train_v{}.jsonl", val_size);
-        val_file = rend + fmt::format("/sft_val_v{}.jsonl", val_size);
-        fs_write_atomic(train_file, tr_text);
-        fs_write_atomic(val_file, val_text);
-      }
-      std::string name = fmt::format("{}-{}-s{}", sup, trainable, seed);
-      std::string k_train = experiment_hash(k_base + k_render + budget + sft.dump() + trainable + std::to_string(seed));
-      std::vector<std::string> targs = {
-          "train", "--model", base, "--data", train_file, "--out", out + "/train/" + name, "--trainable", trainable,
-          "--steps", s(sft.value("steps", json(200))), "--micro-batch", s(sft.value("micro_batch", json(8))),
-          "--block", s(sft.value("block", json(512))), "--lr", s(sft.value("lr", json(1e-3))), "--warmup",
-          s(sft.value("warmup", json(20))), "--seed", std::to_string(seed), "--chat-template", "chatml", "--threads",
-          threads, "-q"};
-      targs = with_engine(targs);
-      if (!val_file.empty())
-        for (const char* a : {"--val", val_file.c_str(), "--eval-every"}) targs.push_back(a);
-      if (!val_file.empty()) targs.push_back(s(sft.value("eval_every", json(50))));
-      if (budget == "tokens") {
-        targs.push_back("--max-supervised-tokens");
-        targs.push_back(s(sft["supervised_tokens"]));
-      } else if (budget == "converged") {
-        targs.push_back("--early-stop-patience");
-        targs.push_back(s(sft.value("patience", json(3))));
-        targs.push_back("--early-stop-min-delta");
-        targs.push_back(s(sft.value("min_delta", json(0.0))));
-      }
-      std::string tr = r.stage("train/" + name, k_train, targs);
-      r.stage("eval/" + name, experiment_hash(k_train + ev.dump() + std::to_string(train_limit)),
-              eval_args(tr + "/final", out + "/eval/" + name));
-      runs.push_back({{"name", name}, {"supervision", sup}, {"trainable", trainable}, {"seed", seed}});
-      if (trainable == "all" && (sup == "theorem" || sup == "vanilla")) {
-        std::string k_an = experiment_hash(k_train + "analyze");
-        std::string an = r.stage("analysis/" + name, k_an,
-                                 {"analyze", "--base", base, "--tuned", tr + "/final", "--out", out + "/analysis/" + name});
-        for (const char* g : {"mlp", "attn"}) {
-          std::string tname = fmt::format("{}-transplant_{}-s{}", sup, g, seed);
-          r.stage("eval/" + tname, experiment_hash(k_an + g + ev.dump() + std::to_string(train_limit)),
-                  eval_args(an + "/transplant-" + g, out + "/eval/" + tname));
-          runs.push_back({{"name", tname}, {"supervision", sup}, {"trainable", std::string("transplant_") + g},
-                          {"seed", seed}});
-        }
-      }
+  if (!r.dry) {
+    for (auto& f : fs::directory_iterator(gen + "/problems"))
+      if (f.path().extension() == ".jsonl" && f.path().stem() != "train" &&
+          !p.eval_skip.count(f.path().stem()))
+        eval_files.push_back(f.path().string());
+    std::sort(eval_files.begin(), eval_files.end());
+    for (auto& k : p.eval_skip)
+      TSFT_CHECK(fs::exists(gen + "/problems/" + k + ".jsonl"),
+                 "{}: [eval] skip: no gen file problems/{}.jsonl", p.config_path, k);
+    if (val_size > 0) {  // the held-out training problems (render keeps order: the same tail in every arm)
+      fs::create_directories(out + "/eval-sets");
+      fs_write_atomic(out + "/eval-sets/val.jsonl",
+                      experiment_split_tail(gen + "/problems/train.jsonl", val_size).second);
+    }
+    if (train_limit > 0) {
+      std::string fit = out + "/eval-sets/train_fit.jsonl";
+      fs::create_directories(out + "/eval-sets");
+      fs_write_atomic(fit, experiment_head_lines(gen + "/problems/train.jsonl", train_limit));
+      eval_files.push_back(fit);
     }
   }
-  json manifest = {{"config", cfg}, {"budget", budget}, {"runs", runs}, {"timings", r.timings},
-                   {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()}};
+  auto eval_args = [&](const std::string& model, const std::string& dir) {
+    std::vector<std::string> a = {"eval",
+                                  "--model",
+                                  model,
+                                  "--out",
+                                  dir,
+                                  "--chat-template",
+                                  "chatml",
+                                  "--max-new-tokens",
+                                  s(ev.value("max_new_tokens", json(160))),
+                                  "--batch",
+                                  s(ev.value("batch", json(16))),
+                                  "--limit",
+                                  s(ev.value("limit", json(0))),
+                                  "--threads",
+                                  p.threads,
+                                  "-q",
+                                  "--data"};
+    for (auto& f : eval_files) a.push_back(f);
+    return a;
+  };
+  json runs = json::array(), bases = json::array();
+  for (int b : p.base_seeds) {
+    auto [base, k_base] = plan_base(r, p, b, k_tok, gen, tokd);
+    std::string bname = fmt::format("base-b{}", b);
+    r.stage("eval/" + bname, experiment_hash(k_base + ev.dump() + std::to_string(train_limit)),
+            eval_args(base, out + "/eval/" + bname));
+    bases.push_back({{"name", bname}, {"base_seed", b}});
+    for (int seed : p.sft_seeds)
+      for (auto& arm : p.arms) {
+        size_t colon = arm.find(':');
+        TSFT_CHECK(colon != std::string::npos,
+                   "{}: arm '{}' must be supervision:trainable (e.g. theorem:mlp)", p.config_path, arm);
+        std::string sup = arm.substr(0, colon), trainable = arm.substr(colon + 1);
+        // vanilla-matched lengths are counted in the run's tokenizer (its render depends on it).
+        const bool matched = sup == "vanilla-matched";
+        std::string k_render = experiment_hash(k_gen + sup + (matched ? k_tok : ""));
+        std::vector<std::string> rargs = {
+            "render", "--in", gen + "/problems/train.jsonl", "--out", out + "/render/" + sup + "/sft.jsonl",
+            "--arm",  sup};
+        if (matched) rargs.insert(rargs.end(), {"--tokenizer", out + "/tokenizer/tokenizer.json"});
+        std::string rend = r.stage("render/" + sup, k_render, rargs);
+        // The last val_size rendered problems are held out (same problems in every arm: render keeps order).
+        std::string train_file = rend + "/sft.jsonl", val_file;
+        if (val_size > 0) {
+          train_file = rend + fmt::format("/sft_train_v{}.jsonl", val_size);
+          val_file = rend + fmt::format("/sft_val_v{}.jsonl", val_size);
+          if (!r.dry) {
+            auto [tr_text, val_text] = experiment_split_tail(rend + "/sft.jsonl", val_size);
+            fs_write_atomic(train_file, tr_text);
+            fs_write_atomic(val_file, val_text);
+          }
+        }
+        std::string name = fmt::format("{}-{}-b{}s{}", sup, trainable, b, seed);
+        // One training per learning rate of the arm's grid ([sft.lr_grid], e.g. mlp = [1e-3, 3e-3]; none:
+        // [sft] lr); the rate whose selected checkpoint has the best validation answer accuracy is kept.
+        const bool selecting = val_size > 0 && select_rule(p) == "val_accuracy";
+        json sft_for_key = sft;  // the grid itself is not an input of one training (its rate is)
+        sft_for_key.erase("lr_grid");
+        const std::string sft_key = sft_for_key.dump();
+        std::vector<std::string> lrs = lr_grid(p, trainable);
+        TSFT_CHECK(lrs.size() == 1 || selecting,
+                   "{}: [sft.lr_grid] needs val_size > 0 and select = val_accuracy", p.config_path);
+        std::string k_train, tr, model, train_name;
+        double best_acc = -1;
+        for (auto& lr : lrs) {
+          std::string tn = lr.empty() ? name : name + "-lr" + lr;
+          std::string kt =
+              experiment_hash(k_base + k_render + p.budget + sft_key + trainable + std::to_string(seed) + lr);
+          std::string t =
+              r.stage("train/" + tn, kt,
+                      sft_args(p, base, train_file, val_file, out + "/train/" + tn, trainable, seed, lr));
+          std::string m =
+              selecting ? select_checkpoint(r, p, tn, t, kt, out + "/eval-sets/val.jsonl") : t + "/final";
+          double acc =
+              selecting && !r.dry
+                  ? json::parse(fs_read_text(out + "/select/" + tn + ".json"))["val_accuracy"].get<double>()
+                  : 0.0;
+          if (model.empty() || acc > best_acc)
+            best_acc = acc, model = m, tr = t, k_train = kt, train_name = tn;
+        }
+        r.stage("eval/" + name, experiment_hash(k_train + model + ev.dump() + std::to_string(train_limit)),
+                eval_args(model, out + "/eval/" + name));
+        json run = {{"name", name},   {"supervision", sup}, {"trainable", trainable},
+                    {"base_seed", b}, {"sft_seed", seed},   {"train_name", train_name}};
+        runs.push_back(run);
+        if (p.transplants && trainable == "all" && (sup == "theorem" || sup == "vanilla")) {
+          std::string k_an = experiment_hash(k_train + model + "analyze");
+          std::string an =
+              r.stage("analysis/" + name, k_an,
+                      {"analyze", "--base", base, "--tuned", model, "--out", out + "/analysis/" + name});
+          for (const char* g : {"mlp", "attn"}) {
+            std::string tname = fmt::format("{}-transplant_{}-b{}s{}", sup, g, b, seed);
+            r.stage("eval/" + tname, experiment_hash(k_an + g + ev.dump() + std::to_string(train_limit)),
+                    eval_args(an + "/transplant-" + g, out + "/eval/" + tname));
+            run["name"] = tname;
+            run["trainable"] = std::string("transplant_") + g;
+            run.erase("train_name");  // no training of its own
+            runs.push_back(run);
+          }
+        }
+      }
+  }
+  return {{"runs", runs}, {"bases", bases}};
+}
+
+}  // namespace
+
+std::string experiment_run(const ExperimentOptions& o) {
+  fs::create_directories(o.out_dir);
+  const std::string out = fs::absolute(o.out_dir).string();
+  Plan p = plan_parse(o, out);
+  Runner r;
+  r.opt = o;
+  if (r.opt.tsft_bin.empty()) r.opt.tsft_bin = self_exe();
+  r.opt.out_dir = out;
+  if (p.device != "cpu" || p.precision != "fp32") {
+    r.engine_tag = p.device + "/" + p.precision;
+    r.engine_args = {"--device", p.device, "--precision", p.precision};
+  }
+  p.cfg_copy = out + "/config.toml";
+  fs_write_atomic(p.cfg_copy, fs_read_text(o.config_path));
+  auto t_start = std::chrono::steady_clock::now();
+  r.dry = true;
+  plan_run(r, p);
+  r.dry = false;
+  json plan = plan_run(r, p);
+  json manifest = {
+      {"config", p.cfg},
+      {"budget", p.budget},
+      {"runs", plan["runs"]},
+      {"bases", plan["bases"]},
+      {"base_seeds", p.base_seeds},
+      {"sft_seeds", p.sft_seeds},
+      {"timings", r.timings},
+      {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()}};
   fs_write_atomic(out + "/experiment.json", manifest.dump(2) + "\n");
   return report_write(out);
 }

@@ -3,12 +3,12 @@
 // cached by a content hash of its inputs: a stage whose DIR/<stage>/.stage.json holds the same key is
 // skipped, so re-running after an interruption redoes only unfinished stages.
 //
-// Stages: gen -> tokenizer -> init -> pretrain -> [instruct-data -> instruct] -> per seed: {render arm, train arm, eval arm}, eval
-// base -> analyze (theorem/vanilla all-layer arms: weight deltas + mlp/attn delta transplants, each
-// evaluated like an arm) -> report.
+// Stages: gen -> tokenizer -> init -> pretrain -> [instruct-data -> instruct] -> per seed: {render arm, train
+// arm, eval arm}, eval base -> analyze (theorem/vanilla all-layer arms: weight deltas + mlp/attn delta
+// transplants, each evaluated like an arm) -> report.
 #pragma once
-#include <nlohmann/json.hpp>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>

@@ -72,7 +72,35 @@ std::string exec_line_fact(const std::string& line) {
   return digit && op ? fact : "";
 }
 
-std::string gen_corpus(const World& w) {
+GenConfig corpus_stream_config(const GenConfig& cfg) {
+  GenConfig ec = cfg;
+  ec.stream_seed = rng_mix(cfg.seed, 0x636f72707573);
+  ec.cue_rate = 0.0;
+  ec.reorder_fraction = ec.distractor_fraction = ec.unanswerable_fraction = ec.violation_fraction = 0;
+  ec.format = "open";
+  return ec;
+}
+
+std::vector<Problem> corpus_examples(const World& w, const EvalReserved& reserved) {
+  // Draws are i.i.d. combinations only (never held out); a draw that repeats an evaluation item's
+  // value combination or question is redrawn (next attempt), so no evaluation item is a worked example.
+  World ew(w.catalog(), corpus_stream_config(w.config()));
+  const long n = w.config().corpus_examples_per_theorem * (long)w.active().size();
+  std::vector<Problem> out;
+  out.reserve(n);
+  for (long i = 0; i < n; ++i)
+    for (int a = 0; a < 64; ++a) {
+      Problem p = ew.realize(ew.draw("train", i, a));
+      if (reserved.numbers.count(p.numbers_key) ||
+          reserved.questions.count(catalog_fnv1a(p.question.data(), p.question.size())))
+        continue;
+      out.push_back(std::move(p));
+      break;
+    }
+  return out;
+}
+
+std::string gen_corpus(const World& w, const EvalReserved& reserved) {
   const Catalog& cat = w.catalog();
   const GenConfig& cfg = w.config();
   std::string out;
@@ -87,16 +115,9 @@ std::string gen_corpus(const World& w) {
     doc(out, "statement",
         fmt::format("Definition ({}): {} The quantities involved are {}.", th.name, th.statement, roles));
   }
-  // Worked examples: the "corpus" stream is the train distribution under another seed, with no cue.
-  GenConfig ec = cfg;
-  ec.seed = rng_mix(cfg.seed, 0x636f72707573);
-  ec.cue_rate = 0.0;
-  ec.reorder_fraction = ec.distractor_fraction = ec.unanswerable_fraction = ec.violation_fraction = 0;
-  ec.format = "open";
-  World ew(cat, ec);
-  long n = cfg.corpus_examples_per_theorem * (long)w.active().size();
-  for (long i = 0; i < n; ++i) {
-    Problem p = ew.realize(ew.draw("train", i, 0));
+  // Worked examples (the corpus stream: same held-out predicate, own draws).
+  World ew(cat, corpus_stream_config(cfg));
+  for (const Problem& p : corpus_examples(w, reserved)) {
     std::string body = p.question + " " + p.restatement, work;
     for (auto& st : p.steps) {
       work += fmt::format(" This is a case of the {}.", st.name);
@@ -104,7 +125,8 @@ std::string gen_corpus(const World& w) {
     }
     doc(out, "example", body + work + " The result is " + p.answer + ".");
   }
-  // Step drills: exec lines of independent draws (the corpus stream), per theorem and value mode.
+  // Step drills: exec lines of independent draws (the corpus stream after the examples), per theorem
+  // in the i.i.d. value mode and, where the config allows evaluation facts, the P2 held-out mode.
   if (cfg.corpus_step_drills > 0) {
     std::set<std::string> seen;
     std::vector<std::string> steps;
@@ -112,14 +134,16 @@ std::string gen_corpus(const World& w) {
       for (auto& st : p.steps)
         for (auto& l : st.exec) {
           std::string f = exec_line_fact(l);
-          if (!f.empty() && seen.insert(f).second) steps.push_back(f);
+          if (f.empty() || (!cfg.corpus_step_eval_facts && reserved.facts.count(f))) continue;
+          if (seen.insert(f).second) steps.push_back(f);
         }
     };
+    const long n = cfg.corpus_examples_per_theorem * (long)w.active().size();
     for (long i = 0; i < cfg.corpus_step_drills * (long)w.active().size(); ++i) {
       Recipe r = ew.draw("train", n + i, 0);
       take(ew.realize(r));
       Recipe q;
-      if (ew.probe(r, "P2", 0, q)) take(ew.realize(std::move(q)));
+      if (cfg.corpus_step_eval_facts && ew.probe(r, "P2", 0, q)) take(ew.realize(std::move(q)));
     }
     Rng srng(rng_mix(cfg.seed, 0x7374657073));
     doc_lines(out, "step", steps, cfg.corpus_step_repeats, srng);

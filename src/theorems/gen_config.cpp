@@ -1,8 +1,9 @@
 // [gen] config table: strict (unknown keys are errors naming the key), usable alone or inside an
 // experiment file.
+#include <toml++/toml.h>
+
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/error.hpp"
 #include "theorems/generate.hpp"
@@ -64,9 +65,11 @@ GenConfig gen_config_from_toml_text(const std::string& text, const std::string& 
         std::string s(sk.str());
         auto v = sv.value<int64_t>();
         TSFT_CHECK(v && *v >= 0, "{}.{}: must be a non-negative integer", where, s);
-        if (s == "probe_parents") c.probe_parents = *v;
+        if (s == "probe_parents")
+          c.probe_parents = *v;
         else {
-          TSFT_CHECK(c.sizes.count(s), "{}.{}: unknown split (train, test, counterfactual, compositional, probe_parents)",
+          TSFT_CHECK(c.sizes.count(s),
+                     "{}.{}: unknown split (train, test, counterfactual, compositional, probe_parents)",
                      where, s);
           c.sizes[s] = *v;
         }
@@ -94,7 +97,8 @@ GenConfig gen_config_from_toml_text(const std::string& text, const std::string& 
         for (auto& [sk, sv] : *tt) {
           auto arr = sv.as_array();
           std::string w2 = where + "." + std::string(tk.str()) + "." + std::string(sk.str());
-          TSFT_CHECK(arr && (arr->size() == 2 || arr->size() == 3), "{}: must be [lo, hi] or [lo, hi, step]", w2);
+          TSFT_CHECK(arr && (arr->size() == 2 || arr->size() == 3), "{}: must be [lo, hi] or [lo, hi, step]",
+                     w2);
           std::array<long, 3> r{arr->get(0)->value_or<int64_t>(0), arr->get(1)->value_or<int64_t>(0),
                                 arr->size() == 3 ? arr->get(2)->value_or<int64_t>(1) : 1};
           TSFT_CHECK(r[0] <= r[1] && r[2] >= 1, "{}: need lo <= hi and step >= 1", w2);
@@ -131,22 +135,37 @@ GenConfig gen_config_from_toml_text(const std::string& text, const std::string& 
       TSFT_CHECK(ct, "{}: must be a table", where);
       for (auto& [ck, cv] : *ct) {
         std::string s(ck.str());
+        if (s == "step_drills_eval_facts") {
+          auto b = cv.value<bool>();
+          TSFT_CHECK(b, "{}.{}: must be true or false", where, s);
+          c.corpus_step_eval_facts = *b;
+          continue;
+        }
         auto v = cv.value<int64_t>();
         TSFT_CHECK(v && *v >= 0, "{}.{}: must be a non-negative integer", where, s);
-        if (s == "examples_per_theorem") c.corpus_examples_per_theorem = *v;
-        else if (s == "drill_max") c.corpus_drill_max = *v;
-        else if (s == "drill_repeats") c.corpus_drill_repeats = *v;
-        else if (s == "step_drills") c.corpus_step_drills = *v;
-        else if (s == "step_repeats") c.corpus_step_repeats = *v;
-        else TSFT_FAIL("{}.{}: unknown key (examples_per_theorem, drill_max, drill_repeats, step_drills, step_repeats)",
-                       where, s);
+        if (s == "examples_per_theorem")
+          c.corpus_examples_per_theorem = *v;
+        else if (s == "drill_max")
+          c.corpus_drill_max = *v;
+        else if (s == "drill_repeats")
+          c.corpus_drill_repeats = *v;
+        else if (s == "step_drills")
+          c.corpus_step_drills = *v;
+        else if (s == "step_repeats")
+          c.corpus_step_repeats = *v;
+        else
+          TSFT_FAIL(
+              "{}.{}: unknown key (examples_per_theorem, drill_max, drill_repeats, step_drills, "
+              "step_repeats, "
+              "step_drills_eval_facts)",
+              where, s);
       }
     } else {
       TSFT_FAIL("{}: unknown key", where);
     }
   }
-  TSFT_CHECK(c.unanswerable_fraction + c.violation_fraction <= 1.0, "{}: unanswerable + violation fractions exceed 1",
-             origin);
+  TSFT_CHECK(c.unanswerable_fraction + c.violation_fraction <= 1.0,
+             "{}: unanswerable + violation fractions exceed 1", origin);
   return c;
 }
 

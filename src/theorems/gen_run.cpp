@@ -1,10 +1,10 @@
 // Whole-run generation: splits in parallel chunks (OpenMP; every item depends only on its own seed, so
 // output is identical for any thread count), leakage rejection against train, probes of test items,
 // manifest with counts.
+#include <fmt/format.h>
 #include <omp.h>
 
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <unordered_set>
 
@@ -14,7 +14,9 @@
 namespace tsft {
 namespace {
 
-uint64_t text_hash(const std::string& s) { return catalog_fnv1a(s.data(), s.size()); }
+uint64_t text_hash(const std::string& s) {
+  return catalog_fnv1a(s.data(), s.size());
+}
 
 struct Made {
   bool ok = false, cbd = false;
@@ -22,7 +24,8 @@ struct Made {
   uint64_t hash = 0, numbers = 0;
   Recipe recipe;
   std::string question, answer;
-  int dropped = 0;  // attempts rejected for leakage
+  int dropped = 0;                 // attempts rejected for leakage
+  std::vector<std::string> facts;  // solution facts (kept only when the caller reserves them)
 };
 
 // Runs make(i) for i in [0, n) in parallel chunks and hands results to take() in index order.
@@ -49,8 +52,12 @@ void run_chunked(long n, Make make, Take take) {
 }
 
 // keep: also hold the recipe, question and answer (test items may become probe parents).
-Made finish(Problem& p, bool keep = true) {
+Made finish(Problem& p, bool keep = true, bool facts = false) {
   Made m;
+  if (facts)
+    for (auto& st : p.steps)
+      for (auto& l : st.exec)
+        if (std::string f = exec_line_fact(l); !f.empty()) m.facts.push_back(std::move(f));
   m.ok = true;
   m.cbd = p.cbd;
   m.family = p.family;
@@ -68,7 +75,9 @@ Made finish(Problem& p, bool keep = true) {
 
 }  // namespace
 
-nlohmann::json gen_stream(const World& w, const std::function<void(const std::string&, const std::string&)>& sink) {
+nlohmann::json gen_stream(const World& w,
+                          const std::function<void(const std::string&, const std::string&)>& sink,
+                          EvalReserved* reserved) {
   const GenConfig& cfg = w.config();
   nlohmann::json man;
   man["seed"] = cfg.seed;
@@ -81,6 +90,12 @@ nlohmann::json gen_stream(const World& w, const std::function<void(const std::st
   auto inc = [](nlohmann::json& j, const std::string& k, long by) {
     if (!j.is_object()) j = nlohmann::json::object();
     j[k] = j.value(k, 0L) + by;
+  };
+  auto reserve = [&](const Made& m) {
+    if (!reserved) return;
+    reserved->numbers.insert(m.numbers);
+    reserved->questions.insert(m.hash);
+    reserved->facts.insert(m.facts.begin(), m.facts.end());
   };
   auto count = [&](const std::string& key, const Made& m) {
     auto& c = man["counts"][key];
@@ -124,8 +139,9 @@ nlohmann::json gen_stream(const World& w, const std::function<void(const std::st
             }
             p.id = fmt::format("{}-{:07d}", split, i);
             p.split = split;
+            if (split == "test") p.values_seen_in_train = train_numbers.count(p.numbers_key) ? 1 : 0;
             int d = m.dropped;
-            m = finish(p);
+            m = finish(p, true, reserved != nullptr);
             m.dropped = d;
             return m;
           }
@@ -135,6 +151,9 @@ nlohmann::json gen_stream(const World& w, const std::function<void(const std::st
           inc(man["counts"][split], "redrawn_for_leakage", m.dropped);
           if (!m.ok) return;
           count(split, m);
+          reserve(m);
+          if (split == "test")
+            inc(man["counts"][split], "values_seen_in_train", (long)train_numbers.count(m.numbers));
           sink(split, m.line);
           if (split == "test" && (long)parents.size() < cfg.probe_parents && !m.cbd) {
             Made keep;
@@ -152,37 +171,37 @@ nlohmann::json gen_stream(const World& w, const std::function<void(const std::st
     if (type == "P12" && cfg.format != "mc") continue;
     std::string key = "probe_" + type;
     long skipped = 0, failed = 0;
-    run_chunked(
-        (long)parents.size(),
-        [&](long k) {
-          const Made& par = parents[k];
-          Made m;
-          int th = par.recipe.parts.back().th;
-          if (!w.probe_supported(th, type)) return m;
-          for (int a = 0; a < 24; ++a) {
-            Recipe r;
-            if (!w.probe(par.recipe, type, a, r)) continue;
-            Problem p = w.realize(r);
-            if (p.question == par.question || train_text.count(text_hash(p.question))) continue;
-            if (type == "P12" && p.answer == par.answer) continue;
-            if (type == "P2" && train_numbers.count(p.numbers_key)) continue;
-            p.id = par.id + "-" + type;
-            p.split = "probe/" + type;
-            p.parent_id = par.id;
-            p.perturbation = type;
-            return finish(p);
-          }
-          m.dropped = 1;
-          return m;
-        },
-        [&](long k, Made& m) {
-          if (!m.ok) {
-            (m.dropped ? failed : skipped)++;
-            return;
-          }
-          count(key, m);
-          sink(key, m.line);
-        });
+    run_chunked((long)parents.size(),
+                [&](long k) {
+                  const Made& par = parents[k];
+                  Made m;
+                  int th = par.recipe.parts.back().th;
+                  if (!w.probe_supported(th, type)) return m;
+                  for (int a = 0; a < 24; ++a) {
+                    Recipe r;
+                    if (!w.probe(par.recipe, type, a, r)) continue;
+                    Problem p = w.realize(r);
+                    if (p.question == par.question || train_text.count(text_hash(p.question))) continue;
+                    if (type == "P12" && p.answer == par.answer) continue;
+                    if (type == "P2" && train_numbers.count(p.numbers_key)) continue;
+                    p.id = par.id + "-" + type;
+                    p.split = "probe/" + type;
+                    p.parent_id = par.id;
+                    p.perturbation = type;
+                    return finish(p, true, reserved != nullptr);
+                  }
+                  m.dropped = 1;
+                  return m;
+                },
+                [&](long k, Made& m) {
+                  if (!m.ok) {
+                    (m.dropped ? failed : skipped)++;
+                    return;
+                  }
+                  count(key, m);
+                  reserve(m);
+                  sink(key, m.line);
+                });
     man["counts"][key]["not_meaningful"] = skipped;
     man["counts"][key]["unavailable"] = failed;
     if (!man["counts"][key].contains("total")) man["counts"][key]["total"] = 0;
@@ -212,7 +231,8 @@ nlohmann::json gen_run(const World& w, const std::string& out_dir, bool with_cor
     }
     it->second << line << '\n';
   };
-  nlohmann::json man = gen_stream(w, sink);
+  EvalReserved reserved;
+  nlohmann::json man = gen_stream(w, sink, &reserved);
   man["files"] = nlohmann::json::array();
   for (auto& [name, f] : files) {
     f.close();
@@ -220,7 +240,7 @@ nlohmann::json gen_run(const World& w, const std::string& out_dir, bool with_cor
     man["files"].push_back("problems/" + name + ".jsonl");
   }
   if (with_corpus) {
-    std::string corpus = gen_corpus(w);
+    std::string corpus = gen_corpus(w, reserved);
     std::ofstream cf(fs::path(out_dir) / "corpus.jsonl", std::ios::binary | std::ios::trunc);
     cf << corpus;
     TSFT_CHECK(cf, "write error on corpus.jsonl");

@@ -1,23 +1,28 @@
 // World setup (active theorems, home contexts, chain pairs), item drawing per split and probe variants.
 #include "theorems/generate.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-#include <fmt/format.h>
 
 #include "core/error.hpp"
 
 namespace tsft {
 
 namespace {
-uint64_t str_hash(const std::string& s) { return catalog_fnv1a(s.data(), s.size()); }
+uint64_t str_hash(const std::string& s) {
+  return catalog_fnv1a(s.data(), s.size());
+}
 
 // A given can be removed (P9, unanswerable items) only if no other text of the item shows its value.
-bool slot_droppable(const TheoremSpec& th, const TemplateSpec& tp, const std::string& target, const std::string& slot) {
+bool slot_droppable(const TheoremSpec& th, const TemplateSpec& tp, const std::string& target,
+                    const std::string& slot) {
   const std::string key = "{" + slot + "}";
   auto in = [&](const std::string& s) { return s.find(key) != std::string::npos; };
   if (in(tp.setup) || in(th.premise_text) || in(th.violation_text)) return false;
-  if (target == th.target ? in(tp.ask) : (tp.ask_for.count(target) && in(tp.ask_for.at(target)))) return false;
+  if (target == th.target ? in(tp.ask) : (tp.ask_for.count(target) && in(tp.ask_for.at(target))))
+    return false;
   for (auto& [k, v] : tp.given)
     if (k != slot && in(v)) return false;
   return true;
@@ -41,10 +46,12 @@ World::World(Catalog cat, GenConfig cfg) : cat_(std::move(cat)), cfg_(std::move(
     kernels_[i] = kernel_find(cat_.theorems[i].id);
     TSFT_CHECK(kernels_[i], "{}: theorem '{}' has no C++ kernel (known: {})", cat_.theorems[i].file,
                cat_.theorems[i].id, fmt::join(kernel_ids(), ", "));
-    bool on = cfg_.theorems.empty() || std::count(cfg_.theorems.begin(), cfg_.theorems.end(), cat_.theorems[i].id);
+    bool on =
+        cfg_.theorems.empty() || std::count(cfg_.theorems.begin(), cfg_.theorems.end(), cat_.theorems[i].id);
     if (on) active_.push_back((int)i);
   }
-  for (auto& id : cfg_.theorems) TSFT_CHECK(cat_.theorem_index(id) >= 0, "config gen.theorems: unknown theorem '{}'", id);
+  for (auto& id : cfg_.theorems)
+    TSFT_CHECK(cat_.theorem_index(id) >= 0, "config gen.theorems: unknown theorem '{}'", id);
   TSFT_CHECK(!active_.empty(), "no theorems selected");
   // Home context of each theorem: a seeded permutation of the contexts (one context per theorem when
   // there are enough; otherwise contexts are shared and the cue is weaker).
@@ -116,7 +123,8 @@ bool World::sample_values(int th, Rng& rng, int mode, const std::map<std::string
     } catch (const Error&) {
       continue;
     }
-    for (auto it = g.vals.begin(); it != g.vals.end();) it = spec.has_slot(it->first) ? std::next(it) : g.vals.erase(it);
+    for (auto it = g.vals.begin(); it != g.vals.end();)
+      it = spec.has_slot(it->first) ? std::next(it) : g.vals.erase(it);
     bool bad = false;
     for (auto& [k, v] : fixed) bad |= !g.vals.count(k) || g.vals[k] != v;
     if (bad) continue;
@@ -152,7 +160,7 @@ bool World::sample_values(int th, Rng& rng, int mode, const std::map<std::string
       if (!fixed.count(s.name) && s.hi > 0)
         magnified |= (s.scale && v > Exact(s.hi)) || (s.kind == "angle" && !s.scale && !v.is_integer());
     }
-    bool heldout = fixed.empty() && rng_mix(key, cfg_.seed) % cfg_.heldout_combo_mod == 0;
+    bool heldout = fixed.empty() && heldout_combo(key);
     if (mode == 0 && heldout) continue;
     if (mode == 1 && !heldout && fixed.empty()) continue;  // a chain's second part follows its first
     if (mode == 2 && !magnified) continue;
@@ -160,6 +168,10 @@ bool World::sample_values(int th, Rng& rng, int mode, const std::map<std::string
     return true;
   }
   return false;
+}
+
+bool World::heldout_combo(uint64_t key) const {
+  return rng_mix(key, cfg_.seed) % cfg_.heldout_combo_mod == 0;
 }
 
 PartRecipe World::draw_part(int th, Rng& rng, int mode, const std::string& target) const {
@@ -182,7 +194,8 @@ void World::draw_names(Recipe& r, Rng& rng, bool heldout) const {
   for (auto& part : r.parts) {
     size_t n = cat_.theorems[part.th].points.size();
     TSFT_CHECK(used + n <= letters.size(), "world.toml: not enough letters for {} points", used + n);
-    for (size_t k = used; k < used + n; ++k) std::swap(letters[k], letters[k + rng.below(letters.size() - k)]);
+    for (size_t k = used; k < used + n; ++k)
+      std::swap(letters[k], letters[k + rng.below(letters.size() - k)]);
     std::vector<std::string> mine(letters.begin() + used, letters.begin() + used + n);
     std::sort(mine.begin(), mine.end());  // roles take letters in alphabetical order (P11 permutes)
     part.letters = mine;
@@ -193,14 +206,17 @@ void World::draw_names(Recipe& r, Rng& rng, bool heldout) const {
 Recipe World::draw(const std::string& split, long index, int attempt) const {
   static const std::set<std::string> splits = {"train", "test", "counterfactual", "compositional"};
   TSFT_CHECK(splits.count(split), "unknown split '{}'", split);
-  Rng rng(rng_mix(rng_mix(cfg_.seed, str_hash(split)), (uint64_t)index * 64 + attempt));
+  const uint64_t stream = cfg_.stream_seed ? cfg_.stream_seed : cfg_.seed;
+  Rng rng(rng_mix(rng_mix(stream, str_hash(split)), (uint64_t)index * 64 + attempt));
   Recipe r;
   const bool iid = split == "train" || split == "test";
   for (int tries = 0; tries < 50 && r.parts.empty(); ++tries) {
-    bool chain = split == "compositional" || (iid && rng.chance(cfg_.chain_fraction) && !train_pairs_.empty());
+    bool chain =
+        split == "compositional" || (iid && rng.chance(cfg_.chain_fraction) && !train_pairs_.empty());
     if (chain) {
       const auto& pairs = split == "compositional" ? heldout_pairs_ : train_pairs_;
-      TSFT_CHECK(!pairs.empty(), "split '{}': no chain pairs available (heldout_pair_fraction too small?)", split);
+      TSFT_CHECK(!pairs.empty(), "split '{}': no chain pairs available (heldout_pair_fraction too small?)",
+                 split);
       auto [a, b] = pairs[rng.below(pairs.size())];
       PartRecipe pa = draw_part(a, rng, 0, cat_.theorems[a].target);
       if (pa.th < 0) continue;
@@ -211,7 +227,8 @@ Recipe World::draw(const std::string& split, long index, int attempt) const {
         if (s.name != tb.target && s.kind == ta.slot(ta.target).kind) links.push_back(s.name);
       PartRecipe pb;
       pb.link_slot = links[rng.below(links.size())];
-      if (!sample_values(b, rng, 0, {{pb.link_slot, pa.vals.at(ta.target)}}, tb.target, false, pb.vals)) continue;
+      if (!sample_values(b, rng, 0, {{pb.link_slot, pa.vals.at(ta.target)}}, tb.target, false, pb.vals))
+        continue;
       pb.th = b;
       pb.target = tb.target;
       pb.tpl = (int)rng.below(tb.templates.size());
@@ -226,7 +243,8 @@ Recipe World::draw(const std::string& split, long index, int attempt) const {
       if (p.th >= 0) r.parts = {p};
     }
   }
-  TSFT_CHECK(!r.parts.empty(), "split '{}' item {}: could not draw values (ranges too narrow?)", split, index);
+  TSFT_CHECK(!r.parts.empty(), "split '{}' item {}: could not draw values (ranges too narrow?)", split,
+             index);
   int th = r.parts.back().th;
   const auto& spec = cat_.theorems[th];
   if (split == "counterfactual") {
@@ -234,14 +252,16 @@ Recipe World::draw(const std::string& split, long index, int attempt) const {
     int other = spec.confusable.empty() ? -1 : cat_.theorem_index(spec.confusable);
     if (other < 0 || !std::count(active_.begin(), active_.end(), other) || rng.chance(0.5)) {
       other = th;
-      while (active_.size() > 1 && (other == th || home_[other] == home_[th])) other = active_[rng.below(active_.size())];
+      while (active_.size() > 1 && (other == th || home_[other] == home_[th]))
+        other = active_[rng.below(active_.size())];
     }
     r.context = home_[other];
     r.planted = false;
   } else {
     r.planted = rng.chance(cfg_.cue_rate);
     r.context = home_[th];
-    while (!r.planted && cat_.contexts.size() > 1 && r.context == home_[th]) r.context = (int)rng.below(cat_.contexts.size());
+    while (!r.planted && cat_.contexts.size() > 1 && r.context == home_[th])
+      r.context = (int)rng.below(cat_.contexts.size());
   }
   r.intro = (int)rng.below(cat_.intro_frames.size());
   r.frame = (int)rng.below(cat_.frames.size());
@@ -353,7 +373,8 @@ bool World::probe(const Recipe& parent, const std::string& type, int attempt, Re
       if (s.name != tb.target && s.kind == spec.slot(spec.target).kind) links.push_back(s.name);
     PartRecipe pb;
     pb.link_slot = links[rng.below(links.size())];
-    if (!sample_values(b, rng, 0, {{pb.link_slot, last.vals.at(last.target)}}, tb.target, false, pb.vals)) return false;
+    if (!sample_values(b, rng, 0, {{pb.link_slot, last.vals.at(last.target)}}, tb.target, false, pb.vals))
+      return false;
     pb.th = b;
     pb.target = tb.target;
     pb.tpl = (int)rng.below(tb.templates.size());

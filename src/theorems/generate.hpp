@@ -23,19 +23,23 @@ namespace tsft {
 // The [gen] table of a config file (alone or inside a larger experiment file). Defaults are the
 // values below; every field is documented in configs/gen_default.toml.
 struct GenConfig {
-  uint64_t seed = 1;
-  std::string catalog_dir;  // empty: catalog_default_dir()
+  uint64_t seed = 1;  // the world: held-out value combinations (P2), chain pairs, home contexts
+  // Seed of the item draws (0: seed). Not a config key: the corpus stream draws its worked examples
+  // under another stream seed but shares `seed`, so every stream has one held-out predicate.
+  uint64_t stream_seed = 0;
+  std::string catalog_dir;      // empty: catalog_default_dir()
   std::string format = "open";  // "open" | "mc" (multiple choice; enables P12)
-  std::map<std::string, long> sizes = {{"train", 20000}, {"test", 2000}, {"counterfactual", 2000},
-                                       {"compositional", 1000}};
+  std::map<std::string, long> sizes = {
+      {"train", 20000}, {"test", 2000}, {"counterfactual", 2000}, {"compositional", 1000}};
   long probe_parents = 2000;  // test items that receive probe variants (first N eligible)
-  std::vector<std::string> probes = {"P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11", "P12"};
-  double range_scale = 1.0;      // scales the hi end of every scalable slot range (train/test/...)
-  double magnitude_scale = 10.0; // P3 range scale
-  long heldout_combo_mod = 5;    // value combinations with hash % mod == 0 are reserved for P2
+  std::vector<std::string> probes = {"P1", "P2", "P3", "P4",  "P5",  "P6",
+                                     "P7", "P8", "P9", "P10", "P11", "P12"};
+  double range_scale = 1.0;       // scales the hi end of every scalable slot range (train/test/...)
+  double magnitude_scale = 10.0;  // P3 range scale
+  long heldout_combo_mod = 5;     // value combinations with hash % mod == 0 are reserved for P2
   std::map<std::string, std::map<std::string, std::array<long, 3>>> ranges;  // theorem -> slot -> lo,hi,step
-  double cue_rate = 0.97;        // P(context = the theorem's home context) in train/test
-  double chain_fraction = 0.1;   // train/test items that chain two theorems (train pairs only)
+  double cue_rate = 0.97;              // P(context = the theorem's home context) in train/test
+  double chain_fraction = 0.1;         // train/test items that chain two theorems (train pairs only)
   double heldout_pair_fraction = 0.3;  // chain pairs reserved for the compositional split
   double reorder_fraction = 0.15;
   double distractor_fraction = 0.15;
@@ -48,10 +52,14 @@ struct GenConfig {
   std::vector<std::string> theorems;  // restrict to these ids (empty: all)
   // Pre-training corpus.
   long corpus_examples_per_theorem = 40;
-  long corpus_drill_max = 0;   // largest operand of + - x drills; 0: derived from the ranges in use
+  long corpus_drill_max = 0;      // largest operand of + - x drills; 0: derived from the ranges in use
   long corpus_drill_repeats = 1;  // 0: no generic arithmetic drills
   long corpus_step_drills = 0;    // draws per theorem and value mode whose solution lines become drills
   long corpus_step_repeats = 1;   // passes over the step drills (each in a new order)
+  // Step drills may state the arithmetic facts of evaluation items (P2 value combinations included):
+  // declared, because such a fact can be an item's answer ("5 \times 3 \times 5 = 75"). false: drills
+  // come from i.i.d. draws only and every fact of an evaluation item's solution is left out.
+  bool corpus_step_eval_facts = true;
 };
 
 GenConfig gen_config_load(const std::string& path);  // reads [gen] (or the top level if absent)
@@ -70,13 +78,13 @@ struct Recipe {
   bool planted = false;
   std::vector<std::string> persons;  // >= 2
   std::string unit, item;
-  std::string order_kind;      // "" = template order
-  int distractor = -1;         // index into catalog distractors
+  std::string order_kind;  // "" = template order
+  int distractor = -1;     // index into catalog distractors
   long distractor_n = 0;
   int distractor_pos = 0;
-  std::string drop_slot;       // P9 / unanswerable: given removed from the last part
+  std::string drop_slot;  // P9 / unanswerable: given removed from the last part
   bool violate = false, cf = false;
-  uint64_t option_seed = 0;    // multiple-choice option order
+  uint64_t option_seed = 0;  // multiple-choice option order
 };
 
 struct Step {
@@ -109,7 +117,8 @@ struct Problem {
   std::vector<Step> steps;
   std::vector<Given> givens;
   std::vector<Binding> bindings;
-  uint64_t numbers_key = 0;  // hash of theorem ids + all slot values (P2 leakage check)
+  uint64_t numbers_key = 0;       // hash of theorem ids + all slot values (P2 leakage check)
+  int values_seen_in_train = -1;  // test split: 1 if a train item has the same numbers_key, else 0
   Recipe recipe;
 };
 
@@ -131,6 +140,9 @@ class World {
 
   // One item of a split ("train", "test", "counterfactual", "compositional"); attempt > 0 redraws.
   Recipe draw(const std::string& split, long index, int attempt) const;
+  // The one held-out predicate of every stream: a value combination (numbers key) of a part drawn
+  // without fixed slots is reserved for P2 iff this holds. Depends on config().seed only.
+  bool heldout_combo(uint64_t numbers_key) const;
   Problem realize(const Recipe& r) const;
   Problem realize(Recipe&& r) const;  // same, moving r into Problem::recipe
   // Probe variant of a parent recipe; false if the probe is not meaningful for it.
@@ -156,8 +168,22 @@ class World {
 // DIR/corpus.txt (if with_corpus), DIR/manifest.json. Returns the manifest.
 nlohmann::json gen_run(const World& w, const std::string& out_dir, bool with_corpus);
 // Same items without writing (for benchmarks): calls sink(json line) for every problem.
-nlohmann::json gen_stream(const World& w, const std::function<void(const std::string& file, const std::string& line)>& sink);
-std::string gen_corpus(const World& w);
+// Every value combination and solution fact of the evaluation items (test, counterfactual,
+// compositional, probes): training streams built after them must not state them as worked examples.
+struct EvalReserved {
+  std::unordered_set<uint64_t> numbers, questions;
+  std::unordered_set<std::string> facts;  // exec_line_fact of every solution line
+};
+nlohmann::json gen_stream(const World& w,
+                          const std::function<void(const std::string& file, const std::string& line)>& sink,
+                          EvalReserved* reserved = nullptr);
+// The pre-training corpus (JSONL). Worked examples never use a value combination or question of
+// `reserved`; step drills leave out its facts unless corpus_step_eval_facts.
+std::string gen_corpus(const World& w, const EvalReserved& reserved = {});
+// The worked examples of the corpus, as problems (gen_corpus writes exactly these).
+std::vector<Problem> corpus_examples(const World& w, const EvalReserved& reserved);
+// The corpus stream's world: same seed (held-out predicate, pairs), its own draw stream, no cue.
+GenConfig corpus_stream_config(const GenConfig& cfg);
 // The arithmetic fact of a solution line, or "" if it has none: the computed symbol of a chain is
 // dropped ("\angle N = 180 - 20 - 80 = 80" -> "180 - 20 - 80 = 80", "67 = 6 \times 11 + 1" stays);
 // lines with symbols or words ("r = 1", "x = (c - b) / a", "cannot be computed") have none.

@@ -3,8 +3,9 @@
 // cheaper, which matters at a million problems per run). Key order below is nlohmann's: objects are
 // std::maps, so keys come out sorted bytewise; strings are escaped as its serializer does with
 // ensure_ascii = false (", \, \b \f \n \r \t by name, other bytes < 0x20 as \u00xx, the rest verbatim).
-#include <algorithm>
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "theorems/generate.hpp"
 
@@ -13,39 +14,50 @@ namespace tsft {
 nlohmann::json problem_to_json(const Problem& p) {
   nlohmann::json steps = nlohmann::json::array();
   for (auto& s : p.steps)
-    steps.push_back({{"theorem", s.theorem}, {"name", s.name}, {"statement", s.statement}, {"cond", s.cond},
-                     {"map", s.map}, {"exec", s.exec}});
+    steps.push_back({{"theorem", s.theorem},
+                     {"name", s.name},
+                     {"statement", s.statement},
+                     {"cond", s.cond},
+                     {"map", s.map},
+                     {"exec", s.exec}});
   nlohmann::json givens = nlohmann::json::array(), bindings = nlohmann::json::array();
   for (auto& g : p.givens)
-    givens.push_back({{"slot", g.slot}, {"object", g.object}, {"value", g.value}, {"part", g.part}, {"theorem", g.theorem}});
+    givens.push_back({{"slot", g.slot},
+                      {"object", g.object},
+                      {"value", g.value},
+                      {"part", g.part},
+                      {"theorem", g.theorem}});
   for (auto& b : p.bindings) {
     nlohmann::json slots = nlohmann::json::object();
     for (auto& s : b.slots)
-      slots[s.name] = {{"role", s.role}, {"object", s.object},
+      slots[s.name] = {{"role", s.role},
+                       {"object", s.object},
                        {"value", s.has_value ? nlohmann::json(s.value) : nlohmann::json(nullptr)}};
     bindings.push_back({{"theorem", b.theorem}, {"target", b.target}, {"link", b.link}, {"slots", slots}});
   }
-  nlohmann::json j = {{"id", p.id},
-                      {"split", p.split},
-                      {"theorems", p.theorems},
-                      {"family", p.family},
-                      {"parent_id", p.parent_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.parent_id)},
-                      {"perturbation", p.perturbation},
-                      {"question", p.question},
-                      {"answer", p.answer},
-                      {"answer_type", p.answer_type},
-                      {"givens", givens},
-                      {"bindings", bindings},
-                      {"cue", {{"context", p.context}, {"planted", p.cue_planted}}},
-                      {"template", p.templates},
-                      {"order_kind", p.order_kind},
-                      {"distractor_kind", p.distractor_kind},
-                      {"values_key", fmt::format("{:016x}", p.numbers_key)},
-                      {"solution", {{"steps", steps}, {"restatement", p.restatement}}}};
+  nlohmann::json j = {
+      {"id", p.id},
+      {"split", p.split},
+      {"theorems", p.theorems},
+      {"family", p.family},
+      {"parent_id", p.parent_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.parent_id)},
+      {"perturbation", p.perturbation},
+      {"question", p.question},
+      {"answer", p.answer},
+      {"answer_type", p.answer_type},
+      {"givens", givens},
+      {"bindings", bindings},
+      {"cue", {{"context", p.context}, {"planted", p.cue_planted}}},
+      {"template", p.templates},
+      {"order_kind", p.order_kind},
+      {"distractor_kind", p.distractor_kind},
+      {"values_key", fmt::format("{:016x}", p.numbers_key)},
+      {"solution", {{"steps", steps}, {"restatement", p.restatement}}}};
   if (!p.options.empty()) {
     j["options"] = p.options;
     j["answer_value"] = p.answer_value;
   }
+  if (p.values_seen_in_train >= 0) j["values_seen_in_train"] = p.values_seen_in_train == 1;
   return j;
 }
 
@@ -63,13 +75,27 @@ struct Writer {
       o.append(s.data() + run, i - run);
       run = i + 1;
       switch (c) {
-        case '"': o += "\\\""; break;
-        case '\\': o += "\\\\"; break;
-        case '\b': o += "\\b"; break;
-        case '\f': o += "\\f"; break;
-        case '\n': o += "\\n"; break;
-        case '\r': o += "\\r"; break;
-        case '\t': o += "\\t"; break;
+        case '"':
+          o += "\\\"";
+          break;
+        case '\\':
+          o += "\\\\";
+          break;
+        case '\b':
+          o += "\\b";
+          break;
+        case '\f':
+          o += "\\f";
+          break;
+        case '\n':
+          o += "\\n";
+          break;
+        case '\r':
+          o += "\\r";
+          break;
+        case '\t':
+          o += "\\t";
+          break;
         default:
           o += "\\u00";
           o += hex[c >> 4];
@@ -132,8 +158,10 @@ void problem_write_json(const Problem& p, std::string& out) {
       out += ",\"role\":";
       w.str(s.role);
       out += ",\"value\":";
-      if (s.has_value) w.str(s.value);
-      else out += "null";
+      if (s.has_value)
+        w.str(s.value);
+      else
+        out += "null";
       out += '}';
     }
     out += '}';
@@ -179,8 +207,10 @@ void problem_write_json(const Problem& p, std::string& out) {
   w.key("order_kind");
   w.str(p.order_kind);
   w.key("parent_id");
-  if (p.parent_id.empty()) out += "null";
-  else w.str(p.parent_id);
+  if (p.parent_id.empty())
+    out += "null";
+  else
+    w.str(p.parent_id);
   w.key("perturbation");
   w.str(p.perturbation);
   w.key("question");
@@ -218,7 +248,10 @@ void problem_write_json(const Problem& p, std::string& out) {
   auto end = fmt::format_to(buf, "{:016x}", p.numbers_key);
   out += '"';
   out.append(buf, end);
-  out += "\"}";
+  out += '"';
+  if (p.values_seen_in_train >= 0)
+    out += p.values_seen_in_train ? ",\"values_seen_in_train\":true" : ",\"values_seen_in_train\":false";
+  out += '}';
 }
 
 }  // namespace tsft

@@ -14,17 +14,25 @@ Arm render_parse_arm(const std::string& name) {
 
 const char* render_arm_name(Arm arm) {
   switch (arm) {
-    case Arm::kTheorem: return "theorem";
-    case Arm::kVanilla: return "vanilla";
-    case Arm::kVanillaMatched: return "vanilla-matched";
-    case Arm::kAnswerOnly: return "answer-only";
+    case Arm::kTheorem:
+      return "theorem";
+    case Arm::kVanilla:
+      return "vanilla";
+    case Arm::kVanillaMatched:
+      return "vanilla-matched";
+    case Arm::kAnswerOnly:
+      return "answer-only";
   }
   return "?";
 }
 
-size_t render_token_count(std::string_view text) { return (text.size() + 3) / 4; }
+size_t render_token_count(std::string_view text) {
+  return (text.size() + 3) / 4;
+}
 
-std::string render_box(const nlohmann::json& p) { return "\\boxed{" + p.at("answer").get<std::string>() + "}"; }
+std::string render_box(const nlohmann::json& p) {
+  return "\\boxed{" + p.at("answer").get<std::string>() + "}";
+}
 
 std::string render_exec_block(const nlohmann::json& p) {
   std::string out;
@@ -41,7 +49,8 @@ std::string theorem_target(const nlohmann::json& p) {
   for (size_t k = 0; k < steps.size(); ++k) {
     const auto& st = steps[k];
     if (steps.size() > 1) out += "Step " + std::to_string(k + 1) + ".\n";
-    out += "Theorem: " + st.at("name").get<std::string>() + ". " + st.at("statement").get<std::string>() + "\n";
+    out +=
+        "Theorem: " + st.at("name").get<std::string>() + ". " + st.at("statement").get<std::string>() + "\n";
     for (auto& l : st.at("cond")) out += l.get<std::string>() + "\n";
     for (auto& l : st.at("map")) out += l.get<std::string>() + "\n";
     for (auto& l : st.at("exec")) out += l.get<std::string>() + "\n";
@@ -54,11 +63,14 @@ std::string vanilla_target(const nlohmann::json& p) {
   return (ex.empty() ? "" : ex + "\n") + render_box(p);
 }
 
-// Pads vanilla with the restatement (cycled word by word) until it is within 5% of the theorem arm.
-std::string matched_target(const nlohmann::json& p) {
+// Pads vanilla with the question text (cycled word by word: nothing beyond the prompt) up to the theorem
+// arm's token count under `count`.
+std::string matched_target(const nlohmann::json& p, const TokenCount& count) {
   std::string van = vanilla_target(p), thm = theorem_target(p);
-  size_t goal = render_token_count(thm);
-  std::string rest = p.at("solution").at("restatement").get<std::string>();
+  size_t goal = count(thm);
+  std::string rest = p.at("question").get<std::string>();
+  for (char& c : rest)
+    if (c == '\n') c = ' ';
   std::vector<std::string> words;
   for (size_t i = 0; i < rest.size();) {
     size_t j = rest.find(' ', i);
@@ -68,7 +80,7 @@ std::string matched_target(const nlohmann::json& p) {
   }
   if (words.empty()) words = {"Given."};
   std::string pad;
-  auto total = [&](const std::string& pd) { return render_token_count(pd.empty() ? van : pd + "\n" + van); };
+  auto total = [&](const std::string& pd) { return count(pd.empty() ? van : pd + "\n" + van); };
   for (size_t k = 0; total(pad) < goal; ++k) {
     const std::string& w = words[k % words.size()];
     std::string sep = pad.empty() ? "" : " ";
@@ -90,22 +102,26 @@ std::string matched_target(const nlohmann::json& p) {
 
 }  // namespace
 
-std::string render_target(const nlohmann::json& p, Arm arm) {
+std::string render_target(const nlohmann::json& p, Arm arm, const TokenCount& count) {
   switch (arm) {
-    case Arm::kTheorem: return theorem_target(p);
-    case Arm::kVanilla: return vanilla_target(p);
-    case Arm::kVanillaMatched: return matched_target(p);
-    case Arm::kAnswerOnly: return render_box(p);
+    case Arm::kTheorem:
+      return theorem_target(p);
+    case Arm::kVanilla:
+      return vanilla_target(p);
+    case Arm::kVanillaMatched:
+      return matched_target(p, count);
+    case Arm::kAnswerOnly:
+      return render_box(p);
   }
   TSFT_FAIL("bad arm");
 }
 
-nlohmann::json render_chat(const nlohmann::json& p, Arm arm) {
+nlohmann::json render_chat(const nlohmann::json& p, Arm arm, const TokenCount& count) {
   return {{"id", p.at("id")},
           {"arm", render_arm_name(arm)},
           {"messages",
            {{{"role", "user"}, {"content", p.at("question")}},
-            {{"role", "assistant"}, {"content", render_target(p, arm)}}}}};
+            {{"role", "assistant"}, {"content", render_target(p, arm, count)}}}}};
 }
 
 }  // namespace tsft

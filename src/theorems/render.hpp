@@ -4,10 +4,12 @@
 //                    fails), one "Map:" line per slot binding its role to the problem's object and value,
 //                    then the computation lines; ends with \boxed{answer}
 //   vanilla          the same computation lines and the same \boxed{answer}, nothing else
-//   vanilla-matched  vanilla preceded by a neutral restatement of the givens, padded so its token count
-//                    is within 5% of the theorem arm's (render_token_count)
+//   vanilla-matched  vanilla preceded by the problem's own question text (cycled word by word; it carries
+//                    nothing beyond the prompt), padded so its token count reaches the theorem arm's,
+//                    counted by the run's tokenizer where given (else render_token_count)
 //   answer-only      \boxed{answer}
 #pragma once
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -22,12 +24,15 @@ const char* render_arm_name(Arm arm);
 // Token-count proxy until a tokenizer exists: the number of bytes / 4, rounded up (about one BPE token
 // per 4 characters of English/LaTeX). Every length comparison between arms goes through this function.
 size_t render_token_count(std::string_view text);
+using TokenCount = std::function<size_t(std::string_view)>;
 
-std::string render_target(const nlohmann::json& problem, Arm arm);
+std::string render_target(const nlohmann::json& problem, Arm arm,
+                          const TokenCount& count = render_token_count);
 // The computation lines shared by theorem and vanilla (joined with '\n'), and the final box line.
 std::string render_exec_block(const nlohmann::json& problem);
 std::string render_box(const nlohmann::json& problem);
 // {"id", "messages": [{"role": "user", "content": question}, {"role": "assistant", "content": target}]}
-nlohmann::json render_chat(const nlohmann::json& problem, Arm arm);
+nlohmann::json render_chat(const nlohmann::json& problem, Arm arm,
+                           const TokenCount& count = render_token_count);
 
 }  // namespace tsft

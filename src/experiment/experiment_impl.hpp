@@ -1,0 +1,50 @@
+// Internals of `tsft experiment` shared by its two files: the parsed plan (experiment_plan.cpp) and
+// the stage runner (experiment.cpp).
+#pragma once
+#include <toml++/toml.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "experiment/experiment.hpp"
+
+namespace tsft::exp_detail {
+
+using json = nlohmann::json;
+
+json toml_to_json(const toml::node& n);
+template <typename T>
+T get(const json& j, const char* table, const char* key, T def) {
+  if (!j.contains(table) || !j[table].contains(key)) return def;
+  return j[table][key].get<T>();
+}
+inline std::string s(const json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// What the plan needs besides the runner: the parsed config and its copy, the output directory.
+struct Plan {
+  json cfg;
+  std::string cfg_copy, out, config_path, budget, threads, catalog;
+  std::string device = "cpu", precision = "fp32";  // [experiment] device / precision (the engine)
+  std::vector<int> base_seeds, sft_seeds;
+  std::vector<std::string> arms;
+  bool transplants = true;          // [experiment] transplants: delta-transplant analysis of all-layer arms
+  std::set<std::string> eval_skip;  // [eval] skip: gen problem files (stems, e.g. "probe_P3") not evaluated
+};
+
+// Parses and checks the config (unknown experiment keys of the old layout are errors with a hint).
+Plan plan_parse(const ExperimentOptions& o, const std::string& out);
+// Model selection rule of every arm ([sft] select): val_accuracy (default) or final.
+std::string select_rule(const Plan& p);
+// The SFT arguments of one arm (budget, validation, the cap-independent LR schedule).
+std::vector<std::string> sft_args(const Plan& p, const std::string& base, const std::string& train_file,
+                                  const std::string& val_file, const std::string& out_dir,
+                                  const std::string& trainable, int seed, const std::string& lr = "");
+// The learning rates tried for an arm whose trainable spec has a [sft.lr_grid] entry; {""} (the [sft]
+// lr) otherwise.
+std::vector<std::string> lr_grid(const Plan& p, const std::string& trainable);
+
+}  // namespace tsft::exp_detail

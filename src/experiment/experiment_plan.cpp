@@ -1,0 +1,190 @@
+// `tsft experiment`: the config parsed into a plan, and the SFT arguments of an arm.
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "model/engine.hpp"
+#include "experiment/experiment_impl.hpp"
+
+namespace tsft::exp_detail {
+
+json toml_to_json(const toml::node& n) {
+  if (auto t = n.as_table()) {
+    json j = json::object();
+    for (auto& [k, v] : *t) j[std::string(k.str())] = toml_to_json(v);
+    return j;
+  }
+  if (auto a = n.as_array()) {
+    json j = json::array();
+    for (auto& v : *a) j.push_back(toml_to_json(v));
+    return j;
+  }
+  if (auto v = n.as_string()) return v->get();
+  if (auto v = n.as_integer()) return v->get();
+  if (auto v = n.as_floating_point()) return v->get();
+  if (auto v = n.as_boolean()) return v->get();
+  return nullptr;
+}
+
+namespace {
+std::vector<int> seed_list(const json& ex, const char* key, const std::string& origin) {
+  if (!ex.contains(key)) return {1};
+  TSFT_CHECK(ex[key].is_array() && !ex[key].empty(),
+             "{}: [experiment] {} must be a non-empty list of integers", origin, key);
+  std::vector<int> v = ex[key].get<std::vector<int>>();
+  std::vector<int> sorted = v;
+  std::sort(sorted.begin(), sorted.end());
+  TSFT_CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(),
+             "{}: [experiment] {} repeats a seed", origin, key);
+  return v;
+}
+
+}  // namespace
+Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(o.config_path);
+  } catch (const toml::parse_error& e) {
+    TSFT_FAIL("{}:{}:{}: {}", o.config_path, e.source().begin.line, e.source().begin.column, e.description());
+  }
+  Plan p;
+  p.cfg = toml_to_json(tbl);
+  p.config_path = o.config_path;
+  p.out = out;
+  const json& cfg = p.cfg;
+  for (const char* t : {"experiment", "gen", "tokenizer", "model", "pretrain", "sft", "eval"})
+    TSFT_CHECK(cfg.contains(t), "{}: missing table [{}]", o.config_path, t);
+  TSFT_CHECK(
+      !cfg["experiment"].contains("seeds"),
+      "{}: [experiment] seeds is replaced by base_seeds (init + pre-training + instruct) and sft_seeds (SFT "
+      "data order); runs = base_seeds x sft_seeds",
+      o.config_path);
+  TSFT_CHECK(!cfg["model"].contains("seed"), "{}: [model] seed: the init seed is [experiment] base_seeds",
+             o.config_path);
+  // Arms are compared at equal optimizer steps, at equal supervised tokens, or each trained to
+  // convergence (early stopping on the held-out validation problems).
+  p.budget = get<std::string>(cfg, "experiment", "budget", "steps");
+  TSFT_CHECK(p.budget == "steps" || p.budget == "tokens" || p.budget == "problems" || p.budget == "converged",
+             "{}: [experiment] budget = '{}': expected steps | tokens | problems | converged", o.config_path,
+             p.budget);
+  TSFT_CHECK(p.budget != "problems" ||
+                 (cfg["sft"].contains("problems") && cfg["sft"]["problems"].is_number_integer() &&
+                  cfg["sft"]["problems"].get<int64_t>() > 0),
+             "{}: [experiment] budget = 'problems' needs a positive integer [sft] problems (problems seen by "
+             "every arm)",
+             o.config_path);
+  TSFT_CHECK(
+      p.budget != "tokens" ||
+          (cfg["sft"].contains("supervised_tokens") && cfg["sft"]["supervised_tokens"].is_number_integer()),
+      "{}: [experiment] budget = 'tokens' needs an integer [sft] supervised_tokens (the budget of every arm)",
+      o.config_path);
+  p.base_seeds = seed_list(cfg["experiment"], "base_seeds", o.config_path);
+  p.sft_seeds = seed_list(cfg["experiment"], "sft_seeds", o.config_path);
+  p.arms =
+      cfg["experiment"].value("arms", std::vector<std::string>{"theorem:all", "vanilla:all", "theorem:mlp",
+                                                               "vanilla:mlp", "theorem:attn", "vanilla:attn",
+                                                               "vanilla-matched:all", "answer-only:all"});
+  p.transplants = get<bool>(cfg, "experiment", "transplants", true);
+  for (auto& f : cfg["eval"].value("skip", std::vector<std::string>{})) {
+    TSFT_CHECK(f != "train", "{}: [eval] skip: 'train' is never evaluated (train_limit sets the fit sample)",
+               o.config_path);
+    p.eval_skip.insert(f);
+  }
+  p.threads = std::to_string(get<int>(cfg, "experiment", "threads", 0));
+  p.device = get<std::string>(cfg, "experiment", "device", "cpu");
+  p.precision = get<std::string>(cfg, "experiment", "precision", "fp32");
+  engine_spec_parse(p.device, p.precision);  // a usage error before any stage runs
+  p.catalog = get<std::string>(cfg, "gen", "catalog", std::string(TSFT_SOURCE_DIR) + "/data/theorems");
+  return p;
+}
+
+// Model selection rule of every arm ([sft] select): val_accuracy (default) or final.
+std::string select_rule(const Plan& p) {
+  std::string r = p.cfg["sft"].value("select", std::string("val_accuracy"));
+  TSFT_CHECK(r == "val_accuracy" || r == "final", "{}: [sft] select = '{}': expected val_accuracy | final",
+             p.config_path, r);
+  return r;
+}
+
+// Equal problems seen: one problem per row, micro_batch rows per step -> ceil(problems / micro_batch).
+std::string problem_steps(const json& sft) {
+  int64_t mb = sft.value("micro_batch", (int64_t)8);
+  return std::to_string((sft["problems"].get<int64_t>() + mb - 1) / mb);
+}
+
+// The SFT arguments of one arm (budget, validation, the cap-independent LR schedule).
+std::vector<std::string> sft_args(const Plan& p, const std::string& base, const std::string& train_file,
+                                  const std::string& val_file, const std::string& out_dir,
+                                  const std::string& trainable, int seed, const std::string& lr) {
+  const json& sft = p.cfg["sft"];
+  std::vector<std::string> a = {
+      "train",
+      "--model",
+      base,
+      "--data",
+      train_file,
+      "--out",
+      out_dir,
+      "--trainable",
+      trainable,
+      "--steps",
+      p.budget == "problems" ? problem_steps(sft) : s(sft.value("steps", json(200))),
+      "--micro-batch",
+      s(sft.value("micro_batch", json(8))),
+      "--block",
+      s(sft.value("block", json(512))),
+      "--lr",
+      lr.empty() ? s(sft.value("lr", json(1e-3))) : lr,
+      "--warmup",
+      s(sft.value("warmup", json(20))),
+      "--schedule",
+      sft.value("schedule", std::string("constant")),
+      "--seed",
+      std::to_string(seed),
+      "--chat-template",
+      "chatml",
+      "--threads",
+      p.threads,
+      "-q"};
+  if (!val_file.empty()) {
+    for (const char* x : {"--val", val_file.c_str(), "--eval-every"}) a.push_back(x);
+    a.push_back(s(sft.value("eval_every", json(50))));
+    if (select_rule(p) == "val_accuracy")  // every evaluation's weights kept for the selection stage
+      for (std::string x : {std::string("--save-every"), s(sft.value("eval_every", json(50))),
+                            std::string("--keep-last"), std::string("1000000")})
+        a.push_back(x);
+  }
+  if (p.budget == "problems") {
+    a.push_back("--no-packing");  // one problem per row: steps x micro_batch problems, the same in every arm
+  } else if (p.budget == "tokens") {
+    a.push_back("--max-supervised-tokens");
+    a.push_back(s(sft["supervised_tokens"]));
+  } else if (p.budget == "converged") {
+    for (std::string x : {std::string("--early-stop-patience"), s(sft.value("patience", json(3))),
+                          std::string("--early-stop-min-delta"), s(sft.value("min_delta", json(0.0)))})
+      a.push_back(x);
+  }
+  return a;
+}
+
+std::vector<std::string> lr_grid(const Plan& p, const std::string& trainable) {
+  const json& sft = p.cfg["sft"];
+  if (!sft.contains("lr_grid")) return {""};
+  const json& g = sft["lr_grid"];
+  TSFT_CHECK(g.is_object(), "{}: [sft.lr_grid] must be a table: trainable = [lr, ...]", p.config_path);
+  for (auto& [k, v] : g.items()) {
+    bool used = false;
+    for (auto& a : p.arms) used |= a.substr(a.find(':') + 1) == k;
+    TSFT_CHECK(used, "{}: [sft.lr_grid] {}: no arm trains '{}'", p.config_path, k, k);
+    TSFT_CHECK(v.is_array() && !v.empty(), "{}: [sft.lr_grid] {}: a non-empty list of learning rates",
+               p.config_path, k);
+    for (auto& x : v)
+      TSFT_CHECK(x.is_number() && x.get<double>() > 0, "{}: [sft.lr_grid] {}: rates must be > 0",
+                 p.config_path, k);
+  }
+  if (!g.contains(trainable)) return {""};
+  std::vector<std::string> out;
+  for (auto& x : g[trainable]) out.push_back(s(x));
+  return out;
+}
+
+}  // namespace tsft::exp_detail
