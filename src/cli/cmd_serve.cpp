@@ -1,7 +1,9 @@
 // tsft serve --model DIR: an OpenAI-compatible HTTP server (see src/serve/server.hpp). Binds 127.0.0.1
 // unless told otherwise; SIGTERM / SIGINT drain in-flight requests and exit 0.
 #include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -12,6 +14,13 @@
 #include "serve/server.hpp"
 
 namespace {
+int g_signal_pipe[2] = {-1, -1};
+void on_signal(int sig) {
+  unsigned char b = (unsigned char)sig;
+  ssize_t n = write(g_signal_pipe[1], &b, 1);
+  (void)n;
+}
+
 struct Opts {
   tsft::serve::ServeConfig c;
   std::string api_key_env;
@@ -26,26 +35,32 @@ int run(Opts o) {
   }
   TSFT_USAGE_CHECK(o.c.max_batch >= 1 && o.c.max_queue >= 1 && o.c.http_threads >= 1,
                    "--max-batch, --max-queue and --http-threads must be >= 1");
-  // Signals go to one waiting thread (blocked here, before any other thread starts).
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // SIGTERM / SIGINT: the handler only writes the signal number to a pipe (async-signal-safe); a
+  // watcher thread reads it and drains. (Blocking the signals instead would not cover threads that
+  // libraries such as OpenBLAS started before main.)
+  TSFT_CHECK(pipe(g_signal_pipe) == 0, "serve: pipe() failed");
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
   tsft::serve::Server server(o.c);
   int port = server.bind();
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    tsft::log_info("serve: signal {}: draining in-flight requests", sig);
+    unsigned char sig = 0;
+    while (read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+    }
+    if (sig == 0) return;  // the server stopped by itself
+    tsft::log_info("serve: signal {}: draining in-flight requests", (int)sig);
     server.drain_and_stop();
   });
   tsft::log_info("serve: model '{}' listening on http://{}:{} (max batch {}, queue {})", server.model_name(),
                  o.c.host, port, o.c.max_batch, o.c.max_queue);
   std::cerr << "listening on http://" << o.c.host << ":" << port << std::endl;
   server.run();
-  if (waiter.joinable()) waiter.join();
+  on_signal(0);  // wake the watcher if no signal did
+  waiter.join();
   auto st = server.stats();
   tsft::log_info("serve: stopped after {} requests ({} errors), {} prompt + {} new tokens", st.requests,
                  st.errors, st.sched.prompt_tokens, st.sched.new_tokens);

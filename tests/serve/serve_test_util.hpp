@@ -76,6 +76,15 @@ inline void write_serve_model(const std::string& dir) {
   tsft::model_save(m, dir, dir);
 }
 
+// A model slow enough (~ms per token on CPU) that long requests are still running when a test acts.
+inline void write_slow_model(const std::string& dir) {
+  write_byte_tokenizer(dir);
+  tsft::ModelConfig mc = tsft::config_make("llama", 259, 256, 704, 4, 4, 2, 64, 1024);
+  tsft::Model m = tsft::model_create(mc);
+  tsft::model_init_weights(m, 3, 0.02);
+  tsft::model_save(m, dir, dir);
+}
+
 inline tsft::serve::ServeConfig serve_config(const std::string& dir) {
   tsft::serve::ServeConfig c;
   c.model_dir = dir;

@@ -197,12 +197,8 @@ TEST_F(Serve, BadInputGetsOpenAiErrors) {
 }
 
 TEST(ServeCancel, DisconnectMidStreamFreesTheSlot) {
-  TempDir t;  // a model slow enough (~ms per token) that 500 tokens outlast the hang-up by far
-  write_byte_tokenizer(t / "model");
-  tsft::ModelConfig mc = tsft::config_make("llama", 259, 256, 704, 4, 4, 2, 64, 1024);
-  tsft::Model m = tsft::model_create(mc);
-  tsft::model_init_weights(m, 3, 0.02);
-  tsft::model_save(m, t / "model", t / "model");
+  TempDir t;  // 1000 tokens of the slow model outlast the hang-up by far
+  write_slow_model(t / "model");
   auto c = serve_config(t / "model");
   c.max_context = 1024;
   c.max_batch = 1;
