@@ -1,5 +1,6 @@
 // A child process (the tsft binary) with its stderr in a file: start, wait for a line, signal, reap.
 #pragma once
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
