@@ -45,6 +45,11 @@ int run(Opts o) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  bool loopback = o.c.host == "127.0.0.1" || o.c.host == "localhost" || o.c.host == "::1";
+  if (!loopback && o.c.api_key.empty())
+    tsft::log_info(
+        "serve: WARNING: listening on {} without --api-key-env: anyone who can reach it can use it",
+        o.c.host);
   tsft::serve::Server server(o.c);
   int port = server.bind();
   std::thread waiter([&] {

@@ -195,6 +195,9 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
   Job& j = *r.job;
   std::unique_lock<std::mutex> lk(j.mu);
   j.cv.wait(lk, [&] { return j.remaining == 0; });
+  for (auto& c : j.choices)
+    if (c.finish_reason == "error")
+      return send_error(res, 500, "generation failed (see the server log)", "server_error");
   res.set_content(dump(response_json(r, id, now_s(), mi.name, tok)), "application/json");
 }
 
