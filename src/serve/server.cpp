@@ -146,8 +146,15 @@ void Server::Impl::routes() {
     send_error(res, 500, msg, "server_error");
   });
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    SchedulerStats st = sched->stats();
     res.status = draining ? 503 : 200;
-    res.set_content(dump({{"status", draining ? "draining" : "ok"}}), "application/json");
+    res.set_content(dump({{"status", draining ? "draining" : "ok"},
+                          {"active", st.active},
+                          {"queued", st.queued},
+                          {"jobs", st.jobs},
+                          {"prompt_tokens", st.prompt_tokens},
+                          {"new_tokens", st.new_tokens}}),
+                    "application/json");
   });
   http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
     json m = {{"id", mi.name},

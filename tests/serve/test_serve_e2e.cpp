@@ -89,7 +89,11 @@ TEST(ServeE2E, SigtermDrainsInFlightRequestsAndExitsZero) {
   std::vector<std::future<tsft::net::HttpResponse>> fs;
   for (int i = 0; i < 3; i++)
     fs.push_back(std::async(std::launch::async, [&] { return post(url, b.dump()); }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // all three admitted; the first is running
+  for (int i = 0; i < 3000; i++) {  // until all three are admitted (one running, two queued)
+    auto h = json::parse(get("http://127.0.0.1:" + std::to_string(port) + "/health").body);
+    if (h["jobs"] == 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(srv.terminate_and_wait(), 0) << srv.read_log();
   double drain_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
