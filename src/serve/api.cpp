@@ -211,9 +211,10 @@ json usage_json(const Job& j) {
           {"total_tokens", (int64_t)j.prompt.size() + done}};
 }
 
-namespace {
-json logprobs_json(const ApiRequest& r, const Choice& c, const tokenizer::Tokenizer& tok) {
+json logprobs_json(const ApiRequest& r, const Choice& c, const tokenizer::Tokenizer& tok, size_t first,
+                   size_t last) {
   if (r.job->logprobs < 0) return nullptr;
+  last = std::min(last, c.logprobs.size());
   if (r.chat) {
     auto entry = [&](int32_t id, float lp) {
       const std::string& s = tok.token_bytes(id);
@@ -222,7 +223,8 @@ json logprobs_json(const ApiRequest& r, const Choice& c, const tokenizer::Tokeni
       return json{{"token", s}, {"logprob", lp}, {"bytes", bytes}};
     };
     json content = json::array();
-    for (auto& t : c.logprobs) {
+    for (size_t k = first; k < last; k++) {
+      const TokenLogprob& t = c.logprobs[k];
       json e = entry(t.id, t.logprob);
       e["top_logprobs"] = json::array();
       for (auto& [id, lp] : t.top) e["top_logprobs"].push_back(entry(id, lp));
@@ -231,8 +233,10 @@ json logprobs_json(const ApiRequest& r, const Choice& c, const tokenizer::Tokeni
     return {{"content", content}};
   }
   json tokens = json::array(), lps = json::array(), tops = json::array(), offs = json::array();
-  size_t off = 0;
-  for (auto& t : c.logprobs) {
+  size_t off = 0;  // byte offset in the whole completion
+  for (size_t k = 0; k < first && k < last; k++) off += tok.token_bytes(c.logprobs[k].id).size();
+  for (size_t k = first; k < last; k++) {
+    const TokenLogprob& t = c.logprobs[k];
     const std::string& s = tok.token_bytes(t.id);
     tokens.push_back(s);
     lps.push_back(t.logprob);
@@ -244,14 +248,15 @@ json logprobs_json(const ApiRequest& r, const Choice& c, const tokenizer::Tokeni
   }
   return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offs}};
 }
-}  // namespace
 
 json response_json(const ApiRequest& r, const std::string& id, int64_t created, const std::string& model,
                    const tokenizer::Tokenizer& tok) {
   json choices = json::array();
   for (size_t i = 0; i < r.job->choices.size(); i++) {
     const Choice& c = r.job->choices[i];
-    json ch = {{"index", i}, {"logprobs", logprobs_json(r, c, tok)}, {"finish_reason", c.finish_reason}};
+    json ch = {{"index", i},
+               {"logprobs", logprobs_json(r, c, tok, 0, c.logprobs.size())},
+               {"finish_reason", c.finish_reason}};
     if (r.chat)
       ch["message"] = {{"role", "assistant"}, {"content", c.text}};
     else
@@ -264,9 +269,10 @@ json response_json(const ApiRequest& r, const std::string& id, int64_t created, 
 }
 
 json chunk_json(const ApiRequest& r, const std::string& id, int64_t created, const std::string& model,
-                int index, const std::string& delta, const std::string& finish_reason, bool first) {
+                int index, const std::string& delta, const std::string& finish_reason, bool first,
+                const json& logprobs) {
   json ch = {{"index", index},
-             {"logprobs", nullptr},
+             {"logprobs", logprobs},
              {"finish_reason", finish_reason.empty() ? json(nullptr) : json(finish_reason)}};
   if (r.chat) {
     ch["delta"] = json::object();

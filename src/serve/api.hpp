@@ -50,7 +50,11 @@ nlohmann::json response_json(const ApiRequest& r, const std::string& id, int64_t
 // One stream chunk of choice `index`: a text delta and/or its finish reason ("" = not yet).
 nlohmann::json chunk_json(const ApiRequest& r, const std::string& id, int64_t created,
                           const std::string& model, int index, const std::string& delta,
-                          const std::string& finish_reason, bool first);
+                          const std::string& finish_reason, bool first,
+                          const nlohmann::json& logprobs = nullptr);
+// Logprobs of generated tokens [first, last) of a choice in the request's format (null when not asked).
+nlohmann::json logprobs_json(const ApiRequest& r, const Choice& c, const tokenizer::Tokenizer& tok,
+                             size_t first, size_t last);
 nlohmann::json usage_json(const Job& j);
 
 }  // namespace tsft::serve

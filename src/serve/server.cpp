@@ -35,9 +35,9 @@ struct StreamState {
   ApiRequest r;
   std::string id, model;
   int64_t created = 0;
-  std::vector<size_t> sent;
+  const tokenizer::Tokenizer* tok = nullptr;
+  std::vector<size_t> sent, sent_tokens;  // text bytes / tokens (logprobs) already sent per choice
   std::vector<char> started, finished;
-  bool closed = false;
 };
 
 // SSE events for everything new in the job (call with job.mu held); true when every choice is finished.
@@ -50,9 +50,16 @@ bool collect_events(StreamState& s, std::vector<std::string>& events) {
     bool fin = c.done;
     if (!delta.empty() || !s.started[i] || fin) {
       std::string reason = fin ? c.finish_reason : "";
-      if (!delta.empty() || !s.started[i])
-        events.push_back(dump(chunk_json(s.r, s.id, s.created, s.model, (int)i, delta, "", !s.started[i])));
-      if (fin) events.push_back(dump(chunk_json(s.r, s.id, s.created, s.model, (int)i, "", reason, false)));
+      // logprobs of the tokens generated since the last chunk travel with the text they produced
+      json lp = logprobs_json(s.r, c, *s.tok, s.sent_tokens[i], c.logprobs.size());
+      s.sent_tokens[i] = c.logprobs.size();
+      if (!delta.empty() || !s.started[i]) {
+        events.push_back(
+            dump(chunk_json(s.r, s.id, s.created, s.model, (int)i, delta, "", !s.started[i], lp)));
+        lp = logprobs_json(s.r, c, *s.tok, 0, 0);
+      }
+      if (fin)
+        events.push_back(dump(chunk_json(s.r, s.id, s.created, s.model, (int)i, "", reason, false, lp)));
       s.started[i] = 1;
       s.sent[i] = c.stable;
       s.finished[i] = fin;
@@ -215,7 +222,9 @@ void Server::Impl::stream(httplib::Response& res, ApiRequest r, const std::strin
   s->id = id;
   s->model = mi.name;
   s->created = now_s();
+  s->tok = &tok;
   s->sent.assign(n, 0);
+  s->sent_tokens.assign(n, 0);
   s->started.assign(n, 0);
   s->finished.assign(n, 0);
   auto provider = [s](size_t, httplib::DataSink& sink) {

@@ -153,6 +153,17 @@ TEST_F(Serve, CompletionsStopAndLogprobs) {
   for (auto& e : sse_events(st.body))
     if (e.is_object() && !e["choices"].empty()) streamed += e["choices"][0]["text"].get<std::string>();
   EXPECT_EQ(streamed, text.substr(0, cut));
+  b.erase("stop");  // streamed logprobs, chunk by chunk, add up to the whole response's
+  auto all = post(srv_->url("/v1/completions"), b.dump());
+  json tokens = json::array(), offsets = json::array();
+  for (auto& e : sse_events(all.body))
+    if (e.is_object() && !e["choices"].empty() && e["choices"][0]["logprobs"].is_object())
+      for (size_t k = 0; k < e["choices"][0]["logprobs"]["tokens"].size(); k++) {
+        tokens.push_back(e["choices"][0]["logprobs"]["tokens"][k]);
+        offsets.push_back(e["choices"][0]["logprobs"]["text_offset"][k]);
+      }
+  EXPECT_EQ(tokens, lp["tokens"]);
+  EXPECT_EQ(offsets, lp["text_offset"]);
 }
 
 TEST_F(Serve, SeededSamplingIsReproducibleAndMatchesOffline) {
