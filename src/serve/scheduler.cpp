@@ -185,7 +185,7 @@ bool Scheduler::push(Seq& q, float* logits) {
   if (done) c.finish_reason = "stop";
   size_t cut = std::string::npos;
   for (auto& s : j.stop) cut = std::min(cut, c.text.find(s));
-  if (!done && cut != std::string::npos) {
+  if (cut != std::string::npos) {  // the text ends before a stop string, even when a stop id also fired
     c.text.resize(cut);
     c.finish_reason = "stop";
     done = true;

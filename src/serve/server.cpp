@@ -40,6 +40,15 @@ struct StreamState {
   std::vector<char> started, finished;
 };
 
+// Whether a choice has text, a first chunk or its end to send (call with job.mu held).
+bool has_news(const StreamState& s) {
+  for (size_t i = 0; i < s.r.job->choices.size(); i++) {
+    const Choice& c = s.r.job->choices[i];
+    if (!s.finished[i] && (!s.started[i] || c.done || c.stable > s.sent[i])) return true;
+  }
+  return false;
+}
+
 // SSE events for everything new in the job (call with job.mu held); true when every choice is finished.
 bool collect_events(StreamState& s, std::vector<std::string>& events) {
   bool all = true;
@@ -233,7 +242,7 @@ void Server::Impl::stream(httplib::Response& res, ApiRequest r, const std::strin
     bool all = false;
     {
       std::unique_lock<std::mutex> lk(j.mu);
-      j.cv.wait_for(lk, std::chrono::milliseconds(50));
+      j.cv.wait_for(lk, std::chrono::milliseconds(50), [&] { return has_news(*s); });
       all = collect_events(*s, events);
     }
     if (all && s->r.include_usage)
