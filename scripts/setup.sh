@@ -26,10 +26,11 @@ if ((${#missing[@]})); then
 else
   echo "setup: all Debian packages present"
 fi
-# npm peers for the tokenizer parity tests (skipped with a visible message in the tests if unreachable).
+# npm peers for the tokenizer parity tests and the tsft serve client tests (skipped with a visible
+# message in the tests if unreachable). Installed when any peer of package.json is missing.
 if [[ "${TSFT_SETUP_NODE:-1}" == 1 && -f tests/node/package.json ]]; then
-  if [[ ! -d tests/node/node_modules ]]; then
+  if [[ ! -f tests/node/node_modules/tokenizers/package.json || ! -f tests/node/node_modules/openai/package.json ]]; then
     (cd tests/node && npm install --no-audit --no-fund --loglevel=error) ||
-      echo "setup: WARNING: npm install failed; tokenizer peer tests will be skipped"
+      echo "setup: WARNING: npm install failed; tokenizer / openai-client peer tests will be skipped"
   fi
 fi
