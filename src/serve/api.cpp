@@ -149,11 +149,8 @@ std::vector<int32_t> completion_prompt(const json& b, const ModelInfo& mi, std::
 }
 }  // namespace
 
-ApiRequest parse_request(const std::string& body, bool chat, const ModelInfo& mi) {
-  json b = json::parse(body, nullptr, false);
-  if (b.is_discarded())
-    throw ApiError(400, "We could not parse the JSON body of your request (invalid JSON)");
-  if (!b.is_object()) throw ApiError(400, "the request body must be a JSON object");
+namespace {
+void check_model(const json& b, const ModelInfo& mi) {
   const json* model = field(b, "model");
   if (!model || !model->is_string()) throw ApiError(400, "'model' (a string) is required", "model");
   if (model->get<std::string>() != mi.name)
@@ -161,37 +158,30 @@ ApiRequest parse_request(const std::string& body, bool chat, const ModelInfo& mi
                    fmt::format("The model '{}' does not exist (this server serves '{}')",
                                model->get<std::string>(), mi.name),
                    "model", "model_not_found");
-  refuse_unsupported(b);
-  ApiRequest r;
-  r.chat = chat;
-  auto job = std::make_shared<Job>();
-  job->prompt = chat ? chat_prompt(b, mi) : completion_prompt(b, mi, &r.prompt_text);
-  const int plen = (int)job->prompt.size();
-  if (plen == 0) throw ApiError(400, "the prompt is empty", chat ? "messages" : "prompt");
-  if (plen >= mi.max_context)
-    throw ApiError(400,
-                   fmt::format("This model's maximum context length is {} tokens; your prompt has {} tokens",
-                               mi.max_context, plen),
-                   chat ? "messages" : "prompt", "context_length_exceeded");
-  int64_t def_max = chat ? mi.max_context - plen : 16;
+}
+
+// Budget, sampling, stop strings and logprobs of a request whose prompt has plen tokens.
+void parse_generation(const json& b, const ModelInfo& mi, int plen, ApiRequest& r) {
+  Job& job = *r.job;
+  int64_t def_max = r.chat ? mi.max_context - plen : 16;
   int64_t max_tokens = get_int(b, "max_tokens", def_max, 1, 1 << 30);
-  if (chat) max_tokens = get_int(b, "max_completion_tokens", max_tokens, 1, 1 << 30);
-  job->max_tokens = (int)std::min<int64_t>(max_tokens, mi.max_context - plen);  // the context caps it
-  job->n = (int)get_int(b, "n", 1, 1, mi.max_n);
-  job->sampling.temperature = get_num(b, "temperature", 1.0, 0, 2);
-  job->sampling.top_p = get_num(b, "top_p", 1.0, 0, 1);
-  if (job->sampling.top_p <= 0) throw ApiError(400, "Invalid value for 'top_p': must be > 0", "top_p");
-  static std::random_device rd;
-  job->sampling.seed = (uint64_t)get_int(b, "seed", (int64_t)(rd() >> 1), INT64_MIN, INT64_MAX);
-  job->stop = get_stop(b);
-  if (chat) {
+  if (r.chat) max_tokens = get_int(b, "max_completion_tokens", max_tokens, 1, 1 << 30);
+  job.max_tokens = (int)std::min<int64_t>(max_tokens, mi.max_context - plen);  // the context caps it
+  job.n = (int)get_int(b, "n", 1, 1, mi.max_n);
+  job.sampling.temperature = get_num(b, "temperature", 1.0, 0, 2);
+  job.sampling.top_p = get_num(b, "top_p", 1.0, 0, 1);
+  if (job.sampling.top_p <= 0) throw ApiError(400, "Invalid value for 'top_p': must be > 0", "top_p");
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  job.sampling.seed = (uint64_t)get_int(b, "seed", (int64_t)(rng() >> 1), INT64_MIN, INT64_MAX);
+  job.stop = get_stop(b);
+  if (r.chat) {
     bool lp = get_bool(b, "logprobs", false);
     int top = (int)get_int(b, "top_logprobs", 0, 0, 20);
     if (!lp && field(b, "top_logprobs"))
       throw ApiError(400, "'top_logprobs' requires 'logprobs': true", "logprobs");
-    job->logprobs = lp ? top : -1;
+    job.logprobs = lp ? top : -1;
   } else {
-    job->logprobs = (int)get_int(b, "logprobs", -1, 0, 5);
+    job.logprobs = (int)get_int(b, "logprobs", -1, 0, 5);
     r.echo = get_bool(b, "echo", false);
   }
   r.stream = get_bool(b, "stream", false);
@@ -199,7 +189,29 @@ ApiRequest parse_request(const std::string& body, bool chat, const ModelInfo& mi
     if (!so->is_object()) throw ApiError(400, "Invalid type for 'stream_options'", "stream_options");
     r.include_usage = get_bool(*so, "include_usage", false);
   }
-  r.job = job;
+}
+}  // namespace
+
+ApiRequest parse_request(const std::string& body, bool chat, const ModelInfo& mi) {
+  json b = json::parse(body, nullptr, false);
+  if (b.is_discarded())
+    throw ApiError(400, "We could not parse the JSON body of your request (invalid JSON)");
+  if (!b.is_object()) throw ApiError(400, "the request body must be a JSON object");
+  check_model(b, mi);
+  refuse_unsupported(b);
+  ApiRequest r;
+  r.chat = chat;
+  r.job = std::make_shared<Job>();
+  r.job->prompt = chat ? chat_prompt(b, mi) : completion_prompt(b, mi, &r.prompt_text);
+  const int plen = (int)r.job->prompt.size();
+  const char* param = chat ? "messages" : "prompt";
+  if (plen == 0) throw ApiError(400, "the prompt is empty", param);
+  if (plen >= mi.max_context)
+    throw ApiError(400,
+                   fmt::format("This model's maximum context length is {} tokens; your prompt has {} tokens",
+                               mi.max_context, plen),
+                   param, "context_length_exceeded");
+  parse_generation(b, mi, plen, r);
   return r;
 }
 
