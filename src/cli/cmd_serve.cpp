@@ -90,7 +90,8 @@ TSFT_COMMAND(
       app.add_option("--max-batch", c.max_batch, "concurrent sequences (KV-cache slots)")
           ->capture_default_str();
       app.add_option("--max-queue", c.max_queue, "queued sequences before 429")->capture_default_str();
-      app.add_option("--max-context", c.max_context, "positions per sequence (capped by the model)")
+      app.add_option("--max-context", c.max_context,
+                     "positions per sequence, capped by the model (memory: KV cache of max-batch x this)")
           ->capture_default_str();
       app.add_option("--max-body", c.max_body_bytes, "request body limit in bytes (413 above)")
           ->capture_default_str();
