@@ -77,6 +77,7 @@ TEST_F(Serve, GreedyEqualsOfflineGenerateUnderConcurrency) {
   std::vector<std::string> users;
   for (int i = 0; i < 10; i++)
     users.push_back("What is " + std::to_string(i * 7) + "+" + std::to_string(i) + "?");
+  users.push_back(std::string(70, 'x') + " a prompt longer than the first prefill plan (64 positions)");
   auto ref = offline(users, 40);
   std::vector<std::future<tsft::net::HttpResponse>> fs;
   for (auto& u : users)  // 10 concurrent requests through 4 slots: continuous batching mixes them
