@@ -1,6 +1,8 @@
 // tsft eval --model DIR --data FILE|DIR... --out DIR: generate, grade, results.jsonl + metrics.json.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "cli/command.hpp"
 #include "core/error.hpp"
 #include "eval/run_eval.hpp"
@@ -10,6 +12,8 @@ int run(tsft::eval::EvalConfig c, const std::string& shard) {
   if (!c.endpoint.empty()) {  // --model names the served model; there is no local directory
     c.endpoint_model = c.model_dir;
     c.model_dir.clear();
+    // Results are appended per chunk: keep chunks a few rounds of requests, so a kill loses little.
+    c.chunk = std::max(8, 4 * c.concurrency);
   }
   if (!shard.empty()) {
     size_t s = shard.find('/');
