@@ -144,7 +144,7 @@ TEST(EvalEndpoint, ClientGivesUpClearly) {
   EXPECT_THROW(tsft::net::chat_complete_all(c, conversations(1)), tsft::Error);
 }
 
-TEST(EvalEndpoint, CliEvalThroughFlakyServerAndResume) {
+TEST(EvalEndpointE2E, CliEvalThroughFlakyServerAndResume) {
   TempDir t;
   write_problems(t / "p.jsonl", 4);
   FakeServer fake({"429", "500", "500"});
@@ -169,7 +169,7 @@ TEST(EvalEndpoint, CliEvalThroughFlakyServerAndResume) {
   EXPECT_EQ(other.exit_code, 2) << "results of another served model must not be mixed in: " << other.output;
 }
 
-TEST(EvalEndpoint, SameResultsFileAsLocalEvalThroughTsftServe) {
+TEST(EvalEndpointE2E, SameResultsFileAsLocalEvalThroughTsftServe) {
   TempDir t;
   write_serve_model(t / "model");
   write_problems(t / "p.jsonl", 6);
