@@ -4,7 +4,6 @@
 #include <httplib.h>
 
 #include <atomic>
-#include <regex>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -67,9 +66,8 @@ struct FakeServer {
       if (what == "slow") std::this_thread::sleep_for(std::chrono::duration<double>(slow_s));
       json b = json::parse(req.body);
       std::string q = b["messages"].back()["content"];
-      std::smatch m;
-      std::regex_search(q, m, std::regex("What is (\\d+)\\+1"));
-      std::string ans = "\\boxed{" + std::to_string(std::stoi(m[1]) + 1) + "}";
+      int n = std::stoi(q.substr(q.find("What is ") + 8));  // "What is N+1?"
+      std::string ans = "\\boxed{" + std::to_string(n + 1) + "}";
       json r = {{"id", "x"},
                 {"object", "chat.completion"},
                 {"model", b["model"]},

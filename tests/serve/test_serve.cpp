@@ -277,9 +277,9 @@ TEST(ServeQueue, FullQueueIs429WithRetryAfterAndDrainFinishesInFlight) {
   EXPECT_EQ(ok + limited, 6);
   EXPECT_GE(ok, 1);
   // Drain: a request in flight when draining starts still completes with 200.
+  const int64_t jobs = s->server->stats().sched.jobs;  // read before the request can be admitted
   auto inflight = std::async(std::launch::async, [&] { return post(s->url("/v1/completions"), b.dump()); });
-  for (int64_t jobs = s->server->stats().sched.jobs; s->server->stats().sched.jobs == jobs;)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (s->server->stats().sched.jobs == jobs) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   s.reset();  // drain_and_stop + join
   EXPECT_EQ(inflight.get().status, 200);
 }
