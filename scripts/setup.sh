@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(build-essential cmake ninja-build ccache pkg-config git
       libopenblas-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libfmt-dev
       libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev libutf8proc-dev libgmp-dev
-      libdnnl-dev)
+      libdnnl-dev libcpp-httplib-dev libcurl4-openssl-dev)
 # Headless Chromium renders report.html in a test (TSFT_SETUP_BROWSER=0 skips it; the test then skips).
 if [[ "${TSFT_SETUP_BROWSER:-1}" == 1 ]]; then PKGS+=(chromium); fi
 # Optional groups: TSFT_SETUP_NODE=1 (npm peers for tokenizer tests), TSFT_SETUP_BENCH=1 (PyTorch peer).
@@ -26,10 +26,11 @@ if ((${#missing[@]})); then
 else
   echo "setup: all Debian packages present"
 fi
-# npm peers for the tokenizer parity tests (skipped with a visible message in the tests if unreachable).
+# npm peers for the tokenizer parity tests and the tsft serve client tests (skipped with a visible
+# message in the tests if unreachable). Installed when any peer of package.json is missing.
 if [[ "${TSFT_SETUP_NODE:-1}" == 1 && -f tests/node/package.json ]]; then
-  if [[ ! -d tests/node/node_modules ]]; then
+  if [[ ! -f tests/node/node_modules/tokenizers/package.json || ! -f tests/node/node_modules/openai/package.json ]]; then
     (cd tests/node && npm install --no-audit --no-fund --loglevel=error) ||
-      echo "setup: WARNING: npm install failed; tokenizer peer tests will be skipped"
+      echo "setup: WARNING: npm install failed; tokenizer / openai-client peer tests will be skipped"
   fi
 fi

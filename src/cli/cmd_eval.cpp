@@ -1,6 +1,8 @@
 // tsft eval --model DIR --data FILE|DIR... --out DIR: generate, grade, results.jsonl + metrics.json.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "cli/command.hpp"
 #include "cli/engine_options.hpp"
 #include "core/error.hpp"
@@ -8,6 +10,12 @@
 
 namespace {
 int run(tsft::eval::EvalConfig c, const std::string& shard) {
+  if (!c.endpoint.empty()) {  // --model names the served model; there is no local directory
+    c.endpoint_model = c.model_dir;
+    c.model_dir.clear();
+    // Results are appended per chunk: keep chunks a few rounds of requests, so a kill loses little.
+    c.chunk = std::max(8, 4 * c.concurrency);
+  }
   if (!shard.empty()) {
     size_t s = shard.find('/');
     TSFT_USAGE_CHECK(s != std::string::npos, "--shard '{}': expected i/n", shard);
@@ -31,7 +39,17 @@ int run(tsft::eval::EvalConfig c, const std::string& shard) {
 TSFT_COMMAND(eval, "eval", "Evaluate a model on problems: generate, grade, metrics with intervals", [](CLI::App& app) {
   auto c = std::make_shared<tsft::eval::EvalConfig>();
   auto shard = std::make_shared<std::string>();
-  app.add_option("--model", c->model_dir, "HF model directory")->required();
+  app.add_option("--model", c->model_dir, "HF model directory (with --endpoint: the served model's name)")
+      ->required();
+  app.add_option("--endpoint", c->endpoint,
+                 "generate through an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1) instead");
+  app.add_option("--api-key-env", c->api_key_env, "--endpoint: environment variable holding the API key");
+  app.add_option("--concurrency", c->concurrency, "--endpoint: requests in flight")->capture_default_str();
+  app.add_option("--timeout", c->timeout_s, "--endpoint: seconds per request")->capture_default_str();
+  app.add_option("--retries", c->max_retries, "--endpoint: retries on 429/5xx/connection errors/timeouts")
+      ->capture_default_str();
+  app.add_option("--backoff", c->backoff_s, "--endpoint: first retry delay, doubling (Retry-After honoured)")
+      ->capture_default_str();
   app.add_option("--data", c->data, "problem JSONL files or directories (tsft gen output)")->required();
   app.add_option("--out", c->out_dir, "output directory (results.jsonl, metrics.json)")->required();
   app.add_option("--tokenizer", c->tokenizer_path, "tokenizer.json (default: the model's)");

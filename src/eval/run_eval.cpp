@@ -10,12 +10,11 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
+#include "eval/gen_source.hpp"
 #include "eval/grade.hpp"
 #include "eval/stats.hpp"
 #include "kernels/cpu/kernels.hpp"
-#include "model/generate.hpp"
 #include "theorems/catalog.hpp"
-#include "tokenizer/chat.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -222,9 +221,11 @@ json eval_fingerprint(const EvalConfig& cfg) {
     if (!e.is_regular_file() || (e.path().extension() != ".safetensors" && n != "config.json")) continue;
     files.push_back({n, (int64_t)e.file_size(), (int64_t)e.last_write_time().time_since_epoch().count()});
   }
-  return {{"model_dir", cfg.model_dir}, {"model_files", files}, {"tokenizer", cfg.tokenizer_path},
-          {"chat_template", cfg.chat_template}, {"system", cfg.system}, {"max_new_tokens", cfg.max_new_tokens},
-          {"engine", cfg.engine.name()}};
+  json fp = {{"model_dir", cfg.model_dir}, {"model_files", files}, {"tokenizer", cfg.tokenizer_path},
+             {"chat_template", cfg.chat_template}, {"system", cfg.system}, {"max_new_tokens", cfg.max_new_tokens}};
+  if (cfg.endpoint.empty()) fp["engine"] = cfg.engine.name();
+  if (!cfg.endpoint.empty()) fp["endpoint"] = {{"url", cfg.endpoint}, {"model", cfg.endpoint_model}};
+  return fp;
 }
 
 EvalSummary eval_run(const EvalConfig& cfg) {
@@ -267,39 +268,22 @@ EvalSummary eval_run(const EvalConfig& cfg) {
   if (!cfg.quiet && !done.empty()) log_info("resuming: {} items already graded, {} to go", done.size(), todo.size());
 
   EvalSummary sum;
+  std::string model_name = cfg.endpoint.empty() ? cfg.model_dir : cfg.endpoint_model;
   if (!todo.empty()) {
-    std::unique_ptr<Engine> eng = engine_create(cfg.engine, model_load(cfg.model_dir));
-    std::string tok_path = cfg.tokenizer_path.empty() ? (fs::path(cfg.model_dir) / "tokenizer.json").string()
-                                                      : cfg.tokenizer_path;
-    tokenizer::Tokenizer tok(tok_path);
-    tokenizer::ChatOptions copt;
-    copt.add_generation_prompt = true;
-    copt.template_name = cfg.chat_template;
-    GenOptions g;
-    g.max_new_tokens = cfg.max_new_tokens;
-    g.max_batch = cfg.batch;
-    for (int32_t id : {tok.end_of_turn_id(), tok.eos_id()})
-      if (id >= 0) g.stop_ids.push_back(id);
-    for (int id : eng->config().eos_token_ids) g.stop_ids.push_back(id);
+    std::unique_ptr<GenSource> src = gen_source_make(cfg);
+    model_name = src->model_name();
     std::ofstream out(res_path, std::ios::app);
     Progress prog("eval", (int64_t)todo.size(), "items");
     auto t0 = std::chrono::steady_clock::now();
     for (size_t c0 = 0; c0 < todo.size(); c0 += cfg.chunk) {
       size_t c1 = std::min(todo.size(), c0 + cfg.chunk);
-      std::vector<std::vector<int32_t>> prompts;
-      for (size_t i = c0; i < c1; i++) {
-        std::vector<tokenizer::ChatMessage> msgs;
-        if (!cfg.system.empty()) msgs.push_back({"system", cfg.system, std::nullopt});
-        msgs.push_back({"user", todo[i].question, std::nullopt});
-        prompts.push_back(tokenizer::chat_render(tok, msgs, copt).ids);
-      }
-      GenStats st;
-      auto res = generate(*eng, prompts, g, &st);
-      sum.generated += st.new_tokens;
+      std::vector<std::string> questions;
+      for (size_t i = c0; i < c1; i++) questions.push_back(todo[i].question);
+      auto res = src->generate(questions);
       for (size_t i = c0; i < c1; i++) {
         ItemResult& r = todo[i].r;
-        r.output = tok.decode(res[i - c0].tokens, true);
-        r.new_tokens = (int64_t)res[i - c0].tokens.size();
+        r.output = res[i - c0].text;
+        r.new_tokens = res[i - c0].new_tokens;
         GradeResult gr = grade_pair(r.gold, r.output);
         r.extracted = gr.extracted;
         r.rule = extract_rule_name(gr.rule);
@@ -310,14 +294,20 @@ EvalSummary eval_run(const EvalConfig& cfg) {
       out.flush();
       if (!cfg.quiet) prog.update((int64_t)c1);
     }
+    sum.generated = src->stats.new_tokens;
+    sum.prompt_tokens = src->stats.prompt_tokens;
+    sum.requests = src->stats.requests;
+    sum.retries = src->stats.retries;
     sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     sum.new_tokens_per_s = sum.seconds > 0 ? sum.generated / sum.seconds : 0;
   }
   sum.items = (int64_t)done.size();
   json metrics = eval_metrics(done);
-  metrics["model"] = cfg.model_dir;
-  metrics["generation"] = {{"new_tokens", sum.generated}, {"seconds", sum.seconds},
-                           {"new_tokens_per_s", sum.new_tokens_per_s}};
+  metrics["model"] = model_name;
+  metrics["generation"] = {{"new_tokens", sum.generated}, {"prompt_tokens", sum.prompt_tokens},
+                           {"seconds", sum.seconds}, {"new_tokens_per_s", sum.new_tokens_per_s}};
+  if (!cfg.endpoint.empty())
+    metrics["generation"]["endpoint"] = {{"url", cfg.endpoint}, {"requests", sum.requests}, {"retries", sum.retries}};
   metrics["shard"] = fmt::format("{}/{}", cfg.shard_index, cfg.shard_count);
   fs_write_atomic((fs::path(cfg.out_dir) / "metrics.json").string(), metrics.dump(2) + "\n");
   return sum;

@@ -19,6 +19,10 @@ struct EvalConfig {
   int max_new_tokens = 256, batch = 16, threads = 0, chunk = 256;
   bool quiet = false;
   EngineSpec engine;  // --device / --precision
+  // --endpoint: generation goes to an OpenAI-compatible server (model_dir unused); see gen_source.hpp.
+  std::string endpoint, endpoint_model, api_key_env;
+  int concurrency = 8, max_retries = 6;
+  double timeout_s = 600, backoff_s = 1.0;
 };
 
 // One graded item (a line of results.jsonl).
@@ -32,7 +36,7 @@ nlohmann::json item_to_json(const ItemResult& r);
 ItemResult item_from_json(const nlohmann::json& j, const std::string& where);
 
 struct EvalSummary {
-  int64_t items = 0, generated = 0;
+  int64_t items = 0, generated = 0, prompt_tokens = 0, requests = 0, retries = 0;
   double seconds = 0, new_tokens_per_s = 0;
 };
 EvalSummary eval_run(const EvalConfig& cfg);

@@ -1,0 +1,63 @@
+// Endpoint generation for tsft eval --endpoint: the same conversations sent to an OpenAI-compatible
+// /v1/chat/completions (greedy: temperature 0), concurrently, with retries (src/net/openai_client).
+#include <cstdlib>
+
+#include "core/error.hpp"
+#include "eval/gen_source.hpp"
+#include "net/openai_client.hpp"
+
+namespace tsft::eval {
+
+namespace {
+class EndpointSource : public GenSource {
+ public:
+  explicit EndpointSource(const EvalConfig& cfg) : cfg_(cfg) {
+    TSFT_USAGE_CHECK(!cfg.endpoint_model.empty(), "--endpoint needs --model NAME (the served model's id)");
+    c_.base_url = cfg.endpoint;
+    c_.model = cfg.endpoint_model;
+    if (!cfg.api_key_env.empty()) {
+      const char* k = std::getenv(cfg.api_key_env.c_str());
+      TSFT_USAGE_CHECK(k && *k, "--api-key-env {}: the environment variable is not set or empty",
+                       cfg.api_key_env);
+      c_.api_key = k;
+    }
+    c_.concurrency = cfg.concurrency;
+    c_.timeout_s = cfg.timeout_s;
+    c_.max_retries = cfg.max_retries;
+    c_.backoff_s = cfg.backoff_s;
+    c_.params = {{"max_tokens", cfg.max_new_tokens}, {"temperature", 0}};
+  }
+
+  std::vector<GenOutput> generate(const std::vector<std::string>& questions) override {
+    std::vector<nlohmann::json> convs;
+    for (auto& q : questions) {
+      nlohmann::json msgs = nlohmann::json::array();
+      if (!cfg_.system.empty()) msgs.push_back({{"role", "system"}, {"content", cfg_.system}});
+      msgs.push_back({{"role", "user"}, {"content", q}});
+      convs.push_back(msgs);
+    }
+    net::ChatStats st;
+    auto res = net::chat_complete_all(c_, convs, &st);
+    stats.prompt_tokens += st.prompt_tokens;
+    stats.new_tokens += st.completion_tokens;
+    stats.requests += st.requests;
+    stats.retries += st.retries;
+    std::vector<GenOutput> out(res.size());
+    for (size_t i = 0; i < res.size(); i++)
+      out[i] = {res[i].text, res[i].completion_tokens, res[i].prompt_tokens};
+    return out;
+  }
+
+  std::string model_name() const override { return cfg_.endpoint_model; }
+
+ private:
+  EvalConfig cfg_;
+  net::ChatClientConfig c_;
+};
+}  // namespace
+
+std::unique_ptr<GenSource> gen_source_endpoint(const EvalConfig& cfg) {
+  return std::make_unique<EndpointSource>(cfg);
+}
+
+}  // namespace tsft::eval

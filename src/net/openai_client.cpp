@@ -1,0 +1,132 @@
+#include "net/openai_client.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "core/error.hpp"
+#include "net/http_client.hpp"
+
+namespace tsft::net {
+using json = nlohmann::json;
+
+std::string openai_base_url(const std::string& url) {
+  std::string u = url;
+  while (!u.empty() && u.back() == '/') u.pop_back();
+  if (u.size() < 3 || u.compare(u.size() - 3, 3, "/v1") != 0) u += "/v1";
+  return u;
+}
+
+namespace {
+bool retryable(const HttpResponse& r) {
+  return r.status == 0 || r.status == 429 || r.status >= 500;
+}
+
+// Seconds to wait before attempt `attempt` (1-based retry count): Retry-After when the server sent one,
+// else backoff * 2^(attempt-1) with +-25% jitter, capped.
+double wait_s(const ChatClientConfig& c, const HttpResponse& r, int attempt) {
+  auto it = r.headers.find("retry-after");
+  if (it != r.headers.end()) {
+    try {
+      return std::min(c.backoff_max_s, std::max(0.0, std::stod(it->second)));
+    } catch (const std::exception&) {
+    }
+  }
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  double j = std::uniform_real_distribution<double>(0.75, 1.25)(rng);
+  return std::min(c.backoff_max_s, c.backoff_s * std::pow(2.0, attempt - 1) * j);
+}
+
+std::string describe(const HttpResponse& r) {
+  if (r.status == 0) return r.error;
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_object() && j.contains("error") && j["error"].is_object() && j["error"].contains("message"))
+    return fmt::format("HTTP {}: {}", r.status, j["error"]["message"].dump());
+  return fmt::format("HTTP {}: {}", r.status, r.body.substr(0, 300));
+}
+
+ChatResult parse_ok(const HttpResponse& r, const std::string& where) {
+  json j = json::parse(r.body, nullptr, false);
+  TSFT_CHECK(j.is_object() && j.contains("choices") && j["choices"].is_array() && !j["choices"].empty(),
+             "{}: not a chat completion response: {}", where, r.body.substr(0, 300));
+  const json& c = j["choices"][0];
+  ChatResult out;
+  if (c.contains("message") && c["message"].contains("content") && c["message"]["content"].is_string())
+    out.text = c["message"]["content"];
+  if (c.contains("finish_reason") && c["finish_reason"].is_string()) out.finish_reason = c["finish_reason"];
+  if (j.contains("usage") && j["usage"].is_object()) {
+    out.prompt_tokens = j["usage"].value("prompt_tokens", (int64_t)0);
+    out.completion_tokens = j["usage"].value("completion_tokens", (int64_t)0);
+  }
+  return out;
+}
+
+ChatResult complete_one(const ChatClientConfig& c, const json& messages, size_t index, ChatStats& st,
+                        std::mutex& mu) {
+  json body = c.params;
+  body["model"] = c.model;
+  body["messages"] = messages;
+  HttpRequest req;
+  req.url = openai_base_url(c.base_url) + "/chat/completions";
+  req.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  req.timeout_s = c.timeout_s;
+  req.headers = {"Content-Type: application/json"};
+  if (!c.api_key.empty()) req.headers.push_back("Authorization: Bearer " + c.api_key);
+  const std::string where = fmt::format("{} (item {})", req.url, index);
+  for (int attempt = 0;; attempt++) {
+    HttpResponse r = http_request(req);
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      st.requests++;
+      st.retries += attempt > 0;
+    }
+    if (r.status == 200) {
+      ChatResult out = parse_ok(r, where);
+      out.attempts = attempt + 1;
+      return out;
+    }
+    TSFT_CHECK(retryable(r), "{}: {} (not retried)", where, describe(r));
+    TSFT_CHECK(attempt < c.max_retries, "{}: {} (gave up after {} attempts)", where, describe(r),
+               attempt + 1);
+    std::this_thread::sleep_for(std::chrono::duration<double>(wait_s(c, r, attempt + 1)));
+  }
+}
+}  // namespace
+
+std::vector<ChatResult> chat_complete_all(const ChatClientConfig& cfg, const std::vector<json>& messages,
+                                          ChatStats* stats, const std::function<void(size_t)>& on_done) {
+  TSFT_CHECK(cfg.concurrency >= 1, "endpoint concurrency must be >= 1");
+  std::vector<ChatResult> out(messages.size());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+  std::mutex mu;
+  ChatStats st;
+  auto worker = [&] {
+    for (size_t i; !failed && (i = next++) < messages.size();) {
+      try {
+        out[i] = complete_one(cfg, messages[i], i, st, mu);
+        std::lock_guard<std::mutex> lk(mu);
+        st.prompt_tokens += out[i].prompt_tokens;
+        st.completion_tokens += out[i].completion_tokens;
+        if (on_done) on_done(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(mu);
+        if (!failed.exchange(true)) error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> th;
+  for (int k = 0; k < std::min<int>(cfg.concurrency, (int)messages.size()); k++) th.emplace_back(worker);
+  for (auto& t : th) t.join();
+  if (error) std::rethrow_exception(error);
+  if (stats) *stats = st;
+  return out;
+}
+
+}  // namespace tsft::net

@@ -1,0 +1,42 @@
+// A client for any OpenAI-compatible /v1/chat/completions endpoint (tsft serve, vLLM, llama.cpp, hosted
+// APIs): bounded concurrency, per-request timeouts, retries with exponential backoff (honouring
+// Retry-After) on 429 / 5xx / connection errors and timeouts, token accounting from "usage".
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace tsft::net {
+
+struct ChatClientConfig {
+  std::string base_url;  // ".../v1" (added when missing)
+  std::string model, api_key;
+  int concurrency = 8, max_retries = 6;
+  double timeout_s = 600, backoff_s = 1.0, backoff_max_s = 30;
+  nlohmann::json params = nlohmann::json::object();  // merged into each body: max_tokens, temperature, ...
+};
+
+struct ChatResult {
+  std::string text, finish_reason;
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+  int attempts = 0;
+};
+
+struct ChatStats {
+  int64_t requests = 0, retries = 0, prompt_tokens = 0, completion_tokens = 0;
+};
+
+// "http://h:p", "http://h:p/", "http://h:p/v1" -> "http://h:p/v1"
+std::string openai_base_url(const std::string& url);
+
+// One result per conversation (each a JSON array of {"role", "content"}), in order. Throws tsft::Error
+// naming the endpoint and the item when a request fails for good (a 4xx other than 429, or retries
+// exhausted). on_done(i) runs (serialised) as each item completes.
+std::vector<ChatResult> chat_complete_all(const ChatClientConfig& cfg,
+                                          const std::vector<nlohmann::json>& messages,
+                                          ChatStats* stats = nullptr,
+                                          const std::function<void(size_t)>& on_done = nullptr);
+
+}  // namespace tsft::net
