@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "util.hpp"
 #include "tokenizer/chat.hpp"
+#include "util.hpp"
 
 namespace {
 using namespace tsft::tokenizer;

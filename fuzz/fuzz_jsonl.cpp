@@ -7,8 +7,8 @@
 #include "data/adapters.hpp"
 #include "data/problem.hpp"
 #include "eval/grade.hpp"
-#include "util.hpp"
 #include "train/data.hpp"
+#include "util.hpp"
 
 namespace {
 using namespace tsft;
@@ -48,10 +48,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t reader = sel % n_readers;
   const std::string path = fuzz::write_scratch("input.jsonl", text);
   fuzz::expect_clean(path, [&] {
-    if (reader == 0) data::problems_read_jsonl(path);
-    else if (reader == 1) grade_lines(text, path);
-    else if (reader == 2) train_data(path, sel / n_readers);
-    else data::adapter_load(formats[reader - 3], path);
+    if (reader == 0)
+      data::problems_read_jsonl(path);
+    else if (reader == 1)
+      grade_lines(text, path);
+    else if (reader == 2)
+      train_data(path, sel / n_readers);
+    else
+      data::adapter_load(formats[reader - 3], path);
   });
   return 0;
 }

@@ -19,7 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   extract_gold_choice(gold);
   latex_parse(gold);
   EquivOptions opt;
-  opt.percent = size % 3 == 0 ? PercentPolicy::Either : size % 3 == 1 ? PercentPolicy::Strip : PercentPolicy::Divide;
+  opt.percent = size % 3 == 0   ? PercentPolicy::Either
+                : size % 3 == 1 ? PercentPolicy::Strip
+                                : PercentPolicy::Divide;
   opt.decimal_comma = size & 4;
   opt.ordered_lists = size & 8;
   equiv_strings(gold, ex.answer, opt);

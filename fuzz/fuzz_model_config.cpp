@@ -1,7 +1,7 @@
 // Hugging Face config.json (config_load: JSON parse + config_from_json + validation). A config that
 // loads must survive a write/read round trip to the same sizes.
-#include "util.hpp"
 #include "model/config.hpp"
+#include "util.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tsft;

@@ -2,11 +2,13 @@
 // pre-tokenizer regex, post-processor). A tokenizer that loads encodes and decodes a fixed text.
 #include <vector>
 
-#include "util.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "util.hpp"
 
 namespace {
-constexpr const char* kText = "Hello, world! 12345 <|im_start|>user\n  caf\xc3\xa9 \xe2\x88\x9a" "2 <|endoftext|>";
+constexpr const char* kText =
+    "Hello, world! 12345 <|im_start|>user\n  caf\xc3\xa9 \xe2\x88\x9a"
+    "2 <|endoftext|>";
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

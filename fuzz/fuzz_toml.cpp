@@ -5,9 +5,9 @@
 #include <string>
 
 #include "core/fs.hpp"
-#include "util.hpp"
 #include "theorems/catalog.hpp"
 #include "theorems/generate.hpp"
+#include "util.hpp"
 
 namespace {
 using namespace tsft;

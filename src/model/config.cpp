@@ -137,6 +137,8 @@ ModelConfig config_load(const std::string& path) {
     j = json::parse(text);
   } catch (const json::parse_error& e) {
     TSFT_FAIL("{}: invalid JSON at byte {}: {}", path, e.byte, e.what());
+  } catch (const json::exception& e) {  // a number out of range (1e999)
+    TSFT_FAIL("{}: invalid JSON: {}", path, e.what());
   }
   return config_from_json(j, path);
 }
