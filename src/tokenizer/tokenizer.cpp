@@ -225,7 +225,7 @@ void Tokenizer::load_json(const std::string& text, const std::string& origin) {
     if (type == "NFC") {
       nfc_ = true;
     } else if (type == "Sequence") {
-      for (const json& s : n["normalizers"]) add_normalizer(s);
+      for (const json& s : n.at("normalizers")) add_normalizer(s);
     } else {
       TSFT_FAIL("{}: normalizer type {:?} is not supported (NFC or none)", origin, type);
     }
@@ -238,14 +238,14 @@ void Tokenizer::load_json(const std::string& text, const std::string& origin) {
     if (p.is_null()) return;
     std::string type = p.value("type", std::string());
     if (type == "Sequence") {
-      for (const json& s : p["pretokenizers"]) add_pretok(s);
+      for (const json& s : p.at("pretokenizers")) add_pretok(s);
     } else if (type == "Split") {
       TSFT_CHECK(p.value("behavior", std::string()) == "Isolated" && !p.value("invert", false),
                  "{}: Split pre-tokenizer: only behavior Isolated without invert is supported", origin);
       TSFT_CHECK(pattern.empty(), "{}: more than one regex pre-tokenizer is not supported", origin);
-      const json& pat = p["pattern"];
+      const json& pat = p.at("pattern");
       if (pat.contains("Regex")) {
-        pattern = pat["Regex"].get<std::string>();
+        pattern = pat.at("Regex").get<std::string>();
       } else {
         std::string lit = pat.at("String").get<std::string>();
         pattern = "\\Q" + lit + "\\E";
@@ -268,7 +268,7 @@ void Tokenizer::load_json(const std::string& text, const std::string& origin) {
     if (p.is_null()) return;
     std::string type = p.value("type", std::string());
     if (type == "Sequence") {
-      for (const json& s : p["processors"]) add_post(s);
+      for (const json& s : p.at("processors")) add_post(s);
     } else if (type == "TemplateProcessing") {
       bool seen_a = false;
       for (const json& item : p.at("single")) {

@@ -22,6 +22,14 @@ TEST(TokenizerFuzz, WrongTypeNamesTheFile) {
                            {"t.json"});
 }
 
+// A Sequence pre-tokenizer without "pretokenizers" ("pretokenisrc/" in the reproducer) was read with
+// const json::operator[]: an assertion in debug builds, undefined behaviour with NDEBUG.
+TEST(TokenizerFuzz, MissingSequenceKeyNamesTheFile) {
+  const std::string bytes = test::fuzz_regression_bytes("tokenizer", "missing-pretokenizers-key.json");
+  test::expect_clean_error([&] { Tokenizer::from_json_text(bytes, "seq.json"); },
+                           {"seq.json", "pretokenizers"});
+}
+
 // A vocabulary id of 2e9 made the loader allocate 2e9-entry tables (ASan: out of memory); ids beyond
 // int32 wrapped silently (2^32 + 1 -> 1).
 TEST(TokenizerFuzz, HugeTokenIdIsRefused) {
