@@ -102,10 +102,8 @@ ModelConfig config_from_json(const json& j, const std::string& ctx) {
   c.raw = j;
   c.model_type = get_req<std::string>(j, "model_type", ctx);
   static const std::set<std::string> known = {"llama", "qwen2", "qwen3"};
-  TSFT_CHECK(known.count(c.model_type),
-             "{}: key 'model_type' = '{}' is not a supported architecture "
-             "(supported: llama, qwen2, qwen3)",
-             ctx, c.model_type);
+  TSFT_CHECK(known.count(c.model_type), "{}: key 'model_type' = '{}' is not a supported architecture "
+             "(supported: llama, qwen2, qwen3)", ctx, c.model_type);
   c.V = get_req<int>(j, "vocab_size", ctx);
   c.C = get_req<int>(j, "hidden_size", ctx);
   c.F = get_req<int>(j, "intermediate_size", ctx);
@@ -207,10 +205,8 @@ json config_to_json(const ModelConfig& c) {
   if (c.model_type == "llama") j["mlp_bias"] = c.mlp_bias;
   j["tie_word_embeddings"] = c.tie_word_embeddings;
   if (c.bos_token_id >= 0) j["bos_token_id"] = c.bos_token_id;
-  if (c.eos_token_ids.size() == 1)
-    j["eos_token_id"] = c.eos_token_ids[0];
-  else if (!c.eos_token_ids.empty())
-    j["eos_token_id"] = c.eos_token_ids;
+  if (c.eos_token_ids.size() == 1) j["eos_token_id"] = c.eos_token_ids[0];
+  else if (!c.eos_token_ids.empty()) j["eos_token_id"] = c.eos_token_ids;
   j["torch_dtype"] = c.dtype;
   j.erase("dtype");
   return j;
