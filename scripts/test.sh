@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: install (idempotent), build Release, run every test; then the unit tests again
-# under AddressSanitizer + UndefinedBehaviorSanitizer (TSFT_SKIP_ASAN=1 skips that second pass).
+# under AddressSanitizer + UndefinedBehaviorSanitizer (TSFT_SKIP_ASAN=1 skips that second pass), then the
+# fuzz smoke (every libFuzzer target a few seconds on its corpus; TSFT_SKIP_FUZZ=1 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,4 +11,7 @@ if [[ "${TSFT_SKIP_ASAN:-0}" != 1 ]]; then
   bash scripts/build.sh asan
   # The slow end-to-end tests (suites named *Slow* / *E2E*) are left to the Release pass.
   ctest --preset asan -j 2 --timeout 900 -E 'Slow|E2E'
+fi
+if [[ "${TSFT_SKIP_FUZZ:-0}" != 1 ]]; then
+  bash scripts/fuzz_smoke.sh
 fi

@@ -78,7 +78,7 @@ int run(const Opts& o) {
       json j;
       try {
         j = json::parse(line);
-      } catch (const json::parse_error& e) {
+      } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
         TSFT_FAIL("{}: invalid JSON ({})", where, e.what());
       }
       json p = j.contains("messages") ? j["messages"] : j.contains("prompt") ? j["prompt"] : json();

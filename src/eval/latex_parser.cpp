@@ -253,6 +253,7 @@ Node Parser::parse_script_arg() {
   const Token& k = peek();
   if (k.t == Tok::Op && k.text == "{") return parse_primary();
   if (k.t == Tok::Num && k.text.size() > 1 && k.aux == 0) {
+    if (k.text[0] == '.') return fail();  // "\frac.2" (mpq_class(".") would throw)
     Node d = node_num(mpq_class(k.text.substr(0, 1)));
     t[p].text.erase(0, 1);
     if (t[p].text[0] == '.') return fail();

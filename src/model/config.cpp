@@ -1,6 +1,9 @@
 #include "model/config.hpp"
 
+#include <climits>
+#include <cmath>
 #include <set>
+#include <type_traits>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -10,11 +13,38 @@ namespace {
 
 using json = nlohmann::json;
 
+// An int from a JSON integer (or an integral float, 2048.0), range-checked: nlohmann's get<int>() wraps
+// large integers and converts 1e176 with undefined behaviour.
+int as_int(const json& v, const char* key, const std::string& ctx) {
+  const double d = v.is_number_integer() ? 0.0 : v.get<double>();  // type_error when not a number
+  TSFT_CHECK(v.is_number_integer() || (std::isfinite(d) && d == std::trunc(d)),
+             "{}: key '{}' must be an integer, got {}", ctx, key, v.dump());
+  const bool fits = v.is_number_unsigned()  ? v.get<uint64_t>() <= (uint64_t)INT_MAX
+                    : v.is_number_integer() ? v.get<int64_t>() >= INT_MIN && v.get<int64_t>() <= INT_MAX
+                                            : d >= INT_MIN && d <= INT_MAX;
+  TSFT_CHECK(fits, "{}: key '{}' = {} is out of range for an int", ctx, key, v.dump());
+  return v.is_number_integer() ? (int)v.get<int64_t>() : (int)d;
+}
+
+template <typename T>
+T get_as(const json& v, const char* key, const std::string& ctx) {
+  if constexpr (std::is_same_v<T, int>) {
+    return as_int(v, key, ctx);
+  } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+    TSFT_CHECK(v.is_array(), "{}: key '{}' must be an array of integers", ctx, key);
+    std::vector<int> out;
+    for (const json& e : v) out.push_back(as_int(e, key, ctx));
+    return out;
+  } else {
+    return v.get<T>();
+  }
+}
+
 template <typename T>
 T get_req(const json& j, const char* key, const std::string& ctx) {
   TSFT_CHECK(j.contains(key) && !j[key].is_null(), "{}: missing required key '{}'", ctx, key);
   try {
-    return j[key].get<T>();
+    return get_as<T>(j[key], key, ctx);
   } catch (const json::exception& e) {
     TSFT_FAIL("{}: key '{}' has the wrong type ({})", ctx, key, e.what());
   }
@@ -24,7 +54,7 @@ template <typename T>
 T get_opt(const json& j, const char* key, T def, const std::string& ctx) {
   if (!j.contains(key) || j[key].is_null()) return def;
   try {
-    return j[key].get<T>();
+    return get_as<T>(j[key], key, ctx);
   } catch (const json::exception& e) {
     TSFT_FAIL("{}: key '{}' has the wrong type ({})", ctx, key, e.what());
   }
@@ -137,6 +167,8 @@ ModelConfig config_load(const std::string& path) {
     j = json::parse(text);
   } catch (const json::parse_error& e) {
     TSFT_FAIL("{}: invalid JSON at byte {}: {}", path, e.byte, e.what());
+  } catch (const json::exception& e) {  // a number out of range (1e999)
+    TSFT_FAIL("{}: invalid JSON: {}", path, e.what());
   }
   return config_from_json(j, path);
 }

@@ -37,7 +37,7 @@ char32_t text_next_cp(std::string_view s, size_t& i) {
   int n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
   char32_t cp = c & (0x3F >> n);
   for (int k = 1; k <= n && i + k < s.size(); ++k) cp = (cp << 6) | (b(i + k) & 0x3F);
-  i += n + 1;
+  i = std::min(i + n + 1, s.size());  // a truncated sequence ends at the end of `s`
   return cp;
 }
 

@@ -14,7 +14,8 @@ namespace tsft::tokenizer {
 
 // Append the UTF-8 encoding of code point `cp` to `out`.
 void text_append_utf8(std::string& out, char32_t cp);
-// Decode one code point at s[i] (valid UTF-8 assumed, as produced by JSON parsing); advances i.
+// Decode one code point at s[i] (valid UTF-8 assumed, as produced by JSON parsing); advances i, never
+// past s.size() (a truncated sequence at the end decodes to garbage, not an out-of-range read).
 char32_t text_next_cp(std::string_view s, size_t& i);
 // True when every byte is < 0x80.
 bool text_is_ascii(std::string_view s);

@@ -66,6 +66,31 @@ std::string config_token(const json& cfg, const char* key) {
     return v["content"].get<std::string>();
   return "";
 }
+
+// A token id: an integer in [0, 2^24). Real vocabularies stay below 2^18; the bound keeps a corrupt id
+// (2e9) from allocating tables of that many strings, and int64 parsing keeps 2^32 + 1 from wrapping to 1.
+int32_t token_id(const json& v, const std::string& what) {
+  constexpr int64_t kMaxTokenId = int64_t(1) << 24;
+  TSFT_CHECK(v.is_number_integer(), "{} is not an integer", what);
+  const int64_t id = v.is_number_unsigned() ? (int64_t)std::min<uint64_t>(v.get<uint64_t>(), kMaxTokenId)
+                                            : v.get<int64_t>();
+  TSFT_CHECK(id >= 0 && id < kMaxTokenId, "{} = {} is out of range [0, {})", what, v.dump(), kMaxTokenId);
+  return static_cast<int32_t>(id);
+}
+
+// Run `load` so that every failure names the file: a JSON value of the wrong type (json::exception) and
+// errors raised deeper (the split regex, BPE merges) get the origin prefixed.
+template <class Fn>
+void with_origin(const std::string& origin, Fn&& load) {
+  try {
+    load();
+  } catch (const json::exception& e) {
+    TSFT_FAIL("{}: unexpected value: {}", origin, e.what());
+  } catch (const Error& e) {
+    if (std::string_view(e.what()).find(origin) != std::string_view::npos) throw;
+    TSFT_FAIL("{}: {}", origin, e.what());
+  }
+}
 }  // namespace
 
 Tokenizer::Tokenizer() = default;
@@ -75,14 +100,14 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 Tokenizer::Tokenizer(const std::string& tokenizer_json) {
   path_ = tokenizer_json;
-  load_json(read_file(tokenizer_json), tokenizer_json);
+  with_origin(tokenizer_json, [&] { load_json(read_file(tokenizer_json), tokenizer_json); });
   load_config(std::filesystem::path(tokenizer_json).parent_path().string());
 }
 
 Tokenizer Tokenizer::from_json_text(const std::string& json_text, const std::string& origin) {
   Tokenizer t;
   t.path_ = origin;
-  t.load_json(json_text, origin);
+  with_origin(origin, [&] { t.load_json(json_text, origin); });
   t.load_config("");
   return t;
 }
@@ -113,9 +138,7 @@ void Tokenizer::load_json(const std::string& text, const std::string& origin) {
   std::vector<std::pair<int32_t, std::string>> model_tokens;
   model_tokens.reserve(m["vocab"].size());
   for (auto it = m["vocab"].begin(); it != m["vocab"].end(); ++it) {
-    TSFT_CHECK(it.value().is_number_integer(), "{}: model.vocab[{:?}] is not an integer", origin, it.key());
-    int32_t id = it.value().get<int32_t>();
-    TSFT_CHECK(id >= 0, "{}: model.vocab[{:?}] is negative", origin, it.key());
+    int32_t id = token_id(it.value(), fmt::format("{}: model.vocab[{:?}]", origin, it.key()));
     max_id = std::max(max_id, id);
     model_tokens.emplace_back(id, it.key());
   }
@@ -169,7 +192,7 @@ void Tokenizer::load_json(const std::string& text, const std::string& origin) {
       TSFT_CHECK(a.contains("id") && a.contains("content"), "{}: added_tokens[{}] lacks id/content", origin,
                  k);
       AddedToken t;
-      t.id = a["id"].get<int32_t>();
+      t.id = token_id(a["id"], fmt::format("{}: added_tokens[{}].id", origin, k));
       t.content = a["content"].get<std::string>();
       t.special = a.value("special", false);
       t.normalized = a.value("normalized", !t.special);
@@ -202,7 +225,7 @@ void Tokenizer::load_json(const std::string& text, const std::string& origin) {
     if (type == "NFC") {
       nfc_ = true;
     } else if (type == "Sequence") {
-      for (const json& s : n["normalizers"]) add_normalizer(s);
+      for (const json& s : n.at("normalizers")) add_normalizer(s);
     } else {
       TSFT_FAIL("{}: normalizer type {:?} is not supported (NFC or none)", origin, type);
     }
@@ -215,14 +238,14 @@ void Tokenizer::load_json(const std::string& text, const std::string& origin) {
     if (p.is_null()) return;
     std::string type = p.value("type", std::string());
     if (type == "Sequence") {
-      for (const json& s : p["pretokenizers"]) add_pretok(s);
+      for (const json& s : p.at("pretokenizers")) add_pretok(s);
     } else if (type == "Split") {
       TSFT_CHECK(p.value("behavior", std::string()) == "Isolated" && !p.value("invert", false),
                  "{}: Split pre-tokenizer: only behavior Isolated without invert is supported", origin);
       TSFT_CHECK(pattern.empty(), "{}: more than one regex pre-tokenizer is not supported", origin);
-      const json& pat = p["pattern"];
+      const json& pat = p.at("pattern");
       if (pat.contains("Regex")) {
-        pattern = pat["Regex"].get<std::string>();
+        pattern = pat.at("Regex").get<std::string>();
       } else {
         std::string lit = pat.at("String").get<std::string>();
         pattern = "\\Q" + lit + "\\E";
@@ -245,7 +268,7 @@ void Tokenizer::load_json(const std::string& text, const std::string& origin) {
     if (p.is_null()) return;
     std::string type = p.value("type", std::string());
     if (type == "Sequence") {
-      for (const json& s : p["processors"]) add_post(s);
+      for (const json& s : p.at("processors")) add_post(s);
     } else if (type == "TemplateProcessing") {
       bool seen_a = false;
       for (const json& item : p.at("single")) {

@@ -62,7 +62,7 @@ std::vector<Example> data_load_sft(const std::string& path, const tokenizer::Tok
     json j;
     try {
       j = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
       TSFT_FAIL("{}: invalid JSON ({})", where, e.what());
     }
     TSFT_CHECK(j.is_object(), "{}: each line must be a JSON object", where);
@@ -123,7 +123,7 @@ std::vector<Example> data_load_text(const std::string& path, const tokenizer::To
       json j;
       try {
         j = json::parse(line);
-      } catch (const json::parse_error& e) {
+      } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
         TSFT_FAIL("{}: invalid JSON ({})", where, e.what());
       }
       docs.push_back(field_str(j, "text", where));

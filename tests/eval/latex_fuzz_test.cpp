@@ -1,0 +1,25 @@
+// LaTeX answer reproducers found by fuzz/fuzz_latex.cpp: malformed answers are never equal and never throw.
+#include <gtest/gtest.h>
+
+#include "eval/equivalence.hpp"
+#include "eval/latex_parser.hpp"
+#include "fuzz_regression.hpp"
+
+namespace tsft::eval {
+namespace {
+
+// "\frac.2}{4}": a script argument starting with a number token ".2" was split as mpq_class("."), which
+// threw std::invalid_argument out of the parser (and out of `tsft grade`).
+TEST(LatexFuzz, FracOfLeadingDotNumber) {
+  const std::string bytes = test::fuzz_regression_bytes("latex", "frac-dot-digit");
+  const size_t nl = bytes.find('\n');
+  ASSERT_NE(nl, std::string::npos);
+  const std::string gold = bytes.substr(0, nl), pred = bytes.substr(nl + 1);
+  EXPECT_NO_THROW(latex_parse("\\frac.2}{4}"));
+  EXPECT_NO_THROW(latex_parse("\\frac.2{4}"));
+  EXPECT_FALSE(equiv_strings(gold, pred));
+  EXPECT_FALSE(equiv_strings("0.05", "\\frac.2{4}"));
+}
+
+}  // namespace
+}  // namespace tsft::eval
