@@ -373,7 +373,7 @@ TrainResult train_run(const TrainConfig& cfg) {
   json summary = {{"steps", res.steps}, {"supervised_tokens", sup_done}, {"stop_reason", stop_reason},
                   {"last_loss", res.last_loss}, {"val_loss", res.val_loss}, {"best_step", best_step},
                   {"best_val_loss", best_val}, {"tokens_per_s", res.tokens_per_s}, {"gflops", res.gflops},
-                  {"trainable_params", m.table.count_params(true)}};
+                  {"trainable_params", m.table().count_params(true)}};
   fs_write_atomic((fs::path(cfg.out_dir) / "summary.json").string(), summary.dump(2) + "\n");
   return res;
 }
