@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -110,6 +111,27 @@ std::string nonfinite_first_weight(const Model& host, int64_t* count) {
     }
   }
   return "";
+}
+
+int64_t mem_available_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  int64_t kb = 0;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return -1;
+}
+
+void check_train_memory(int64_t trainable_params, size_t activation_bytes, int B, int T, int64_t available) {
+  double optim = 12.0 * (double)trainable_params, need = optim + (double)activation_bytes;
+  if (available < 0 || need <= (double)available) return;
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  TSFT_FAIL(
+      "training needs ~{:.2f} GiB more memory (gradients + AdamW moments {:.2f} GiB, activations {:.2f} GiB "
+      "for {} x {} tokens) but only {:.2f} GiB is available (MemAvailable, /proc/meminfo); lower "
+      "--micro-batch "
+      "or --block, train fewer tensors (--trainable), or pass --no-memory-check",
+      need / gib, optim / gib, activation_bytes / gib, B, T, available / gib);
 }
 
 std::string last_checkpoint(const std::string& out_dir) {

@@ -6,6 +6,7 @@
 // the micro-batch and the first tensor; "skip" drops the update (gradients zeroed, no optimizer step)
 // until more than max_skips steps were skipped. Checkpoints and final/ are written only from finite
 // trainable weights, so the last good checkpoint is never replaced by a bad state.
+// Resources: a run whose memory will not fit is refused before anything is allocated or written.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -50,6 +51,13 @@ std::string nonfinite_summary(const NonFiniteReport& r);
 // The first trainable tensor of `host` holding a non-finite weight ("" when all are finite) and the
 // count of such values in it.
 std::string nonfinite_first_weight(const Model& host, int64_t* count);
+// MemAvailable of /proc/meminfo in bytes (-1 where unknown).
+int64_t mem_available_bytes();
+// Refuses (naming the estimate, its parts and what is available) a training run whose new host
+// allocations -- gradients and AdamW moments (3 fp32 values per trainable parameter) plus activations
+// -- exceed `available` bytes; available < 0 (unknown) passes.
+void check_train_memory(int64_t trainable_params, size_t activation_bytes, int B, int T, int64_t available);
+
 // The newest complete checkpoint-NNNNNN directory of out_dir ("" when there is none).
 std::string last_checkpoint(const std::string& out_dir);
 

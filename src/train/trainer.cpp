@@ -3,7 +3,9 @@
 #include <cblas.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -36,7 +38,7 @@ json train_config_to_json(const TrainConfig& c) {
           {"chat_template", c.chat_template}, {"max_supervised_tokens", c.max_supervised_tokens},
           {"early_stop_patience", c.early_stop_patience}, {"early_stop_min_delta", c.early_stop_min_delta},
           {"device", c.engine.device}, {"precision", c.engine.precision}, {"nonfinite", c.nonfinite},
-          {"max_skips", c.max_skips}};
+          {"max_skips", c.max_skips}, {"memory_check", c.memory_check}};
 }
 
 double train_flops(const ModelConfig& c, const TensorTable& table, const std::vector<int>& rows, int T) {
@@ -161,6 +163,14 @@ void truncate_metrics(const std::string& path, int64_t step) {
   }
   fs_write_atomic(path, kept);
 }
+// One JSONL line, flushed; a failed write (disk full, file size limit) is an error naming the file.
+void append_line(std::ofstream& out, const std::string& path, const json& j) {
+  errno = 0;
+  out << j.dump() << "\n";
+  out.flush();
+  TSFT_CHECK(out.good(), "{}: write failed: {}", path, errno ? std::strerror(errno) : "stream error");
+}
+
 // Packed rows of one data file (raw text for pre-training, chat/prompt-completion JSONL for SFT).
 std::vector<PackedRow> load_rows(const TrainConfig& cfg, const tokenizer::Tokenizer& tok, const std::string& path,
                                  bool log) {
@@ -261,7 +271,14 @@ TrainResult train_run(const TrainConfig& cfg) {
   std::vector<PackedRow> val_rows;
   if (!cfg.val_path.empty()) val_rows = load_rows(cfg, tok, cfg.val_path, false);
 
-  m.set_trainable(select_parse(cfg.trainable, mcfg.L, mcfg.tie_word_embeddings));
+  auto pred = select_parse(cfg.trainable, mcfg.L, mcfg.tie_word_embeddings);
+  if (cfg.memory_check && cfg.engine.device == "cpu") {  // device memory is the engine's own check
+    int64_t n = 0;
+    for (auto& e : m.table().entries) n += pred(e) ? (int64_t)e.numel : 0;
+    check_train_memory(n, m.workspace_bytes(cfg.micro_batch, cfg.block, true), cfg.micro_batch, cfg.block,
+                       mem_available_bytes());
+  }
+  m.set_trainable(pred);
   TSFT_CHECK(m.table().grad_total > 0, "--trainable '{}' selects no tensor", cfg.trainable);
   if (!cfg.quiet) {
     std::string s;
@@ -339,6 +356,7 @@ TrainResult train_run(const TrainConfig& cfg) {
              cfg.grad_accum, cfg.micro_batch);
 
   std::ofstream metrics(metrics_path, std::ios::app);
+  TSFT_CHECK(metrics.is_open(), "{}: cannot open for appending: {}", metrics_path, std::strerror(errno));
   Progress prog("train", total, "steps");
   TrainResult res;
   double tok_sum = 0, time_sum = 0, flop_sum = 0;
@@ -375,16 +393,14 @@ TrainResult train_run(const TrainConfig& cfg) {
                  {"grad_norm", std::isfinite(gnorm) ? json(gnorm) : json(nullptr)}, {"supervised_tokens", sup},
                  {"tokens", toks}, {"tokens_per_s", toks / dt}, {"gflops", flops / dt / 1e9}, {"seconds", dt}};
     if (skipped) line.update({{"skipped", true}, {"skips", skips}});
-    metrics << line.dump() << "\n";
-    metrics.flush();
+    append_line(metrics, metrics_path, line);
     if (!cfg.quiet) prog.update(step + 1, fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", loss, lr, toks / dt));
     bool last = cfg.max_supervised_tokens > 0 ? sup_done >= cfg.max_supervised_tokens || step + 1 == step_cap
                                               : step + 1 == total;
     if (last && cfg.max_supervised_tokens > 0) stop_reason = "tokens";
     if (!val_rows.empty() && ((cfg.eval_every > 0 && (step + 1) % cfg.eval_every == 0) || last)) {
       res.val_loss = train_eval_loss(m, val_rows, cfg.micro_batch, cfg.block);
-      metrics << json{{"step", step + 1}, {"val_loss", res.val_loss}}.dump() << "\n";
-      metrics.flush();
+      append_line(metrics, metrics_path, {{"step", step + 1}, {"val_loss", res.val_loss}});
       if (!cfg.quiet) log_info("step {}: validation loss {:.4f}", step + 1, res.val_loss);
       if (cfg.early_stop_patience > 0) {
         if (best_val < 0 || res.val_loss < best_val - cfg.early_stop_min_delta) {

@@ -55,6 +55,7 @@ struct TrainConfig {
   // ("stop") or is skipped without an update ("skip") until more than max_skips steps were skipped.
   std::string nonfinite = "stop";
   int64_t max_skips = 10;
+  bool memory_check = true;  // refuse up front when gradients + moments + activations exceed MemAvailable
 };
 
 nlohmann::json train_config_to_json(const TrainConfig& c);
