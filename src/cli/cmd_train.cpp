@@ -52,7 +52,8 @@ void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong) {
   app.add_option("--max-skips", c.max_skips, "--nonfinite skip: stop once more than N steps were skipped")
       ->capture_default_str();
   app.add_flag("!--no-memory-check", c.memory_check,
-               "train even when gradients + moments + activations exceed the available memory");
+               "train even when gradients + moments + activations exceed the available memory "
+               "(or TSFT_NO_MEMORY_CHECK=1)");
   app.add_flag("!--no-packing", c.packing, "one example per row (for comparison)");
   app.add_option("--overlong", overlong, "examples longer than the block: truncate | drop")
       ->check(CLI::IsMember({"truncate", "drop"}))->capture_default_str();

@@ -130,7 +130,7 @@ void check_train_memory(int64_t trainable_params, size_t activation_bytes, int B
       "training needs ~{:.2f} GiB more memory (gradients + AdamW moments {:.2f} GiB, activations {:.2f} GiB "
       "for {} x {} tokens) but only {:.2f} GiB is available (MemAvailable, /proc/meminfo); lower "
       "--micro-batch "
-      "or --block, train fewer tensors (--trainable), or pass --no-memory-check",
+      "or --block, train fewer tensors (--trainable), or pass --no-memory-check (TSFT_NO_MEMORY_CHECK=1)",
       need / gib, optim / gib, activation_bytes / gib, B, T, available / gib);
 }
 
