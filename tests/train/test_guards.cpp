@@ -230,3 +230,27 @@ TEST(TrainGuard, BadPolicyIsAUsageError) {
   c.nonfinite = "ignore";
   EXPECT_THROW(train_run(c), UsageError);
 }
+
+// Skips are part of the resumable state: a skip run interrupted after step 7 (one skip behind it,
+// one ahead) and resumed ends bit-identical to the uninterrupted run, with the same count.
+TEST(TrainGuard, SkipCountAndOptimizerStepSurviveResume) {
+  TempDir t;
+  write_poisoned_model(t / "model");
+  write_poisoned_data(t / "train.jsonl", 6, 4);
+  TrainConfig a = poisoned_config(t);
+  a.max_steps = 12;
+  TrainResult ra = train_run(a);
+  ASSERT_EQ(ra.skipped_steps, 2);
+  TrainConfig b = a;
+  b.out_dir = t / "split";
+  b.save_every = 7;
+  b.stop_after = 7;
+  train_run(b);
+  EXPECT_EQ(read_json(t / "split/checkpoint-000007/trainer_state.json")["skipped_steps"], 1);
+  b.stop_after = 0;
+  b.resume_dir = t / "split/checkpoint-000007";
+  TrainResult rb = train_run(b);
+  EXPECT_EQ(rb.skipped_steps, 2);
+  EXPECT_EQ(fs_read_text(t / "run/final/model.safetensors"),
+            fs_read_text(t / "split/final/model.safetensors"));
+}
