@@ -46,6 +46,14 @@ void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong) {
       ->capture_default_str();
   app.add_option("--early-stop-min-delta", c.early_stop_min_delta, "smallest validation-loss drop that counts")
       ->capture_default_str();
+  app.add_option("--nonfinite", c.nonfinite,
+                 "a step with a non-finite loss or gradient: stop (with a diagnostic) | skip (no update)")
+      ->check(CLI::IsMember({"stop", "skip"}))->capture_default_str();
+  app.add_option("--max-skips", c.max_skips, "--nonfinite skip: stop once more than N steps were skipped")
+      ->capture_default_str();
+  app.add_flag("!--no-memory-check", c.memory_check,
+               "train even when gradients + moments + activations exceed the available memory "
+               "(or TSFT_NO_MEMORY_CHECK=1)");
   app.add_flag("!--no-packing", c.packing, "one example per row (for comparison)");
   app.add_option("--overlong", overlong, "examples longer than the block: truncate | drop")
       ->check(CLI::IsMember({"truncate", "drop"}))->capture_default_str();
@@ -60,8 +68,9 @@ int run(tsft::TrainConfig c, const std::string& overlong) {
   c.overlong = overlong == "drop" ? tsft::Overlong::drop : tsft::Overlong::truncate;
   TSFT_USAGE_CHECK(!c.model_dir.empty() || !c.resume_dir.empty(), "--model or --resume is required");
   tsft::TrainResult r = tsft::train_run(c);
-  fmt::print("steps {} ({})  loss {:.4f}{}  {:.0f} tokens/s  {:.1f} GFLOP/s  -> {}\n", r.steps, r.stop_reason,
-             r.last_loss, r.val_loss >= 0 ? fmt::format("  val {:.4f}", r.val_loss) : "", r.tokens_per_s, r.gflops,
+  fmt::print("steps {} ({}{})  loss {:.4f}{}  {:.0f} tokens/s  {:.1f} GFLOP/s  -> {}\n", r.steps, r.stop_reason,
+             r.skipped_steps ? fmt::format(", {} skipped", r.skipped_steps) : "", r.last_loss,
+             r.val_loss >= 0 ? fmt::format("  val {:.4f}", r.val_loss) : "", r.tokens_per_s, r.gflops,
              r.final_dir.empty() ? c.out_dir : r.final_dir);
   return 0;
 }

@@ -3,7 +3,9 @@
 #include <cblas.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -15,6 +17,7 @@
 #include "core/safetensors.hpp"
 #include "kernels/cpu/kernels.hpp"
 #include "model/engine.hpp"
+#include "train/guard.hpp"
 #include "train/select.hpp"
 
 namespace fs = std::filesystem;
@@ -34,7 +37,8 @@ json train_config_to_json(const TrainConfig& c) {
           {"packing", c.packing}, {"overlong", c.overlong == Overlong::drop ? "drop" : "truncate"},
           {"chat_template", c.chat_template}, {"max_supervised_tokens", c.max_supervised_tokens},
           {"early_stop_patience", c.early_stop_patience}, {"early_stop_min_delta", c.early_stop_min_delta},
-          {"device", c.engine.device}, {"precision", c.engine.precision}};
+          {"device", c.engine.device}, {"precision", c.engine.precision}, {"nonfinite", c.nonfinite},
+          {"max_skips", c.max_skips}, {"memory_check", c.memory_check}};
 }
 
 double train_flops(const ModelConfig& c, const TensorTable& table, const std::vector<int>& rows, int T) {
@@ -101,11 +105,27 @@ struct Schedule {  // which rows form global micro-batch g (epoch-seeded shuffle
   }
 };
 
+// The engine's weights for a checkpoint or final/, refusing a non-finite trainable weight (an update
+// that overflowed): the last good checkpoint must never be replaced by a bad state.
+Model download_finite(const Engine& e, int64_t step, const std::string& out_dir) {
+  Model host = engine_download(e);
+  int64_t n = 0;
+  std::string bad = nonfinite_first_weight(host, &n);
+  if (!bad.empty()) {
+    std::string last = last_checkpoint(out_dir);
+    TSFT_FAIL("step {}: {} of {} values of weight {} are not finite after the update (learning rate too high?); "
+              "nothing saved, last good checkpoint: {}",
+              step, n, host.table.get(bad).numel, bad, last.empty() ? "none" : last);
+  }
+  return host;
+}
+
 void save_checkpoint(Engine& e, const Optimizer& opt, const json& state, const std::string& dir,
                      const std::string& tok_dir) {
+  Model host = download_finite(e, state.at("step").get<int64_t>(), fs::path(dir).parent_path().string());
   std::string tmp = fs_make_temp_dir(dir);
   try {
-    model_write_files(engine_download(e), tmp, tok_dir, "float32");  // fp32 master weights: resume is exact
+    model_write_files(host, tmp, tok_dir, "float32");  // fp32 master weights: resume is exact
     opt.save(e, (fs::path(tmp) / "optimizer.safetensors").string());
     if (const char* d = std::getenv("TSFT_TEST_CHECKPOINT_DELAY_MS"))  // crash-test hook
       std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(d)));
@@ -143,6 +163,14 @@ void truncate_metrics(const std::string& path, int64_t step) {
   }
   fs_write_atomic(path, kept);
 }
+// One JSONL line, flushed; a failed write (disk full, file size limit) is an error naming the file.
+void append_line(std::ofstream& out, const std::string& path, const json& j) {
+  errno = 0;
+  out << j.dump() << "\n";
+  out.flush();
+  TSFT_CHECK(out.good(), "{}: write failed: {}", path, errno ? std::strerror(errno) : "stream error");
+}
+
 // Packed rows of one data file (raw text for pre-training, chat/prompt-completion JSONL for SFT).
 std::vector<PackedRow> load_rows(const TrainConfig& cfg, const tokenizer::Tokenizer& tok, const std::string& path,
                                  bool log) {
@@ -180,12 +208,51 @@ double accumulate_gradients(Engine& e, Workspace& ws, const std::vector<MicroBat
   }
   return loss_sum;
 }
+
+NonFiniteReport nonfinite_head(int64_t step, double loss, double gnorm, double lr) {
+  NonFiniteReport r;
+  r.step = step;
+  r.loss = loss;
+  r.grad_norm = gnorm;
+  r.lr = lr;
+  return r;
+}
+
+// A step with a non-finite loss or gradient norm: diagnose (failure path only), write the report,
+// then throw (policy stop, or more than max_skips skips) or zero the gradients for a skipped step.
+void handle_nonfinite(Engine& e, Workspace& ws, const std::vector<MicroBatch>& mbs,
+                      const std::vector<std::vector<size_t>>& which, int64_t sup, NonFiniteReport head,
+                      const TrainConfig& cfg, int64_t* skips) {
+  NonFiniteReport r = nonfinite_diagnose(e, ws, mbs, which, sup);
+  r.step = head.step;
+  r.loss = head.loss;
+  r.grad_norm = head.grad_norm;
+  r.lr = head.lr;
+  bool skip = nonfinite_policy_parse(cfg.nonfinite) == NonFinitePolicy::skip && *skips < cfg.max_skips;
+  if (skip) ++*skips;
+  json extra = {{"policy", cfg.nonfinite}, {"skipped", skip}, {"skips", *skips}, {"max_skips", cfg.max_skips}};
+  std::string path = nonfinite_write(r, cfg.out_dir, extra);
+  if (skip) {
+    e.zero_grads();
+    if (!cfg.quiet)
+      log_info("{}; step skipped ({} of at most {}), see {}", nonfinite_summary(r), *skips, cfg.max_skips, path);
+    return;
+  }
+  std::string last = last_checkpoint(cfg.out_dir);
+  std::string why = cfg.nonfinite == "skip"
+                        ? fmt::format("; {} steps already skipped (--max-skips {})", *skips, cfg.max_skips)
+                        : "";
+  TSFT_FAIL("{}{}; diagnostic {}; last good checkpoint: {}", nonfinite_summary(r), why, path,
+            last.empty() ? "none" : last);
+}
 }  // namespace
 
 TrainResult train_run(const TrainConfig& cfg) {
   kernels_init_threads(cfg.threads);
   TSFT_USAGE_CHECK(cfg.block > 1 && cfg.micro_batch > 0 && cfg.grad_accum > 0, "block, micro_batch and grad_accum must be positive");
   TSFT_USAGE_CHECK(!cfg.out_dir.empty(), "an output directory is required");
+  nonfinite_policy_parse(cfg.nonfinite);
+  TSFT_USAGE_CHECK(cfg.max_skips >= 0, "--max-skips must be >= 0 (got {})", cfg.max_skips);
   const bool resuming = !cfg.resume_dir.empty();
   if (resuming) fs_recover_dir(cfg.resume_dir);
   const std::string src_dir = resuming ? cfg.resume_dir : cfg.model_dir;
@@ -204,7 +271,17 @@ TrainResult train_run(const TrainConfig& cfg) {
   std::vector<PackedRow> val_rows;
   if (!cfg.val_path.empty()) val_rows = load_rows(cfg, tok, cfg.val_path, false);
 
-  m.set_trainable(select_parse(cfg.trainable, mcfg.L, mcfg.tie_word_embeddings));
+  auto pred = select_parse(cfg.trainable, mcfg.L, mcfg.tie_word_embeddings);
+  // Device memory is the engine's own check; TSFT_NO_MEMORY_CHECK=1 overrides for runs started by
+  // `tsft experiment` (which has no --no-memory-check).
+  const char* no_check = std::getenv("TSFT_NO_MEMORY_CHECK");
+  if (cfg.memory_check && cfg.engine.device == "cpu" && !(no_check && std::string(no_check) == "1")) {
+    int64_t n = 0;
+    for (auto& e : m.table().entries) n += pred(e) ? (int64_t)e.numel : 0;
+    check_train_memory(n, m.workspace_bytes(cfg.micro_batch, cfg.block, true), cfg.micro_batch, cfg.block,
+                       mem_available_bytes());
+  }
+  m.set_trainable(pred);
   TSFT_CHECK(m.table().grad_total > 0, "--trainable '{}' selects no tensor", cfg.trainable);
   if (!cfg.quiet) {
     std::string s;
@@ -240,7 +317,7 @@ TrainResult train_run(const TrainConfig& cfg) {
   int64_t start = 0;
   // Budget and early-stopping state (saved in trainer_state.json, so a resumed run stops where the
   // uninterrupted one would).
-  int64_t sup_done = 0, best_step = 0, bad_evals = 0;
+  int64_t sup_done = 0, best_step = 0, bad_evals = 0, skips = 0;
   double best_val = -1;
   const std::string best_dir = (fs::path(cfg.out_dir) / "best").string();
   if (resuming) {
@@ -250,13 +327,14 @@ TrainResult train_run(const TrainConfig& cfg) {
     best_step = st.value("best_step", (int64_t)0);
     best_val = st.value("best_val_loss", -1.0);
     bad_evals = st.value("bad_evals", (int64_t)0);
+    skips = st.value("skipped_steps", (int64_t)0);
     TSFT_CHECK(st.at("trainable") == cfg.trainable && st.at("rows") == (int64_t)rows.size() &&
                    st.at("micro_batch") == cfg.micro_batch && st.at("grad_accum") == cfg.grad_accum &&
                    st.at("seed") == cfg.seed,
                "{}: trainer_state.json does not match this run (trainable, data rows, micro_batch, grad_accum, "
                "seed must be the same to resume)", cfg.resume_dir);
     opt.load(m, (fs::path(cfg.resume_dir) / "optimizer.safetensors").string());
-    opt.step = start;
+    opt.step = start - skips;  // skipped steps made no update
     if (!cfg.quiet) log_info("resumed from {} at step {}", cfg.resume_dir, start);
   }
   fs::create_directories(cfg.out_dir);
@@ -281,6 +359,7 @@ TrainResult train_run(const TrainConfig& cfg) {
              cfg.grad_accum, cfg.micro_batch);
 
   std::ofstream metrics(metrics_path, std::ios::app);
+  TSFT_CHECK(metrics.is_open(), "{}: cannot open for appending: {}", metrics_path, std::strerror(errno));
   Progress prog("train", total, "steps");
   TrainResult res;
   double tok_sum = 0, time_sum = 0, flop_sum = 0;
@@ -289,9 +368,11 @@ TrainResult train_run(const TrainConfig& cfg) {
   for (int64_t step = start; step < step_cap; step++) {
     auto t0 = std::chrono::steady_clock::now();
     std::vector<MicroBatch> mbs;
+    std::vector<std::vector<size_t>> which;
     int64_t sup = 0, toks = 0;
     for (int64_t a = 0; a < per_step; a++) {
-      mbs.push_back(data_make_batch(rows, sched.micro(step * per_step + a)));
+      which.push_back(sched.micro(step * per_step + a));
+      mbs.push_back(data_make_batch(rows, which.back()));
       sup += mbs.back().supervised;
       toks += mbs.back().tokens;
     }
@@ -299,28 +380,30 @@ TrainResult train_run(const TrainConfig& cfg) {
     double loss_sum = accumulate_gradients(m, *act, mbs, sup, &flops);
     double gnorm = opt.clip_gradients(m);
     double lr = lr_at(step, horizon, cfg.warmup, kind, cfg.adam.lr, cfg.min_lr_ratio);
-    opt.update(m, lr);
-    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double loss = sup ? loss_sum / sup : 0.0;
-    TSFT_CHECK(std::isfinite(loss) && std::isfinite(gnorm), "step {}: loss {} / grad norm {} is not finite (lr {})",
-               step + 1, loss, gnorm, lr);
+    const bool skipped = !std::isfinite(loss) || !std::isfinite(gnorm);
+    if (skipped) handle_nonfinite(m, *act, mbs, which, sup, nonfinite_head(step + 1, loss, gnorm, lr), cfg, &skips);
+    else opt.update(m, lr);
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     tok_sum += toks;
-    sup_done += sup;
     time_sum += dt;
     flop_sum += flops;
-    res.last_loss = loss;
-    json line = {{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", gnorm}, {"supervised_tokens", sup},
+    if (!skipped) {
+      sup_done += sup;
+      res.last_loss = loss;
+    }
+    json line = {{"step", step + 1}, {"loss", std::isfinite(loss) ? json(loss) : json(nullptr)}, {"lr", lr},
+                 {"grad_norm", std::isfinite(gnorm) ? json(gnorm) : json(nullptr)}, {"supervised_tokens", sup},
                  {"tokens", toks}, {"tokens_per_s", toks / dt}, {"gflops", flops / dt / 1e9}, {"seconds", dt}};
-    metrics << line.dump() << "\n";
-    metrics.flush();
+    if (skipped) line.update({{"skipped", true}, {"skips", skips}});
+    append_line(metrics, metrics_path, line);
     if (!cfg.quiet) prog.update(step + 1, fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", loss, lr, toks / dt));
     bool last = cfg.max_supervised_tokens > 0 ? sup_done >= cfg.max_supervised_tokens || step + 1 == step_cap
                                               : step + 1 == total;
     if (last && cfg.max_supervised_tokens > 0) stop_reason = "tokens";
     if (!val_rows.empty() && ((cfg.eval_every > 0 && (step + 1) % cfg.eval_every == 0) || last)) {
       res.val_loss = train_eval_loss(m, val_rows, cfg.micro_batch, cfg.block);
-      metrics << json{{"step", step + 1}, {"val_loss", res.val_loss}}.dump() << "\n";
-      metrics.flush();
+      append_line(metrics, metrics_path, {{"step", step + 1}, {"val_loss", res.val_loss}});
       if (!cfg.quiet) log_info("step {}: validation loss {:.4f}", step + 1, res.val_loss);
       if (cfg.early_stop_patience > 0) {
         if (best_val < 0 || res.val_loss < best_val - cfg.early_stop_min_delta) {
@@ -343,13 +426,14 @@ TrainResult train_run(const TrainConfig& cfg) {
                  {"micro_batch", cfg.micro_batch}, {"grad_accum", cfg.grad_accum}, {"seed", cfg.seed},
                  {"epoch", (step + 1) * per_step / sched.per_epoch()}, {"lr", lr}, {"loss", loss},
                  {"supervised_tokens_done", sup_done}, {"best_step", best_step}, {"best_val_loss", best_val},
-                 {"bad_evals", bad_evals}, {"config", train_config_to_json(cfg)}};
+                 {"bad_evals", bad_evals}, {"skipped_steps", skips}, {"config", train_config_to_json(cfg)}};
       save_checkpoint(m, opt, st, (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step + 1)).string(), tok_dir);
       prune_checkpoints(cfg.out_dir, cfg.keep_last);
     }
     if (cfg.stop_after > 0 && step + 1 - start >= cfg.stop_after && !last) {
       res.steps = step + 1;
       res.stop_reason = "stop_after";
+      res.skipped_steps = skips;
       return res;
     }
     if (last) break;
@@ -363,17 +447,18 @@ TrainResult train_run(const TrainConfig& cfg) {
   res.best_step = best_step;
   res.best_val_loss = best_val;
   res.stop_reason = stop_reason;
+  res.skipped_steps = skips;
   if (cfg.early_stop_patience > 0 && fs::exists(best_dir)) {
     // Convergence budget: the final model is the best-validation one.
     Model best = model_load(best_dir);
     model_save(best, res.final_dir, tok_dir, cfg.save_dtype);
   } else {
-    model_save(engine_download(m), res.final_dir, tok_dir, cfg.save_dtype);
+    model_save(download_finite(m, step_end, cfg.out_dir), res.final_dir, tok_dir, cfg.save_dtype);
   }
   json summary = {{"steps", res.steps}, {"supervised_tokens", sup_done}, {"stop_reason", stop_reason},
                   {"last_loss", res.last_loss}, {"val_loss", res.val_loss}, {"best_step", best_step},
                   {"best_val_loss", best_val}, {"tokens_per_s", res.tokens_per_s}, {"gflops", res.gflops},
-                  {"trainable_params", m.table().count_params(true)}};
+                  {"trainable_params", m.table().count_params(true)}, {"skipped_steps", skips}};
   fs_write_atomic((fs::path(cfg.out_dir) / "summary.json").string(), summary.dump(2) + "\n");
   return res;
 }

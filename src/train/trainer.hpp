@@ -1,9 +1,10 @@
 // The SFT / pre-training loop: packed micro-batches, gradient accumulation normalised by the step's
 // total supervised tokens, global-norm clipping, AdamW on the selected tensors, schedules, validation,
-// metrics JSONL, atomic checkpoints with exact resume.
+// metrics JSONL, atomic checkpoints with exact resume, numeric guards (train/guard.hpp).
 //
 // Run directory (out_dir): config.json (this TrainConfig), versions.json, metrics.jsonl (one line per
-// step, plus "val_loss" lines), summary.json (steps, supervised tokens, stop reason, best validation),
+// step, plus "val_loss" lines; a skipped step has "skipped": true), nonfinite-step-NNNNNN.json (the
+// diagnostic of a non-finite step), summary.json (steps, supervised tokens, stop reason, best validation),
 // checkpoint-NNNNNN/ (HF model in fp32 + optimizer.safetensors +
 // trainer_state.json), final/ (HF model).
 #pragma once
@@ -50,6 +51,11 @@ struct TrainConfig {
                                       // an improvement of at least early_stop_min_delta; final/ then
                                       // holds the best-validation weights (kept in DIR/best/)
   double early_stop_min_delta = 0.0;
+  // Numeric guards (train/guard.hpp): a step with a non-finite loss or gradient norm stops the run
+  // ("stop") or is skipped without an update ("skip") until more than max_skips steps were skipped.
+  std::string nonfinite = "stop";
+  int64_t max_skips = 10;
+  bool memory_check = true;  // refuse up front when gradients + moments + activations exceed MemAvailable
 };
 
 nlohmann::json train_config_to_json(const TrainConfig& c);
@@ -61,6 +67,7 @@ struct TrainResult {
   int64_t best_step = 0;             // early stopping: step of the best validation loss
   double best_val_loss = -1;
   std::string stop_reason;           // "steps" | "tokens" | "early_stop"
+  int64_t skipped_steps = 0;         // steps dropped by the non-finite "skip" policy (resumed part included)
 
   double tokens_per_s = 0, gflops = 0;
   std::string final_dir;
