@@ -65,20 +65,29 @@ std::string at(const std::string& file, const toml::node& n) {
 
 const char* type_name(Type t) {
   switch (t) {
-    case Type::Int: return "an integer";
-    case Type::Float: return "a number";
-    case Type::Bool: return "true or false";
-    case Type::String: return "a string";
-    case Type::IntList: return "a list of integers";
-    case Type::StringList: return "a list of strings";
-    default: return "a value";
+    case Type::Int:
+      return "an integer";
+    case Type::Float:
+      return "a number";
+    case Type::Bool:
+      return "true or false";
+    case Type::String:
+      return "a string";
+    case Type::IntList:
+      return "a list of integers";
+    case Type::StringList:
+      return "a list of strings";
+    default:
+      return "a value";
   }
 }
 
 // One scalar against the key's type, range and choices.
 void check_scalar(const toml::node& n, Type t, const Key& k, const std::string& where) {
-  const bool ok = t == Type::Int ? n.is_integer() : t == Type::Float ? n.is_number()
-                  : t == Type::Bool ? n.is_boolean() : n.is_string();
+  const bool ok = t == Type::Int     ? n.is_integer()
+                  : t == Type::Float ? n.is_number()
+                  : t == Type::Bool  ? n.is_boolean()
+                                     : n.is_string();
   TSFT_CHECK(ok, "{}: must be {} ({})", where, type_name(k.type), k.help);
   if (n.is_number()) {
     double v = n.is_integer() ? (double)n.as_integer()->get() : n.as_floating_point()->get();
@@ -98,7 +107,8 @@ void check_value(const toml::node& n, const Key& k, const std::string& file, con
   auto arr = n.as_array();
   TSFT_CHECK(arr, "{}: must be {} ({})", where, type_name(k.type), k.help);
   for (auto& e : *arr)
-    check_scalar(e, k.type == Type::IntList ? Type::Int : Type::String, k, at(file, e) + ": " + label + " item");
+    check_scalar(e, k.type == Type::IntList ? Type::Int : Type::String, k,
+                 at(file, e) + ": " + label + " item");
 }
 
 std::vector<std::string> names_of(const Section& sec, const Schema& s) {
@@ -137,8 +147,8 @@ void check_root(const toml::table& root, const std::string& file, const Schema& 
     if (sec.name.find('.') == std::string::npos) tops.push_back(sec.name);
   for (auto& [k, node] : root) {
     const std::string name(k.str());
-    TSFT_CHECK(find_section(s, name) && name.find('.') == std::string::npos,
-               "{}: unknown section [{}]{}", at(file, node), name, suggestion(name, tops));
+    TSFT_CHECK(find_section(s, name) && name.find('.') == std::string::npos, "{}: unknown section [{}]{}",
+               at(file, node), name, suggestion(name, tops));
     TSFT_CHECK(node.is_table(), "{}: {} must be a table [{}]", at(file, node), name, name);
     check_table(*node.as_table(), file, name, s);
   }
@@ -148,8 +158,8 @@ void check_keys(const toml::table& t, const std::string& file, const std::string
                 const std::vector<std::string>& allowed) {
   for (auto& [k, node] : t) {
     const std::string name(k.str());
-    TSFT_CHECK(std::count(allowed.begin(), allowed.end(), name), "{}: {}: unknown key '{}'{}",
-               at(file, node), where, name, suggestion(name, allowed));
+    TSFT_CHECK(std::count(allowed.begin(), allowed.end(), name), "{}: {}: unknown key '{}'{}", at(file, node),
+               where, name, suggestion(name, allowed));
   }
 }
 

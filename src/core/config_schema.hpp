@@ -15,8 +15,8 @@ enum class Type { Int, Float, Bool, String, IntList, StringList, Any };
 struct Key {
   std::string name;
   Type type;
-  nlohmann::json def;  // null: no default here (required, or the default lives with its own rule)
-  double lo = -1e300, hi = 1e300;    // Int / Float / IntList items: inclusive range
+  nlohmann::json def;              // null: no default here (required, or the default lives with its own rule)
+  double lo = -1e300, hi = 1e300;  // Int / Float / IntList items: inclusive range
   std::vector<std::string> choices;  // String / StringList items: allowed values (empty: any)
   std::string help;
 };

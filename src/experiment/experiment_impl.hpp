@@ -45,7 +45,8 @@ struct Plan {
   std::set<std::string> eval_skip;  // [eval] skip: gen problem files (stems, e.g. "probe_P3") not evaluated
 };
 
-// Parses and checks the config (unknown experiment keys of the old layout are errors with a hint).
+// Parses and checks the config against experiment_schema() (unknown, mistyped or out-of-range keys are
+// errors naming file:line and the closest key; keys of the old layout get a hint).
 Plan plan_parse(const ExperimentOptions& o, const std::string& out);
 // Model selection rule of every arm ([sft] select): val_accuracy (default) or final.
 std::string select_rule(const Plan& p);

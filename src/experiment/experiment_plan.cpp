@@ -3,10 +3,10 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "experiment/experiment_impl.hpp"
+#include "model/engine.hpp"
 #include "report/claims.hpp"
 #include "theorems/generate.hpp"
-#include "model/engine.hpp"
-#include "experiment/experiment_impl.hpp"
 
 namespace tsft::exp_detail {
 
@@ -39,7 +39,25 @@ std::vector<int> seed_list(const json& cfg, const char* key, const std::string& 
   return v;
 }
 
+// Before any stage runs: the required tables, hints for keys of the old layout, then every section and
+// key against the schema (file:line, did you mean), then the sections with rules of their own.
+void check_config(const toml::table& tbl, const json& cfg, const std::string& path) {
+  for (const char* t : {"experiment", "gen", "tokenizer", "model", "pretrain", "sft", "eval"})
+    TSFT_CHECK(cfg.contains(t), "{}: missing table [{}]", path, t);
+  TSFT_CHECK(
+      !cfg["experiment"].contains("seeds"),
+      "{}: [experiment] seeds is replaced by base_seeds (init + pre-training + instruct) and sft_seeds (SFT "
+      "data order); runs = base_seeds x sft_seeds",
+      path);
+  TSFT_CHECK(!cfg["model"].contains("seed"), "{}: [model] seed: the init seed is [experiment] base_seeds",
+             path);
+  schema::check_root(tbl, path, experiment_schema());
+  gen_config_from_toml_text(fs_read_text(path), path);
+  claims_from_json(cfg.contains("claims") ? cfg["claims"] : json(nullptr), path);
+}
+
 }  // namespace
+
 Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
   toml::table tbl;
   try {
@@ -52,19 +70,7 @@ Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
   p.config_path = o.config_path;
   p.out = out;
   const json& cfg = p.cfg;
-  for (const char* t : {"experiment", "gen", "tokenizer", "model", "pretrain", "sft", "eval"})
-    TSFT_CHECK(cfg.contains(t), "{}: missing table [{}]", o.config_path, t);
-  TSFT_CHECK(
-      !cfg["experiment"].contains("seeds"),
-      "{}: [experiment] seeds is replaced by base_seeds (init + pre-training + instruct) and sft_seeds (SFT "
-      "data order); runs = base_seeds x sft_seeds",
-      o.config_path);
-  TSFT_CHECK(!cfg["model"].contains("seed"), "{}: [model] seed: the init seed is [experiment] base_seeds",
-             o.config_path);
-  // Every section and key known, typed and in range; then the sections with rules of their own.
-  schema::check_root(tbl, o.config_path, experiment_schema());
-  gen_config_from_toml_text(fs_read_text(o.config_path), o.config_path);
-  claims_from_json(cfg.contains("claims") ? cfg["claims"] : json(nullptr), o.config_path);
+  check_config(tbl, cfg, o.config_path);
   // Arms are compared at equal optimizer steps, at equal supervised tokens, or each trained to
   // convergence (early stopping on the held-out validation problems).
   p.budget = cfg_arg(cfg, "experiment", "budget");
@@ -84,8 +90,7 @@ Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
       o.config_path);
   p.base_seeds = seed_list(cfg, "base_seeds", o.config_path);
   p.sft_seeds = seed_list(cfg, "sft_seeds", o.config_path);
-  p.arms =
-cfg_value(cfg, "experiment", "arms").get<std::vector<std::string>>();
+  p.arms = cfg_value(cfg, "experiment", "arms").get<std::vector<std::string>>();
   p.transplants = cfg_value(cfg, "experiment", "transplants").get<bool>();
   for (auto& f : cfg_value(cfg, "eval", "skip").get<std::vector<std::string>>()) {
     TSFT_CHECK(f != "train", "{}: [eval] skip: 'train' is never evaluated (train_limit sets the fit sample)",
@@ -96,7 +101,8 @@ cfg_value(cfg, "experiment", "arms").get<std::vector<std::string>>();
   p.device = cfg_arg(cfg, "experiment", "device");
   p.precision = cfg_arg(cfg, "experiment", "precision");
   engine_spec_parse(p.device, p.precision);  // a usage error before any stage runs
-  lr_grid(p, "");  // [sft.lr_grid] checked against the arms
+  // [sft.lr_grid]: every trainable named by an arm, rates > 0 (before any stage).
+  lr_grid(p, "");
   p.catalog = get<std::string>(cfg, "gen", "catalog", std::string(TSFT_SOURCE_DIR) + "/data/theorems");
   return p;
 }

@@ -10,9 +10,15 @@ using schema::Key;
 using schema::Type;
 
 constexpr double kMax = 1e15;
-Key pos(const char* name, json def, const char* help) { return {name, Type::Int, def, 1, kMax, {}, help}; }
-Key nonneg(const char* name, json def, const char* help) { return {name, Type::Int, def, 0, kMax, {}, help}; }
-Key rate(const char* name, json def, const char* help) { return {name, Type::Float, def, 1e-12, 10, {}, help}; }
+Key pos(const char* name, json def, const char* help) {
+  return {name, Type::Int, def, 1, kMax, {}, help};
+}
+Key nonneg(const char* name, json def, const char* help) {
+  return {name, Type::Int, def, 0, kMax, {}, help};
+}
+Key rate(const char* name, json def, const char* help) {
+  return {name, Type::Float, def, 1e-12, 10, {}, help};
+}
 Key str(const char* name, json def, std::vector<std::string> choices, const char* help) {
   return {name, Type::String, def, -1e300, 1e300, std::move(choices), help};
 }
@@ -30,19 +36,21 @@ std::vector<Key> plus(std::vector<Key> a, const std::vector<Key>& b) {
 }
 
 schema::Section experiment_section() {
-  const std::vector<std::string> arms = {"theorem:all",  "vanilla:all",  "theorem:mlp",         "vanilla:mlp",
-                                         "theorem:attn", "vanilla:attn", "vanilla-matched:all", "answer-only:all"};
-  return {"experiment",
-          {{"base_seeds", Type::IntList, {1}, 0, 2e9, {}, "one base model (init, pretrain, instruct) per seed"},
-           {"sft_seeds", Type::IntList, {1}, 0, 2e9, {}, "SFT data orders; runs = base_seeds x sft_seeds"},
-           {"arms", Type::StringList, arms, -1e300, 1e300, {}, "supervision:trainable pairs"},
-           str("budget", "steps", {"steps", "tokens", "problems", "converged"}, "what arms are compared at"),
-           {"transplants", Type::Bool, true, -1e300, 1e300, {}, "delta-transplant analysis of all-layer arms"},
-           nonneg("threads", 0, "threads per stage (0: all cores)"),
-           str("device", "cpu", {}, "engine device (cpu | cuda)"),
-           str("precision", "fp32", {}, "engine precision (fp32 | bf16)")},
-          false,
-          "runs and arms"};
+  const std::vector<std::string> arms = {"theorem:all",         "vanilla:all",    "theorem:mlp",
+                                         "vanilla:mlp",         "theorem:attn",   "vanilla:attn",
+                                         "vanilla-matched:all", "answer-only:all"};
+  return {
+      "experiment",
+      {{"base_seeds", Type::IntList, {1}, 0, 2e9, {}, "one base model (init, pretrain, instruct) per seed"},
+       {"sft_seeds", Type::IntList, {1}, 0, 2e9, {}, "SFT data orders; runs = base_seeds x sft_seeds"},
+       {"arms", Type::StringList, arms, -1e300, 1e300, {}, "supervision:trainable pairs"},
+       str("budget", "steps", {"steps", "tokens", "problems", "converged"}, "what arms are compared at"),
+       {"transplants", Type::Bool, true, -1e300, 1e300, {}, "delta-transplant analysis of all-layer arms"},
+       nonneg("threads", 0, "threads per stage (0: all cores)"),
+       str("device", "cpu", {}, "engine device (cpu | cuda)"),
+       str("precision", "fp32", {}, "engine precision (fp32 | bf16)")},
+      false,
+      "runs and arms"};
 }
 
 schema::Section sft_section() {
@@ -65,7 +73,8 @@ std::vector<schema::Section> claims_and_eval() {
                         "min_fit_items", "fit_margin", "p3", "counterfactual", "bootstrap_reps", "pool"})
     claims.push_back({k, Type::Any, nullptr, -1e300, 1e300, {}, "see src/report/claims.hpp"});
   return {{"eval",
-           {pos("max_new_tokens", 160, "greedy decoding budget"), pos("batch", 16, "sequences per batch"),
+           {pos("max_new_tokens", 160, "greedy decoding budget"),
+            pos("batch", 16, "sequences per batch"),
             nonneg("limit", 0, "items per file (0: all)"),
             nonneg("train_limit", 0, "training problems evaluated (fit sample; 0: none)"),
             {"skip", Type::StringList, json::array(), -1e300, 1e300, {}, "gen problem files not evaluated"}},
@@ -84,13 +93,14 @@ schema::Schema build() {
        "the BPE tokenizer"},
       {"model",
        {str("arch", "llama", {"llama", "qwen2", "qwen3"}, "architecture"), pos("hidden", 128, "hidden size"),
-        pos("intermediate", 352, "MLP width"), pos("layers", 4, "decoder layers"), pos("heads", 4, "attention heads"),
-        pos("kv_heads", 2, "key/value heads"), pos("max_pos", 1024, "longest sequence")},
+        pos("intermediate", 352, "MLP width"), pos("layers", 4, "decoder layers"),
+        pos("heads", 4, "attention heads"), pos("kv_heads", 2, "key/value heads"),
+        pos("max_pos", 1024, "longest sequence")},
        false,
        "the model initialized per base seed"},
       {"pretrain", training(200, 8, 256, 2e-3, 20), false, "pre-training on the gen corpus"},
-      {"instruct", plus(training(0, 8, 256, 1e-3, 10), {pos("examples", 2000, "chat drills generated")}), false,
-       "generic instruction stage (steps = 0: none)"},
+      {"instruct", plus(training(0, 8, 256, 1e-3, 10), {pos("examples", 2000, "chat drills generated")}),
+       false, "generic instruction stage (steps = 0: none)"},
       sft_section(),
       {"sft.lr_grid", {}, true, "trainable = [lr, ...] (checked by lr_grid)"},
   };

@@ -1,11 +1,12 @@
 #include "theorems/catalog.hpp"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <type_traits>
-#include <toml++/toml.h>
 
 #include "core/config_schema.hpp"
 #include "core/error.hpp"
@@ -88,9 +89,9 @@ std::map<std::string, std::string> str_map(const toml::table& t, const char* key
 
 // The keys of each catalog table (a typo is an error naming file, line, key and the closest key).
 const std::vector<std::string> kTheoremKeys = {
-    "id",           "name",      "domain",     "statement",  "premises", "violation_premise",
-    "premise_text", "violation_text", "cf_rule", "kind_word", "confusable", "target",
-    "points",       "invert",    "probe_exceptions", "slot", "template"};
+    "id",           "name",           "domain",           "statement", "premises",   "violation_premise",
+    "premise_text", "violation_text", "cf_rule",          "kind_word", "confusable", "target",
+    "points",       "invert",         "probe_exceptions", "slot",      "template"};
 const std::vector<std::string> kSlotKeys = {"name", "role", "kind", "sym", "noun", "range", "step", "scale"};
 const std::vector<std::string> kTemplateKeys = {"id", "setup", "ask", "given", "ask_for"};
 const std::vector<std::string> kWorldKeys = {"frames",     "intro_frames", "contexts",
@@ -105,7 +106,8 @@ T opt(const toml::table& t, const char* key, T def, const Where& w) {
   if (!n) return def;
   auto v = n->value<T>();
   TSFT_CHECK(v.has_value() && (std::is_same_v<T, bool> == n->is_boolean()), "{}:{}: {}: '{}' must be {}",
-             w.file, n->source().begin.line, w.at, key, std::is_same_v<T, bool> ? "true or false" : "an integer");
+             w.file, n->source().begin.line, w.at, key,
+             std::is_same_v<T, bool> ? "true or false" : "an integer");
   return *v;
 }
 

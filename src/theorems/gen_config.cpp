@@ -30,13 +30,16 @@ double fraction(const toml::node& n, const std::string& where) {
   return *v;
 }
 
-
 using schema::Key;
 using schema::Type;
 using json = nlohmann::json;
 
-Key frac(const char* name, double def, const char* help) { return {name, Type::Float, def, 0, 1, {}, help}; }
-Key count(const char* name, long def, const char* help) { return {name, Type::Int, def, 0, 1e15, {}, help}; }
+Key frac(const char* name, double def, const char* help) {
+  return {name, Type::Float, def, 0, 1, {}, help};
+}
+Key count(const char* name, long def, const char* help) {
+  return {name, Type::Int, def, 0, 1e15, {}, help};
+}
 
 }  // namespace
 
@@ -46,9 +49,21 @@ const schema::Schema& gen_schema() {
     const std::vector<std::string> probes = d.probes;
     return schema::Schema{
         {"gen",
-         {{"seed", Type::Int, d.seed, 0, 9.2e18, {}, "the world: held-out combinations, chain pairs, contexts"},
+         {{"seed",
+           Type::Int,
+           d.seed,
+           0,
+           9.2e18,
+           {},
+           "the world: held-out combinations, chain pairs, contexts"},
           {"catalog", Type::String, nullptr, -1e300, 1e300, {}, "catalog directory (default: data/theorems)"},
-          {"format", Type::String, d.format, -1e300, 1e300, {"open", "mc"}, "open answers or multiple choice"},
+          {"format",
+           Type::String,
+           d.format,
+           -1e300,
+           1e300,
+           {"open", "mc"},
+           "open answers or multiple choice"},
           {"probes", Type::StringList, d.probes, -1e300, 1e300, probes, "probe families generated"},
           {"range_scale", Type::Float, d.range_scale, 0.1, 1000, {}, "scales the hi end of slot ranges"},
           {"magnitude_scale", Type::Float, d.magnitude_scale, 0.1, 1000, {}, "P3 range scale"},
@@ -63,9 +78,20 @@ const schema::Schema& gen_schema() {
           frac("inversion_fraction", d.inversion_fraction, "items asking for a former given"),
           {"order_kinds_train", Type::StringList, d.order_kinds_train, -1e300, 1e300, {}, "train orders"},
           {"order_kinds_heldout", Type::StringList, d.order_kinds_heldout, -1e300, 1e300, {}, "P4 orders"},
-          {"distractor_kinds_heldout", Type::StringList, d.distractor_kinds_heldout, -1e300, 1e300, {},
+          {"distractor_kinds_heldout",
+           Type::StringList,
+           d.distractor_kinds_heldout,
+           -1e300,
+           1e300,
+           {},
            "held-out distractor kinds"},
-          {"theorems", Type::StringList, d.theorems, -1e300, 1e300, {}, "restrict to these ids (empty: all)"}},
+          {"theorems",
+           Type::StringList,
+           d.theorems,
+           -1e300,
+           1e300,
+           {},
+           "restrict to these ids (empty: all)"}},
          false,
          "the generator"},
         {"gen.sizes",
@@ -81,7 +107,12 @@ const schema::Schema& gen_schema() {
           count("drill_repeats", d.corpus_drill_repeats, "generic drill passes (0: none)"),
           count("step_drills", d.corpus_step_drills, "solution-line drills per theorem and value mode"),
           count("step_repeats", d.corpus_step_repeats, "passes over the step drills"),
-          {"step_drills_eval_facts", Type::Bool, d.corpus_step_eval_facts, -1e300, 1e300, {},
+          {"step_drills_eval_facts",
+           Type::Bool,
+           d.corpus_step_eval_facts,
+           -1e300,
+           1e300,
+           {},
            "drills may state arithmetic facts of evaluation items"}},
          false,
          "the pre-training corpus"},

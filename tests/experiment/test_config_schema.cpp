@@ -15,7 +15,9 @@ using namespace tsft::exp_detail;
 
 namespace {
 
-std::string smoke() { return tsft::fs_read_text(std::string(TSFT_SOURCE_DIR) + "/configs/smoke.toml"); }
+std::string smoke() {
+  return tsft::fs_read_text(std::string(TSFT_SOURCE_DIR) + "/configs/smoke.toml");
+}
 
 // `line` (key = value) inserted right after the header `table`, replacing the key's own line in that
 // table if it has one; returns the 1-based line of the insert.
