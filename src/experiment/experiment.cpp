@@ -164,28 +164,27 @@ namespace {
 std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, const std::string& k_tok,
                                               const std::string& gen, const std::string& tokd) {
   const json& cfg = p.cfg;
-  const json& tk = cfg["tokenizer"];
   const json& md = cfg["model"];
   const std::string out = p.out, bs = std::to_string(b), tag = "b" + bs;
   std::string k_init = experiment_hash(k_tok + md.dump() + bs);
   std::string init = r.stage("init/" + tag, k_init,
                              {"init",
                               "--arch",
-                              md.value("arch", std::string("llama")),
+                              cfg_arg(p.cfg, "model", "arch"),
                               "--vocab",
-                              s(tk.value("vocab_size", json(1024))),
+                              cfg_arg(p.cfg, "tokenizer", "vocab_size"),
                               "--hidden",
-                              s(md.value("hidden", json(128))),
+                              cfg_arg(p.cfg, "model", "hidden"),
                               "--intermediate",
-                              s(md.value("intermediate", json(352))),
+                              cfg_arg(p.cfg, "model", "intermediate"),
                               "--layers",
-                              s(md.value("layers", json(4))),
+                              cfg_arg(p.cfg, "model", "layers"),
                               "--heads",
-                              s(md.value("heads", json(4))),
+                              cfg_arg(p.cfg, "model", "heads"),
                               "--kv-heads",
-                              s(md.value("kv_heads", json(2))),
+                              cfg_arg(p.cfg, "model", "kv_heads"),
                               "--max-pos",
-                              s(md.value("max_pos", json(1024))),
+                              cfg_arg(p.cfg, "model", "max_pos"),
                               "--seed",
                               bs,
                               "--tokenizer-dir",
@@ -203,15 +202,15 @@ std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, c
                              "--out",
                              out + "/pretrain/" + tag,
                              "--steps",
-                             s(pt.value("steps", json(200))),
+                             cfg_arg(p.cfg, "pretrain", "steps"),
                              "--micro-batch",
-                             s(pt.value("micro_batch", json(8))),
+                             cfg_arg(p.cfg, "pretrain", "micro_batch"),
                              "--block",
-                             s(pt.value("block", json(256))),
+                             cfg_arg(p.cfg, "pretrain", "block"),
                              "--lr",
-                             s(pt.value("lr", json(2e-3))),
+                             cfg_arg(p.cfg, "pretrain", "lr"),
                              "--warmup",
-                             s(pt.value("warmup", json(20))),
+                             cfg_arg(p.cfg, "pretrain", "warmup"),
                              "--seed",
                              bs,
                              "--threads",
@@ -220,13 +219,13 @@ std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, c
   std::string base = pre + "/final", k_base = k_pre;
   // Generic instruction stage: the base model learns the chat format and to box answers on drills that
   // share nothing with the problem templates (the paper's base is an instruct model).
-  if (cfg.contains("instruct") && cfg["instruct"].value("steps", 0) > 0) {
+  if (cfg_value(cfg, "instruct", "steps").get<int64_t>() > 0) {
     const json& in = cfg["instruct"];
     std::string k_idata = experiment_hash(k_base + in.dump());
     std::string idata = r.stage("instruct-data/" + tag, k_idata,
                                 {"instruct", "--corpus", gen + "/corpus.jsonl", "--out",
                                  out + "/instruct-data/" + tag + "/chat.jsonl", "--count",
-                                 s(in.value("examples", json(2000))), "--seed", bs});
+                                 cfg_arg(p.cfg, "instruct", "examples"), "--seed", bs});
     k_base = experiment_hash(k_pre + k_idata + in.dump());
     std::string ins = r.stage("instruct/" + tag, k_base,
                               {"train",
@@ -239,13 +238,13 @@ std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, c
                                "--steps",
                                s(in["steps"]),
                                "--micro-batch",
-                               s(in.value("micro_batch", json(8))),
+                               cfg_arg(p.cfg, "instruct", "micro_batch"),
                                "--block",
-                               s(in.value("block", json(256))),
+                               cfg_arg(p.cfg, "instruct", "block"),
                                "--lr",
-                               s(in.value("lr", json(1e-3))),
+                               cfg_arg(p.cfg, "instruct", "lr"),
                                "--warmup",
-                               s(in.value("warmup", json(10))),
+                               cfg_arg(p.cfg, "instruct", "warmup"),
                                "--seed",
                                bs,
                                "--chat-template",
@@ -284,8 +283,8 @@ std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name,
     std::string step = fs::path(c).filename().string(), dir = p.out + "/select/" + name + "/" + step;
     r.stage("select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()),
             {"eval", "--model", c, "--out", dir, "--chat-template", "chatml", "--max-new-tokens",
-             s(ev.value("max_new_tokens", json(160))), "--batch", s(ev.value("batch", json(16))), "--limit",
-             s(sft.value("select_limit", json(0))), "--threads", p.threads, "-q", "--data", val_file});
+             cfg_arg(p.cfg, "eval", "max_new_tokens"), "--batch", cfg_arg(p.cfg, "eval", "batch"), "--limit",
+             cfg_arg(p.cfg, "sft", "select_limit"), "--threads", p.threads, "-q", "--data", val_file});
     double acc = json::parse(fs_read_text(dir + "/metrics.json"))["overall"]["accuracy"].get<double>();
     sel["checkpoints"].push_back({{"checkpoint", step}, {"val_accuracy", acc}});
     if (acc > best_acc) best_acc = acc, best = c;
@@ -308,14 +307,14 @@ json plan_run(Runner& r, const Plan& p) {
   std::string tokd = r.stage(
       "tokenizer", k_tok,
       {"tokenizer", "train", "--corpus", gen + "/corpus.jsonl", "--vocab-size",
-       s(tk.value("vocab_size", json(1024))), "--special-tokens", "<|endoftext|>,<|im_start|>,<|im_end|>",
-       "--style", tk.value("style", std::string("qwen")), "--out", out + "/tokenizer/tokenizer.json"});
+       cfg_arg(p.cfg, "tokenizer", "vocab_size"), "--special-tokens", "<|endoftext|>,<|im_start|>,<|im_end|>",
+       "--style", cfg_arg(p.cfg, "tokenizer", "style"), "--out", out + "/tokenizer/tokenizer.json"});
   const json& ev = cfg["eval"];
   const json& sft = cfg["sft"];
   // Evaluation sets: every split and probe file of gen except train, plus a sample of the training
   // problems themselves (train_limit; how well each arm fits its own data) -- written once here.
-  const int64_t val_size = sft.value("val_size", (int64_t)0),
-                train_limit = ev.value("train_limit", (int64_t)0);
+  const int64_t val_size = cfg_value(cfg, "sft", "val_size").get<int64_t>(),
+                train_limit = cfg_value(cfg, "eval", "train_limit").get<int64_t>();
   TSFT_CHECK(
       p.budget != "converged" || val_size > 0,
       "{}: [experiment] budget = 'converged' needs [sft] val_size > 0 (held-out training problems for early "
@@ -352,11 +351,11 @@ json plan_run(Runner& r, const Plan& p) {
                                   "--chat-template",
                                   "chatml",
                                   "--max-new-tokens",
-                                  s(ev.value("max_new_tokens", json(160))),
+                                  cfg_arg(p.cfg, "eval", "max_new_tokens"),
                                   "--batch",
-                                  s(ev.value("batch", json(16))),
+                                  cfg_arg(p.cfg, "eval", "batch"),
                                   "--limit",
-                                  s(ev.value("limit", json(0))),
+                                  cfg_arg(p.cfg, "eval", "limit"),
                                   "--threads",
                                   p.threads,
                                   "-q",

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config_schema.hpp"
 #include "experiment/experiment.hpp"
 
 namespace tsft::exp_detail {
@@ -15,6 +16,11 @@ namespace tsft::exp_detail {
 using json = nlohmann::json;
 
 json toml_to_json(const toml::node& n);
+// Every section and key of an experiment config (experiment_schema.cpp).
+const schema::Schema& experiment_schema();
+// cfg[section][key], or its schema default.
+json cfg_value(const json& cfg, const char* section, const char* key);
+
 template <typename T>
 T get(const json& j, const char* table, const char* key, T def) {
   if (!j.contains(table) || !j[table].contains(key)) return def;
@@ -22,6 +28,10 @@ T get(const json& j, const char* table, const char* key, T def) {
 }
 inline std::string s(const json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
+}
+// cfg[section][key] or its schema default, as a stage argument.
+inline std::string cfg_arg(const json& cfg, const char* section, const char* key) {
+  return s(cfg_value(cfg, section, key));
 }
 
 // What the plan needs besides the runner: the parsed config and its copy, the output directory.
@@ -35,7 +45,8 @@ struct Plan {
   std::set<std::string> eval_skip;  // [eval] skip: gen problem files (stems, e.g. "probe_P3") not evaluated
 };
 
-// Parses and checks the config (unknown experiment keys of the old layout are errors with a hint).
+// Parses and checks the config against experiment_schema() (unknown, mistyped or out-of-range keys are
+// errors naming file:line and the closest key; keys of the old layout get a hint).
 Plan plan_parse(const ExperimentOptions& o, const std::string& out);
 // Model selection rule of every arm ([sft] select): val_accuracy (default) or final.
 std::string select_rule(const Plan& p);

@@ -2,8 +2,11 @@
 #include <algorithm>
 
 #include "core/error.hpp"
-#include "model/engine.hpp"
+#include "core/fs.hpp"
 #include "experiment/experiment_impl.hpp"
+#include "model/engine.hpp"
+#include "report/claims.hpp"
+#include "theorems/generate.hpp"
 
 namespace tsft::exp_detail {
 
@@ -26,11 +29,9 @@ json toml_to_json(const toml::node& n) {
 }
 
 namespace {
-std::vector<int> seed_list(const json& ex, const char* key, const std::string& origin) {
-  if (!ex.contains(key)) return {1};
-  TSFT_CHECK(ex[key].is_array() && !ex[key].empty(),
-             "{}: [experiment] {} must be a non-empty list of integers", origin, key);
-  std::vector<int> v = ex[key].get<std::vector<int>>();
+std::vector<int> seed_list(const json& cfg, const char* key, const std::string& origin) {
+  std::vector<int> v = cfg_value(cfg, "experiment", key).get<std::vector<int>>();
+  TSFT_CHECK(!v.empty(), "{}: [experiment] {} must be a non-empty list of integers", origin, key);
   std::vector<int> sorted = v;
   std::sort(sorted.begin(), sorted.end());
   TSFT_CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(),
@@ -38,7 +39,25 @@ std::vector<int> seed_list(const json& ex, const char* key, const std::string& o
   return v;
 }
 
+// Before any stage runs: the required tables, hints for keys of the old layout, then every section and
+// key against the schema (file:line, did you mean), then the sections with rules of their own.
+void check_config(const toml::table& tbl, const json& cfg, const std::string& path) {
+  for (const char* t : {"experiment", "gen", "tokenizer", "model", "pretrain", "sft", "eval"})
+    TSFT_CHECK(cfg.contains(t), "{}: missing table [{}]", path, t);
+  TSFT_CHECK(
+      !cfg["experiment"].contains("seeds"),
+      "{}: [experiment] seeds is replaced by base_seeds (init + pre-training + instruct) and sft_seeds (SFT "
+      "data order); runs = base_seeds x sft_seeds",
+      path);
+  TSFT_CHECK(!cfg["model"].contains("seed"), "{}: [model] seed: the init seed is [experiment] base_seeds",
+             path);
+  schema::check_root(tbl, path, experiment_schema());
+  gen_config_from_toml_text(fs_read_text(path), path);
+  claims_from_json(cfg.contains("claims") ? cfg["claims"] : json(nullptr), path);
+}
+
 }  // namespace
+
 Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
   toml::table tbl;
   try {
@@ -51,18 +70,10 @@ Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
   p.config_path = o.config_path;
   p.out = out;
   const json& cfg = p.cfg;
-  for (const char* t : {"experiment", "gen", "tokenizer", "model", "pretrain", "sft", "eval"})
-    TSFT_CHECK(cfg.contains(t), "{}: missing table [{}]", o.config_path, t);
-  TSFT_CHECK(
-      !cfg["experiment"].contains("seeds"),
-      "{}: [experiment] seeds is replaced by base_seeds (init + pre-training + instruct) and sft_seeds (SFT "
-      "data order); runs = base_seeds x sft_seeds",
-      o.config_path);
-  TSFT_CHECK(!cfg["model"].contains("seed"), "{}: [model] seed: the init seed is [experiment] base_seeds",
-             o.config_path);
+  check_config(tbl, cfg, o.config_path);
   // Arms are compared at equal optimizer steps, at equal supervised tokens, or each trained to
   // convergence (early stopping on the held-out validation problems).
-  p.budget = get<std::string>(cfg, "experiment", "budget", "steps");
+  p.budget = cfg_arg(cfg, "experiment", "budget");
   TSFT_CHECK(p.budget == "steps" || p.budget == "tokens" || p.budget == "problems" || p.budget == "converged",
              "{}: [experiment] budget = '{}': expected steps | tokens | problems | converged", o.config_path,
              p.budget);
@@ -77,38 +88,37 @@ Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
           (cfg["sft"].contains("supervised_tokens") && cfg["sft"]["supervised_tokens"].is_number_integer()),
       "{}: [experiment] budget = 'tokens' needs an integer [sft] supervised_tokens (the budget of every arm)",
       o.config_path);
-  p.base_seeds = seed_list(cfg["experiment"], "base_seeds", o.config_path);
-  p.sft_seeds = seed_list(cfg["experiment"], "sft_seeds", o.config_path);
-  p.arms =
-      cfg["experiment"].value("arms", std::vector<std::string>{"theorem:all", "vanilla:all", "theorem:mlp",
-                                                               "vanilla:mlp", "theorem:attn", "vanilla:attn",
-                                                               "vanilla-matched:all", "answer-only:all"});
-  p.transplants = get<bool>(cfg, "experiment", "transplants", true);
-  for (auto& f : cfg["eval"].value("skip", std::vector<std::string>{})) {
+  p.base_seeds = seed_list(cfg, "base_seeds", o.config_path);
+  p.sft_seeds = seed_list(cfg, "sft_seeds", o.config_path);
+  p.arms = cfg_value(cfg, "experiment", "arms").get<std::vector<std::string>>();
+  p.transplants = cfg_value(cfg, "experiment", "transplants").get<bool>();
+  for (auto& f : cfg_value(cfg, "eval", "skip").get<std::vector<std::string>>()) {
     TSFT_CHECK(f != "train", "{}: [eval] skip: 'train' is never evaluated (train_limit sets the fit sample)",
                o.config_path);
     p.eval_skip.insert(f);
   }
-  p.threads = std::to_string(get<int>(cfg, "experiment", "threads", 0));
-  p.device = get<std::string>(cfg, "experiment", "device", "cpu");
-  p.precision = get<std::string>(cfg, "experiment", "precision", "fp32");
+  p.threads = cfg_arg(cfg, "experiment", "threads");
+  p.device = cfg_arg(cfg, "experiment", "device");
+  p.precision = cfg_arg(cfg, "experiment", "precision");
   engine_spec_parse(p.device, p.precision);  // a usage error before any stage runs
+  // [sft.lr_grid]: every trainable named by an arm, rates > 0 (before any stage).
+  lr_grid(p, "");
   p.catalog = get<std::string>(cfg, "gen", "catalog", std::string(TSFT_SOURCE_DIR) + "/data/theorems");
   return p;
 }
 
 // Model selection rule of every arm ([sft] select): val_accuracy (default) or final.
 std::string select_rule(const Plan& p) {
-  std::string r = p.cfg["sft"].value("select", std::string("val_accuracy"));
+  std::string r = cfg_arg(p.cfg, "sft", "select");
   TSFT_CHECK(r == "val_accuracy" || r == "final", "{}: [sft] select = '{}': expected val_accuracy | final",
              p.config_path, r);
   return r;
 }
 
 // Equal problems seen: one problem per row, micro_batch rows per step -> ceil(problems / micro_batch).
-std::string problem_steps(const json& sft) {
-  int64_t mb = sft.value("micro_batch", (int64_t)8);
-  return std::to_string((sft["problems"].get<int64_t>() + mb - 1) / mb);
+std::string problem_steps(const json& cfg) {
+  int64_t mb = cfg_value(cfg, "sft", "micro_batch").get<int64_t>();
+  return std::to_string((cfg["sft"]["problems"].get<int64_t>() + mb - 1) / mb);
 }
 
 // The SFT arguments of one arm (budget, validation, the cap-independent LR schedule).
@@ -127,17 +137,17 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
       "--trainable",
       trainable,
       "--steps",
-      p.budget == "problems" ? problem_steps(sft) : s(sft.value("steps", json(200))),
+      p.budget == "problems" ? problem_steps(p.cfg) : cfg_arg(p.cfg, "sft", "steps"),
       "--micro-batch",
-      s(sft.value("micro_batch", json(8))),
+      cfg_arg(p.cfg, "sft", "micro_batch"),
       "--block",
-      s(sft.value("block", json(512))),
+      cfg_arg(p.cfg, "sft", "block"),
       "--lr",
-      lr.empty() ? s(sft.value("lr", json(1e-3))) : lr,
+      lr.empty() ? cfg_arg(p.cfg, "sft", "lr") : lr,
       "--warmup",
-      s(sft.value("warmup", json(20))),
+      cfg_arg(p.cfg, "sft", "warmup"),
       "--schedule",
-      sft.value("schedule", std::string("constant")),
+      cfg_arg(p.cfg, "sft", "schedule"),
       "--seed",
       std::to_string(seed),
       "--chat-template",
@@ -147,9 +157,9 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
       "-q"};
   if (!val_file.empty()) {
     for (const char* x : {"--val", val_file.c_str(), "--eval-every"}) a.push_back(x);
-    a.push_back(s(sft.value("eval_every", json(50))));
+    a.push_back(cfg_arg(p.cfg, "sft", "eval_every"));
     if (select_rule(p) == "val_accuracy")  // every evaluation's weights kept for the selection stage
-      for (std::string x : {std::string("--save-every"), s(sft.value("eval_every", json(50))),
+      for (std::string x : {std::string("--save-every"), cfg_arg(p.cfg, "sft", "eval_every"),
                             std::string("--keep-last"), std::string("1000000")})
         a.push_back(x);
   }
@@ -159,8 +169,8 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
     a.push_back("--max-supervised-tokens");
     a.push_back(s(sft["supervised_tokens"]));
   } else if (p.budget == "converged") {
-    for (std::string x : {std::string("--early-stop-patience"), s(sft.value("patience", json(3))),
-                          std::string("--early-stop-min-delta"), s(sft.value("min_delta", json(0.0)))})
+    for (std::string x : {std::string("--early-stop-patience"), cfg_arg(p.cfg, "sft", "patience"),
+                          std::string("--early-stop-min-delta"), cfg_arg(p.cfg, "sft", "min_delta")})
       a.push_back(x);
   }
   return a;

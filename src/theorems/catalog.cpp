@@ -1,11 +1,14 @@
 #include "theorems/catalog.hpp"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
+#include <type_traits>
 
+#include "core/config_schema.hpp"
 #include "core/error.hpp"
 
 namespace tsft {
@@ -84,12 +87,37 @@ std::map<std::string, std::string> str_map(const toml::table& t, const char* key
   return out;
 }
 
+// The keys of each catalog table (a typo is an error naming file, line, key and the closest key).
+const std::vector<std::string> kTheoremKeys = {
+    "id",           "name",           "domain",           "statement", "premises",   "violation_premise",
+    "premise_text", "violation_text", "cf_rule",          "kind_word", "confusable", "target",
+    "points",       "invert",         "probe_exceptions", "slot",      "template"};
+const std::vector<std::string> kSlotKeys = {"name", "role", "kind", "sym", "noun", "range", "step", "scale"};
+const std::vector<std::string> kTemplateKeys = {"id", "setup", "ask", "given", "ask_for"};
+const std::vector<std::string> kWorldKeys = {"frames",     "intro_frames", "contexts",
+                                             "distractor", "names",        "heldout_names"};
+const std::vector<std::string> kNamesKeys = {"persons", "letters", "units_length", "items"};
+const std::vector<std::string> kDistractorKeys = {"id", "text", "range"};
+
+// An optional integer / boolean field: absent gives `def`, another type is an error.
+template <typename T>
+T opt(const toml::table& t, const char* key, T def, const Where& w) {
+  const toml::node* n = t.get(key);
+  if (!n) return def;
+  auto v = n->value<T>();
+  TSFT_CHECK(v.has_value() && (std::is_same_v<T, bool> == n->is_boolean()), "{}:{}: {}: '{}' must be {}",
+             w.file, n->source().begin.line, w.at, key,
+             std::is_same_v<T, bool> ? "true or false" : "an integer");
+  return *v;
+}
+
 TheoremSpec parse_theorem(const toml::table& t, const std::string& file) {
   TheoremSpec th;
   th.file = file;
   Where w{file, "[[theorem]]"};
   th.id = str_req(t, "id", w);
   w.at = "theorem '" + th.id + "'";
+  schema::check_keys(t, file, w.at, kTheoremKeys);
   th.name = str_req(t, "name", w);
   th.domain = str_req(t, "domain", w);
   static const std::vector<std::string> domains = {"algebra", "geometry", "number_theory", "counting"};
@@ -97,7 +125,7 @@ TheoremSpec parse_theorem(const toml::table& t, const std::string& file) {
              th.domain);
   th.statement = str_req(t, "statement", w);
   th.premises = str_list(t, "premises", w, true);
-  th.violation_premise = (int)t["violation_premise"].value_or(-1);
+  th.violation_premise = (int)opt<int64_t>(t, "violation_premise", -1, w);
   TSFT_CHECK(th.violation_premise < (int)th.premises.size(), "{}: {}: violation_premise {} out of range", file,
              w.at, th.violation_premise);
   th.premise_text = str_opt(t, "premise_text");
@@ -120,6 +148,7 @@ TheoremSpec parse_theorem(const toml::table& t, const std::string& file) {
     Where sw{file, w.at + " slot"};
     s.name = str_req(*st, "name", sw);
     sw.at += " '" + s.name + "'";
+    schema::check_keys(*st, file, sw.at, kSlotKeys);
     s.role = str_req(*st, "role", sw);
     s.kind = str_opt(*st, "kind", "number");
     s.sym = str_req(*st, "sym", sw);
@@ -130,9 +159,9 @@ TheoremSpec parse_theorem(const toml::table& t, const std::string& file) {
       s.hi = r->get(1)->value_or<int64_t>(0);
       TSFT_CHECK(s.lo <= s.hi, "{}: {}: empty range", file, sw.at);
     }
-    s.step = (*st)["step"].value_or<int64_t>(1);
+    s.step = opt<int64_t>(*st, "step", 1, sw);
     TSFT_CHECK(s.step >= 1, "{}: {}: step must be >= 1", file, sw.at);
-    s.scale = (*st)["scale"].value_or(true);
+    s.scale = opt<bool>(*st, "scale", true, sw);
     th.slots.push_back(s);
   }
   TSFT_CHECK(th.has_slot(th.target), "{}: {}: target '{}' is not a slot", file, w.at, th.target);
@@ -146,6 +175,7 @@ TheoremSpec parse_theorem(const toml::table& t, const std::string& file) {
     Where tw{file, w.at + " template"};
     tp.id = str_req(*tt, "id", tw);
     tw.at += " '" + tp.id + "'";
+    schema::check_keys(*tt, file, tw.at, kTemplateKeys);
     tp.setup = str_req(*tt, "setup", tw);
     tp.ask = str_req(*tt, "ask", tw);
     tp.given = str_map(*tt, "given", tw);
@@ -158,6 +188,7 @@ TheoremSpec parse_theorem(const toml::table& t, const std::string& file) {
 
 void parse_world(const toml::table& t, const std::string& file, Catalog& c) {
   Where w{file, "world"};
+  schema::check_keys(t, file, "world", kWorldKeys);
   c.frames = str_list(t, "frames", w, true);
   c.intro_frames = str_list(t, "intro_frames", w, true);
   for (auto& id : str_list(t, "contexts", w, true)) c.contexts.push_back({id});
@@ -168,6 +199,7 @@ void parse_world(const toml::table& t, const std::string& file, Catalog& c) {
       DistractorSpec d;
       d.id = str_req(*dt, "id", w);
       d.text = str_req(*dt, "text", Where{file, "distractor '" + d.id + "'"});
+      schema::check_keys(*dt, file, "distractor '" + d.id + "'", kDistractorKeys);
       if (auto r = (*dt)["range"].as_array()) {
         d.lo = r->get(0)->value_or<int64_t>(1);
         d.hi = r->get(1)->value_or<int64_t>(20);
@@ -179,6 +211,7 @@ void parse_world(const toml::table& t, const std::string& file, Catalog& c) {
     auto nt = t[key].as_table();
     TSFT_CHECK(nt, "{}: missing table [{}]", file, key);
     Where nw{file, key};
+    schema::check_keys(*nt, file, std::string("[") + key + "]", kNamesKeys);
     pool->persons = str_list(*nt, "persons", nw, true);
     pool->letters = str_list(*nt, "letters", nw, true);
     pool->units_length = str_list(*nt, "units_length", nw, true);
@@ -221,6 +254,7 @@ Catalog catalog_load(const std::string& dir) {
       have_world = true;
       continue;
     }
+    schema::check_keys(t, f, "(top level)", {"theorem"});
     if (auto arr = t["theorem"].as_array()) {
       for (auto& e : *arr) {
         auto tt = e.as_table();

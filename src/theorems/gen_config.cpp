@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "theorems/gen_schema.hpp"
 #include "theorems/generate.hpp"
 
 namespace tsft {
@@ -29,7 +30,97 @@ double fraction(const toml::node& n, const std::string& where) {
   return *v;
 }
 
+using schema::Key;
+using schema::Type;
+using json = nlohmann::json;
+
+Key frac(const char* name, double def, const char* help) {
+  return {name, Type::Float, def, 0, 1, {}, help};
+}
+Key count(const char* name, long def, const char* help) {
+  return {name, Type::Int, def, 0, 1e15, {}, help};
+}
+
 }  // namespace
+
+const schema::Schema& gen_schema() {
+  static const schema::Schema s = [] {
+    const GenConfig d;
+    const std::vector<std::string> probes = d.probes;
+    return schema::Schema{
+        {"gen",
+         {{"seed",
+           Type::Int,
+           d.seed,
+           0,
+           9.2e18,
+           {},
+           "the world: held-out combinations, chain pairs, contexts"},
+          {"catalog", Type::String, nullptr, -1e300, 1e300, {}, "catalog directory (default: data/theorems)"},
+          {"format",
+           Type::String,
+           d.format,
+           -1e300,
+           1e300,
+           {"open", "mc"},
+           "open answers or multiple choice"},
+          {"probes", Type::StringList, d.probes, -1e300, 1e300, probes, "probe families generated"},
+          {"range_scale", Type::Float, d.range_scale, 0.1, 1000, {}, "scales the hi end of slot ranges"},
+          {"magnitude_scale", Type::Float, d.magnitude_scale, 0.1, 1000, {}, "P3 range scale"},
+          {"heldout_combo_mod", Type::Int, d.heldout_combo_mod, 2, 1e9, {}, "1/mod of combinations held out"},
+          frac("cue_rate", d.cue_rate, "P(context = the theorem's home context)"),
+          frac("chain_fraction", d.chain_fraction, "items chaining two theorems"),
+          frac("heldout_pair_fraction", d.heldout_pair_fraction, "chain pairs held out (compositional)"),
+          frac("reorder_fraction", d.reorder_fraction, "items with reordered givens"),
+          frac("distractor_fraction", d.distractor_fraction, "items with a distractor sentence"),
+          frac("unanswerable_fraction", d.unanswerable_fraction, "items with a needed given removed"),
+          frac("violation_fraction", d.violation_fraction, "items with the premise violated"),
+          frac("inversion_fraction", d.inversion_fraction, "items asking for a former given"),
+          {"order_kinds_train", Type::StringList, d.order_kinds_train, -1e300, 1e300, {}, "train orders"},
+          {"order_kinds_heldout", Type::StringList, d.order_kinds_heldout, -1e300, 1e300, {}, "P4 orders"},
+          {"distractor_kinds_heldout",
+           Type::StringList,
+           d.distractor_kinds_heldout,
+           -1e300,
+           1e300,
+           {},
+           "held-out distractor kinds"},
+          {"theorems",
+           Type::StringList,
+           d.theorems,
+           -1e300,
+           1e300,
+           {},
+           "restrict to these ids (empty: all)"}},
+         false,
+         "the generator"},
+        {"gen.sizes",
+         {count("train", d.sizes.at("train"), "train items"), count("test", d.sizes.at("test"), "test items"),
+          count("counterfactual", d.sizes.at("counterfactual"), "counterfactual items"),
+          count("compositional", d.sizes.at("compositional"), "compositional items"),
+          count("probe_parents", d.probe_parents, "test items that receive probe variants")},
+         false,
+         "split sizes"},
+        {"gen.corpus",
+         {count("examples_per_theorem", d.corpus_examples_per_theorem, "worked examples per theorem"),
+          count("drill_max", d.corpus_drill_max, "largest drill operand (0: from the ranges)"),
+          count("drill_repeats", d.corpus_drill_repeats, "generic drill passes (0: none)"),
+          count("step_drills", d.corpus_step_drills, "solution-line drills per theorem and value mode"),
+          count("step_repeats", d.corpus_step_repeats, "passes over the step drills"),
+          {"step_drills_eval_facts",
+           Type::Bool,
+           d.corpus_step_eval_facts,
+           -1e300,
+           1e300,
+           {},
+           "drills may state arithmetic facts of evaluation items"}},
+         false,
+         "the pre-training corpus"},
+        {"gen.ranges", {}, true, "theorem.slot = [lo, hi] or [lo, hi, step]"},
+    };
+  }();
+  return s;
+}
 
 GenConfig gen_config_from_toml_text(const std::string& text, const std::string& origin) {
   toml::table root;
@@ -45,6 +136,7 @@ GenConfig gen_config_from_toml_text(const std::string& text, const std::string& 
     t = &root;
     pre = "(top level)";
   }
+  schema::check_table(*t, origin, "gen", gen_schema());
   GenConfig c;
   for (auto& [key, node] : *t) {
     std::string k(key.str());

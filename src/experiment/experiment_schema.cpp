@@ -1,0 +1,123 @@
+// The schema of an experiment config: every section and key `tsft experiment` reads, with its type,
+// default, range and help text. The stage arguments take their defaults from here (schema::value).
+#include "experiment/experiment_impl.hpp"
+#include "theorems/gen_schema.hpp"
+
+namespace tsft::exp_detail {
+namespace {
+
+using schema::Key;
+using schema::Type;
+
+constexpr double kMax = 1e15;
+Key pos(const char* name, json def, const char* help) {
+  return {name, Type::Int, def, 1, kMax, {}, help};
+}
+Key nonneg(const char* name, json def, const char* help) {
+  return {name, Type::Int, def, 0, kMax, {}, help};
+}
+Key rate(const char* name, json def, const char* help) {
+  return {name, Type::Float, def, 1e-12, 10, {}, help};
+}
+Key str(const char* name, json def, std::vector<std::string> choices, const char* help) {
+  return {name, Type::String, def, -1e300, 1e300, std::move(choices), help};
+}
+
+// The optimizer keys shared by [pretrain], [instruct] and [sft] (with each stage's defaults).
+std::vector<Key> training(json steps, json mb, json block, json lr, json warmup) {
+  return {nonneg("steps", steps, "optimizer steps"), pos("micro_batch", mb, "rows per step"),
+          pos("block", block, "tokens per row"), rate("lr", lr, "peak learning rate"),
+          nonneg("warmup", warmup, "linear warm-up steps")};
+}
+
+std::vector<Key> plus(std::vector<Key> a, const std::vector<Key>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+schema::Section experiment_section() {
+  const std::vector<std::string> arms = {"theorem:all",         "vanilla:all",    "theorem:mlp",
+                                         "vanilla:mlp",         "theorem:attn",   "vanilla:attn",
+                                         "vanilla-matched:all", "answer-only:all"};
+  return {
+      "experiment",
+      {{"base_seeds", Type::IntList, {1}, 0, 2e9, {}, "one base model (init, pretrain, instruct) per seed"},
+       {"sft_seeds", Type::IntList, {1}, 0, 2e9, {}, "SFT data orders; runs = base_seeds x sft_seeds"},
+       {"arms", Type::StringList, arms, -1e300, 1e300, {}, "supervision:trainable pairs"},
+       str("budget", "steps", {"steps", "tokens", "problems", "converged"}, "what arms are compared at"),
+       {"transplants", Type::Bool, true, -1e300, 1e300, {}, "delta-transplant analysis of all-layer arms"},
+       nonneg("threads", 0, "threads per stage (0: all cores)"),
+       str("device", "cpu", {}, "engine device (cpu | cuda)"),
+       str("precision", "fp32", {}, "engine precision (fp32 | bf16)")},
+      false,
+      "runs and arms"};
+}
+
+schema::Section sft_section() {
+  std::vector<Key> extra = {
+      str("schedule", "constant", {"constant", "linear", "cosine"}, "learning-rate schedule after warm-up"),
+      pos("eval_every", 50, "steps between validation evaluations"),
+      str("select", "val_accuracy", {"val_accuracy", "final"}, "model selection rule of every arm"),
+      nonneg("val_size", 0, "training problems held out for validation"),
+      nonneg("select_limit", 0, "validation problems decoded per checkpoint (0: all)"),
+      pos("problems", nullptr, "problems seen per arm (budget = problems)"),
+      pos("supervised_tokens", nullptr, "supervised tokens per arm (budget = tokens)"),
+      pos("patience", 3, "evaluations without improvement before stopping (budget = converged)"),
+      {"min_delta", Type::Float, 0.0, 0, 1, {}, "smallest improvement that resets the patience"}};
+  return {"sft", plus(training(200, 8, 512, 1e-3, 20), extra), false, "supervised fine-tuning of every arm"};
+}
+
+std::vector<schema::Section> claims_and_eval() {
+  std::vector<Key> claims;
+  for (const char* k : {"c1_margin", "c2a_margin", "c2b_margin", "c3_fraction", "c3_gain_floor", "min_fit",
+                        "min_fit_items", "fit_margin", "p3", "counterfactual", "bootstrap_reps", "pool"})
+    claims.push_back({k, Type::Any, nullptr, -1e300, 1e300, {}, "see src/report/claims.hpp"});
+  return {{"eval",
+           {pos("max_new_tokens", 160, "greedy decoding budget"),
+            pos("batch", 16, "sequences per batch"),
+            nonneg("limit", 0, "items per file (0: all)"),
+            nonneg("train_limit", 0, "training problems evaluated (fit sample; 0: none)"),
+            {"skip", Type::StringList, json::array(), -1e300, 1e300, {}, "gen problem files not evaluated"}},
+           false,
+           "evaluation of every model"},
+          {"claims", claims, false, "pre-declared claims and decision rules (values checked by claims.cpp)"}};
+}
+
+schema::Schema build() {
+  schema::Schema s = {
+      experiment_section(),
+      {"tokenizer",
+       {{"vocab_size", Type::Int, 1024, 64, 1e7, {}, "BPE vocabulary size"},
+        str("style", "qwen", {"qwen", "llama3"}, "pre-tokenizer style")},
+       false,
+       "the BPE tokenizer"},
+      {"model",
+       {str("arch", "llama", {"llama", "qwen2", "qwen3"}, "architecture"), pos("hidden", 128, "hidden size"),
+        pos("intermediate", 352, "MLP width"), pos("layers", 4, "decoder layers"),
+        pos("heads", 4, "attention heads"), pos("kv_heads", 2, "key/value heads"),
+        pos("max_pos", 1024, "longest sequence")},
+       false,
+       "the model initialized per base seed"},
+      {"pretrain", training(200, 8, 256, 2e-3, 20), false, "pre-training on the gen corpus"},
+      {"instruct", plus(training(0, 8, 256, 1e-3, 10), {pos("examples", 2000, "chat drills generated")}),
+       false, "generic instruction stage (steps = 0: none)"},
+      sft_section(),
+      {"sft.lr_grid", {}, true, "trainable = [lr, ...] (checked by lr_grid)"},
+  };
+  for (auto& sec : claims_and_eval()) s.push_back(sec);
+  for (auto& sec : gen_schema()) s.push_back(sec);
+  return s;
+}
+
+}  // namespace
+
+const schema::Schema& experiment_schema() {
+  static const schema::Schema s = build();
+  return s;
+}
+
+json cfg_value(const json& cfg, const char* section, const char* key) {
+  return schema::value(experiment_schema(), cfg, section, key);
+}
+
+}  // namespace tsft::exp_detail
