@@ -16,7 +16,6 @@
 namespace tsft {
 
 namespace {
-constexpr int32_t kIgnore = -100;
 
 // StepOps whose projections and LM head run on a kernels GemmOps.
 class GemmStepOps : public StepOps {
@@ -39,49 +38,12 @@ class GemmStepOps : public StepOps {
   std::unique_ptr<GemmOps> g_;
 };
 
-// lm_head_ce_forward_backward (kernels/cpu/loss.cpp) with this object's GEMMs: the valid rows in
-// chunks, logits = x W^T, cross-entropy in fp32, then dx += dlogits W and dW += dlogits^T x.
+// lm_head_ce_forward_backward (kernels/cpu/loss.cpp) with this object's GEMMs.
 double GemmStepOps::head_ce(float* dx, float* dW, int64_t* n_valid, float* scratch, int chunk_rows,
                             const float* x, const float* W, const int32_t* targets, int N, int C, int V,
                             double grad_scale) const {
-  std::vector<float> own;
-  if (!scratch) {
-    own.resize(lm_head_ce_scratch_size(chunk_rows, C, V, dx != nullptr));
-    scratch = own.data();
-  }
-  float* logits = scratch;
-  float* xg = logits + (size_t)chunk_rows * V;
-  float* dxg = xg + (size_t)chunk_rows * C;
-  std::vector<int32_t> yg(chunk_rows), rg(chunk_rows);
-  const bool backward = dx || dW;
-  double loss = 0;
-  int64_t valid = 0;
-  for (int n = 0; n < N;) {
-    int m = 0;
-    for (; n < N && m < chunk_rows; n++)
-      if (targets[n] != kIgnore) {
-        rg[m] = n;
-        yg[m] = targets[n];
-        std::copy_n(x + (size_t)n * C, C, xg + (size_t)m * C);
-        m++;
-      }
-    if (m == 0) break;
-    valid += m;
-    g_->forward(logits, xg, W, nullptr, m, C, V);
-    loss += crossentropy_forward_backward<float>(backward ? logits : nullptr, nullptr, logits, yg.data(), m,
-                                                 V, grad_scale);
-    if (!backward) continue;
-    if (dx) std::fill(dxg, dxg + (size_t)m * C, 0.f);
-    g_->backward(dx ? dxg : nullptr, dW, nullptr, logits, xg, W, m, C, V);
-    if (dx)
-      for (int i = 0; i < m; i++) {
-        float* d = dx + (size_t)rg[i] * C;
-        const float* s = dxg + (size_t)i * C;
-        for (int c = 0; c < C; c++) d[c] += s[c];
-      }
-  }
-  if (n_valid) *n_valid = valid;
-  return loss;
+  return lm_head_ce_forward_backward(*g_, dx, dW, n_valid, scratch, chunk_rows, x, W, targets, N, C, V,
+                                     grad_scale);
 }
 
 class Bf16CpuEngine : public CpuEngine {

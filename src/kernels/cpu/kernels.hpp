@@ -95,6 +95,11 @@ template <typename T>
 double lm_head_ce_forward_backward(T* dx, T* dW, int64_t* n_valid, T* scratch, int chunk_rows, const T* x,
                                    const T* W, const int32_t* targets, int N, int C, int V, double grad_scale);
 size_t lm_head_ce_scratch_size(int chunk_rows, int C, int V, bool dx);
+// The same with the GEMMs of a GemmOps (kernels/cpu/gemm_ops.hpp; e.g. bf16 inputs, fp32 accumulation).
+struct GemmOps;
+double lm_head_ce_forward_backward(GemmOps& g, float* dx, float* dW, int64_t* n_valid, float* scratch,
+                                   int chunk_rows, const float* x, const float* W, const int32_t* targets, int N,
+                                   int C, int V, double grad_scale);
 
 // ---- AdamW (decoupled weight decay, torch.optim.AdamW semantics), step counts from 1 --------------
 // p -= lr*wd*p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;

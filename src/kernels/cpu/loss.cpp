@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "kernels/cpu/blas.hpp"
+#include "kernels/cpu/gemm_ops.hpp"
 #include "kernels/cpu/kernels.hpp"
 #include "kernels/cpu/vmath.hpp"
 
@@ -113,9 +114,12 @@ size_t lm_head_ce_scratch_size(int chunk_rows, int C, int V, bool dx) {
 // Rows whose target is ignored contribute neither loss nor gradient, so only the valid rows are
 // gathered and projected (SFT prompts are mostly ignored tokens). scratch holds the chunk's logits
 // [chunk_rows, V], gathered inputs [chunk_rows, C] and (with dx) their gradient [chunk_rows, C].
-template <typename T>
-double lm_head_ce_forward_backward(T* dx, T* dW, int64_t* n_valid, T* scratch, int chunk_rows, const T* x,
-                                   const T* W, const int32_t* targets, int N, int C, int V, double grad_scale) {
+// The GEMMs come from the caller: head_fwd(logits, xg, m) = xg[m,C] W^T and
+// head_bwd(dxg or null, logits, xg, m) = (dxg += dlogits W, dW += dlogits^T xg).
+template <typename T, typename Fwd, typename Bwd>
+double lm_head_ce_chunks(Fwd head_fwd, Bwd head_bwd, T* dx, T* dW, int64_t* n_valid, T* scratch,
+                         int chunk_rows, const T* x, const int32_t* targets, int N, int C, int V,
+                         double grad_scale) {
   TSFT_CHECK(chunk_rows > 0, "lm_head_ce_forward_backward: chunk_rows must be positive, got {}", chunk_rows);
   ce_check_targets<T>(targets, N, V);
   std::vector<T> own;
@@ -145,11 +149,11 @@ double lm_head_ce_forward_backward(T* dx, T* dW, int64_t* n_valid, T* scratch, i
       }
     if (m == 0) break;
     valid += m;
-    matmul_forward<T>(logits, xg, W, nullptr, m, C, V);  // logits [m, V]
+    head_fwd(logits, xg, m);  // logits [m, V]
     loss += crossentropy_forward_backward<T>(backward ? logits : nullptr, nullptr, logits, yg, m, V, grad_scale);
     if (!backward) continue;
     if (dx) std::fill(dxg, dxg + (size_t)m * C, T(0));
-    matmul_backward<T>(dx ? dxg : nullptr, dW, nullptr, logits, xg, W, m, C, V);
+    head_bwd(dx ? dxg : nullptr, logits, xg, m);
     if (dx)
       for (int i = 0; i < m; i++) {
         T* d = dx + (size_t)rg[i] * C;
@@ -159,6 +163,27 @@ double lm_head_ce_forward_backward(T* dx, T* dW, int64_t* n_valid, T* scratch, i
   }
   if (n_valid) *n_valid = valid;
   return loss;
+}
+
+template <typename T>
+double lm_head_ce_forward_backward(T* dx, T* dW, int64_t* n_valid, T* scratch, int chunk_rows, const T* x,
+                                   const T* W, const int32_t* targets, int N, int C, int V, double grad_scale) {
+  auto fwd = [&](T* logits, const T* xg, int m) { matmul_forward<T>(logits, xg, W, nullptr, m, C, V); };
+  auto bwd = [&](T* dxg, const T* logits, const T* xg, int m) {
+    matmul_backward<T>(dxg, dW, nullptr, logits, xg, W, m, C, V);
+  };
+  return lm_head_ce_chunks<T>(fwd, bwd, dx, dW, n_valid, scratch, chunk_rows, x, targets, N, C, V, grad_scale);
+}
+
+double lm_head_ce_forward_backward(GemmOps& g, float* dx, float* dW, int64_t* n_valid, float* scratch,
+                                   int chunk_rows, const float* x, const float* W, const int32_t* targets, int N,
+                                   int C, int V, double grad_scale) {
+  auto fwd = [&](float* logits, const float* xg, int m) { g.forward(logits, xg, W, nullptr, m, C, V); };
+  auto bwd = [&](float* dxg, const float* logits, const float* xg, int m) {
+    g.backward(dxg, dW, nullptr, logits, xg, W, m, C, V);
+  };
+  return lm_head_ce_chunks<float>(fwd, bwd, dx, dW, n_valid, scratch, chunk_rows, x, targets, N, C, V,
+                                  grad_scale);
 }
 
 namespace {
