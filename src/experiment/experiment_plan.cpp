@@ -7,6 +7,7 @@
 #include "model/engine.hpp"
 #include "report/claims.hpp"
 #include "theorems/generate.hpp"
+#include "theorems/render.hpp"
 
 namespace tsft::exp_detail {
 
@@ -56,6 +57,23 @@ void check_config(const toml::table& tbl, const json& cfg, const std::string& pa
   claims_from_json(cfg.contains("claims") ? cfg["claims"] : json(nullptr), path);
 }
 
+// Every arm is supervision:trainable with a known supervision (render_arm_names) and a trainable spec,
+// none repeated; checked before any stage runs.
+void check_arms(const std::vector<std::string>& arms, const std::string& path) {
+  std::set<std::string> seen;
+  for (auto& arm : arms) {
+    size_t colon = arm.find(':');
+    TSFT_CHECK(colon != std::string::npos && colon + 1 < arm.size(),
+               "{}: [experiment] arms: '{}' must be supervision:trainable (e.g. theorem:mlp)", path, arm);
+    try {
+      render_parse_arm(arm.substr(0, colon));
+    } catch (const std::exception& e) {
+      TSFT_FAIL("{}: [experiment] arms: '{}': {}", path, arm, e.what());
+    }
+    TSFT_CHECK(seen.insert(arm).second, "{}: [experiment] arms: '{}' is listed twice", path, arm);
+  }
+}
+
 }  // namespace
 
 Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
@@ -91,6 +109,7 @@ Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
   p.base_seeds = seed_list(cfg, "base_seeds", o.config_path);
   p.sft_seeds = seed_list(cfg, "sft_seeds", o.config_path);
   p.arms = cfg_value(cfg, "experiment", "arms").get<std::vector<std::string>>();
+  check_arms(p.arms, o.config_path);
   p.transplants = cfg_value(cfg, "experiment", "transplants").get<bool>();
   for (auto& f : cfg_value(cfg, "eval", "skip").get<std::vector<std::string>>()) {
     TSFT_CHECK(f != "train", "{}: [eval] skip: 'train' is never evaluated (train_limit sets the fit sample)",

@@ -144,6 +144,29 @@ void verdict_section(Doc& doc, const ReportData& d, const std::vector<ClaimResul
   doc.table(rt);
 }
 
+// Controls and ablations, described beside the verdicts with the same per-run summaries.
+void controls_section(Doc& doc, const ReportData& d) {
+  std::vector<ControlRow> cs = control_effects(d);
+  if (cs.empty()) return;
+  doc.section("Controls and ablations");
+  doc.para(
+      "Not claims (nothing is decided here): each all-layer control or ablation arm against vanilla:all and "
+      "theorem:all (accuracy difference in points, 95% interval over runs; one run: the clustered "
+      "bootstrap), and its own conditional drop on the C1 pool. vanilla-matched: vanilla padded with the "
+      "question to the theorem target's token count; answer-only: the box alone; theorem-no-statement / "
+      "-no-cond / -no-map: the theorem target without its Theorem / Cond / Map lines.");
+  Table t{{"arm", "effect", "estimate [95%]", "runs", "clusters"}, {}};
+  for (auto& c : cs)
+    for (auto& r : c.rows) {
+      std::string v = !r.e.defined() ? "not measured"
+                      : r.fraction   ? fmt::format("{} [{}, {}] %", pct(r.e.est), pct(r.e.lo), pct(r.e.hi))
+                                     : fmt::format("{} [{}, {}]", signed_pts(r.e.est), signed_pts(r.e.lo),
+                                                   signed_pts(r.e.hi));
+      t.rows.push_back({c.arm, r.label, v, std::to_string(r.e.runs), std::to_string(r.e.n_items)});
+    }
+  doc.table(t);
+}
+
 // Accuracy of every arm on every split and probe, from the eval stage's metrics.json.
 void accuracy_section(Doc& doc, const ReportData& d) {
   std::set<std::string> cols;
@@ -310,6 +333,7 @@ std::string report_write(const std::string& dir) {
       "</style></head><body><h1>theorem-sft experiment report</h1>\n";
   claims_section(doc, d);
   verdict_section(doc, d, claims);
+  controls_section(doc, d);
   accuracy_section(doc, d);
   pairs_section(doc, d);
   theorem_section(doc, d);

@@ -154,3 +154,23 @@ TEST(ExperimentSchema, EditDistance) {
   EXPECT_EQ(closest("stesp", {"warmup", "steps", "lr"}), "steps");
   EXPECT_EQ(closest("zzzzzzzz", {"lr", "steps"}), "");
 }
+
+TEST(ExperimentSchema, ArmsAreKnownSupervisionTrainablePairs) {
+  TempDir t;
+  std::string cfg = smoke();
+  insert_after(cfg, "[experiment]",
+               "arms = [\"theorem:all\", \"theorem-no-map:all\", \"theorem-no-stmt:all\"]");
+  std::string msg = error_of(cfg, t);
+  expect_has(msg, "theorem-no-stmt:all");
+  expect_has(msg, "theorem-no-statement");  // the known names are listed
+  cfg = smoke();
+  insert_after(cfg, "[experiment]", "arms = [\"theorem\"]");
+  expect_has(error_of(cfg, t), "must be supervision:trainable");
+  cfg = smoke();
+  insert_after(cfg, "[experiment]", "arms = [\"vanilla:all\", \"vanilla:all\"]");
+  expect_has(error_of(cfg, t), "listed twice");
+  cfg = smoke();
+  insert_after(cfg, "[experiment]",
+               "arms = [\"theorem-no-statement:all\", \"theorem-no-cond:mlp\", \"answer-only:attn\"]");
+  EXPECT_EQ(error_of(cfg, t), "");
+}
