@@ -222,10 +222,11 @@ std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, c
   if (cfg_value(cfg, "instruct", "steps").get<int64_t>() > 0) {
     const json& in = cfg["instruct"];
     std::string k_idata = experiment_hash(k_base + in.dump());
-    std::string idata = r.stage("instruct-data/" + tag, k_idata,
-                                {"instruct", "--corpus", gen + "/corpus.jsonl", "--out",
-                                 out + "/instruct-data/" + tag + "/chat.jsonl", "--count",
-                                 cfg_arg(p.cfg, "instruct", "examples"), "--seed", bs});
+    std::string idata = r.stage(
+        "instruct-data/" + tag, k_idata,
+        {"instruct", "--corpus", gen + "/corpus.jsonl", "--out",
+         out + "/instruct-data/" + tag + "/chat.jsonl", "--count", cfg_arg(p.cfg, "instruct", "examples"),
+         "--seed", bs, "--style", cfg_arg(p.cfg, "instruct", "style")});
     k_base = experiment_hash(k_pre + k_idata + in.dump());
     std::string ins = r.stage("instruct/" + tag, k_base,
                               {"train",

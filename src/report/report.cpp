@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/fs.hpp"
+#include "data/instruct.hpp"
 #include "report/claim_effects.hpp"
 #include "report/report_data.hpp"
 #include "report/report_svg.hpp"
@@ -92,6 +93,23 @@ struct Doc {
   void svg(const std::string& s) { html += s; }
 };
 
+// How the base model was primed (issue 12 item 5): the corpus's worked examples and the instruct stage.
+std::string base_sentence(const GenConfig& g, const json& cfg) {
+  const json& in = cfg.contains("instruct") ? cfg["instruct"] : json::object();
+  std::string style = in.value("style", std::string(data::kInstructStyleDefault));
+  std::string instruct =
+      in.value("steps", (int64_t)0) == 0
+          ? "no instruct stage"
+          : fmt::format("instruct stage in style {} ({})", style,
+                        style == "neutral" ? "prose answers, neither arm's shape"
+                                           : "\"lhs = rhs\" then \\boxed: the vanilla arm's shape");
+  return fmt::format(
+      "Base model: corpus worked examples {} the \"Known: ... Asked: ...\" restatement ([gen.corpus] "
+      "restatement = {}) and {} each step's theorem (theorem_names = {}); {}.",
+      g.corpus_restatement ? "carry" : "omit", g.corpus_restatement,
+      g.corpus_theorem_names ? "name" : "do not name", g.corpus_theorem_names, instruct);
+}
+
 void claims_section(Doc& doc, const ReportData& d) {
   doc.section("Question and declared claims");
   doc.para(
@@ -116,6 +134,7 @@ void claims_section(Doc& doc, const ReportData& d) {
       d.run_keys().size(), ex["base_seeds"].dump(), ex["sft_seeds"].dump(),
       d.counterfactual_in_c1 ? "in" : "out", g.seed, g.corpus_step_eval_facts ? "DO state" : "do not state",
       g.corpus_step_eval_facts ? "true" : "false", budget_sentence(d.budget)));
+  doc.para(base_sentence(g, ex.contains("config") ? ex["config"] : json::object()));
 }
 
 void verdict_section(Doc& doc, const ReportData& d, const std::vector<ClaimResult>& claims) {

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "data/instruct.hpp"
 #include "experiment/experiment_impl.hpp"
 #include "test_util.hpp"
 
@@ -173,4 +174,23 @@ TEST(ExperimentSchema, ArmsAreKnownSupervisionTrainablePairs) {
   insert_after(cfg, "[experiment]",
                "arms = [\"theorem-no-statement:all\", \"theorem-no-cond:mlp\", \"answer-only:attn\"]");
   EXPECT_EQ(error_of(cfg, t), "");
+}
+
+TEST(ExperimentSchema, NeutralBaseKnobs) {
+  TempDir t;
+  std::string cfg = smoke();
+  insert_after(cfg, "[instruct]", "style = \"neutral\"");
+  insert_after(cfg, "[gen.corpus]", "restatement = false");
+  insert_after(cfg, "[gen.corpus]", "theorem_names = false");
+  EXPECT_EQ(error_of(cfg, t), "");
+  cfg = smoke();
+  insert_after(cfg, "[instruct]", "style = \"prose\"");
+  std::string msg = error_of(cfg, t);
+  expect_has(msg, "[instruct] style");
+  expect_has(msg, "neutral");
+  cfg = smoke();
+  insert_after(cfg, "[gen.corpus]", "restatement = 1");
+  expect_has(error_of(cfg, t), "restatement");
+  // The stage argument defaults come from the one declaration of each default.
+  EXPECT_EQ(cfg_arg(json::object(), "instruct", "style"), tsft::data::kInstructStyleDefault);
 }
