@@ -282,17 +282,25 @@ std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name,
   r.planned += (int)ckpts.size() - 1;
   for (auto& c : ckpts) {
     std::string step = fs::path(c).filename().string(), dir = p.out + "/select/" + name + "/" + step;
-    r.stage("select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()),
-            {"eval", "--model", c, "--out", dir, "--chat-template", "chatml", "--max-new-tokens",
-             cfg_arg(p.cfg, "eval", "max_new_tokens"), "--batch", cfg_arg(p.cfg, "eval", "batch"), "--limit",
-             cfg_arg(p.cfg, "sft", "select_limit"), "--threads", p.threads, "-q", "--data", val_file});
+    // Early stopping on validation accuracy already decoded this checkpoint with the same arguments.
+    std::string early = tr + "/val-eval/" + step;
+    if (fs::exists(early + "/metrics.json"))
+      dir = early, r.done++;  // counted as a finished stage
+    else
+      r.stage(
+          "select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()),
+          {"eval", "--model", c, "--out", dir, "--chat-template", "chatml", "--max-new-tokens",
+           cfg_arg(p.cfg, "eval", "max_new_tokens"), "--batch", cfg_arg(p.cfg, "eval", "batch"), "--limit",
+           cfg_arg(p.cfg, "sft", "select_limit"), "--threads", p.threads, "-q", "--data", val_file});
     double acc = json::parse(fs_read_text(dir + "/metrics.json"))["overall"]["accuracy"].get<double>();
     sel["checkpoints"].push_back({{"checkpoint", step}, {"val_accuracy", acc}});
     if (acc > best_acc) best_acc = acc, best = c;
   }
   sel["selected"] = fs::path(best).filename().string();
   sel["val_accuracy"] = best_acc;
+  fs::create_directories(p.out + "/select");
   fs_write_atomic(p.out + "/select/" + name + ".json", sel.dump(2) + "\n");
+
   return best;
 }
 

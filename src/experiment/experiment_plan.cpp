@@ -188,8 +188,16 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
     a.push_back("--max-supervised-tokens");
     a.push_back(s(sft["supervised_tokens"]));
   } else if (p.budget == "converged") {
-    for (std::string x : {std::string("--early-stop-patience"), cfg_arg(p.cfg, "sft", "patience"),
-                          std::string("--early-stop-min-delta"), cfg_arg(p.cfg, "sft", "min_delta")})
+    // Early stopping compares validation answer accuracy (greedy decoding of the held-out training
+    // problems, decoded as model selection decodes them), the same rule for every arm; never the
+    // arm's own target loss, whose scale differs with the target's length.
+    for (std::string x :
+         {std::string("--early-stop-patience"), cfg_arg(p.cfg, "sft", "patience"),
+          std::string("--early-stop-min-delta"), cfg_arg(p.cfg, "sft", "min_delta"),
+          std::string("--early-stop-metric"), std::string("accuracy"), std::string("--val-problems"),
+          p.out + "/eval-sets/val.jsonl", std::string("--val-limit"), cfg_arg(p.cfg, "sft", "select_limit"),
+          std::string("--val-max-new-tokens"), cfg_arg(p.cfg, "eval", "max_new_tokens"),
+          std::string("--val-batch"), cfg_arg(p.cfg, "eval", "batch")})
       a.push_back(x);
   }
   return a;

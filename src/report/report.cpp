@@ -28,12 +28,11 @@ std::string budget_sentence(const std::string& budget) {
            "number of "
            "target tokens).";
   if (budget == "converged")
-    return "Arms are compared trained to convergence: each stops when its validation loss on held-out "
-           "training "
-           "problems stops improving; every arm's weights are then chosen by the same rule, the saved "
-           "checkpoint with "
-           "the highest validation answer accuracy (greedy decoding of the held-out training problems; [sft] "
-           "select = final keeps the trainer's best-validation-loss weights instead).";
+    return "Arms are compared trained to convergence: each stops when its validation answer accuracy "
+           "(greedy decoding of held-out training problems) stops improving, the same rule for every arm "
+           "(never the arm's own target loss, whose scale depends on the target's length); every arm's "
+           "weights are then chosen by the same rule, the saved checkpoint with the highest validation "
+           "answer accuracy (ties: the earliest).";
   return "Arms are compared at equal optimizer steps (theorem targets are longer, so that arm sees more "
          "supervised "
          "tokens).";
@@ -280,7 +279,7 @@ void training_section(Doc& doc, const ReportData& d) {
     if (!r.val_curve.empty()) val.push_back({r.name, r.val_curve});
   }
   doc.svg(svg_curves("training loss per step", loss, "step"));
-  if (!val.empty()) doc.svg(svg_curves("validation loss per evaluation (early stopping)", val, "step"));
+  if (!val.empty()) doc.svg(svg_curves("validation loss per evaluation", val, "step"));
   std::vector<Series> acc;  // validation answer accuracy of every saved checkpoint (model selection)
   for (auto& r : d.runs) {
     if (!r.selection.is_object()) continue;

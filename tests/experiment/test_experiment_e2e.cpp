@@ -265,6 +265,28 @@ TEST_F(ExperimentE2E, ReportHasEverySection) {
   EXPECT_GT(summary["supervised_tokens"].get<int64_t>(), 0);
 }
 
+// budget = converged: every arm stops on validation answer accuracy (not its own target loss), and the
+// selection stage reads the very decodes early stopping made of each checkpoint.
+TEST_F(ExperimentE2E, ConvergedArmsStopOnValidationAccuracy) {
+  Smoke& s = *g_smoke;
+  ASSERT_EQ(s.second_exit, 0) << s.second_output;
+  for (const char* run : {"theorem-all-b1s1", "vanilla-all-b1s1", "theorem-no-map-all-b1s1"}) {
+    std::string tr = s.out + "/train/" + run;
+    auto cfg = json::parse(tsft::fs_read_text(tr + "/config.json"));
+    EXPECT_EQ(cfg["early_stop_metric"], "accuracy") << run;
+    auto summary = json::parse(tsft::fs_read_text(tr + "/summary.json"));
+    EXPECT_EQ(summary["early_stop_metric"], "accuracy") << run;
+    auto sel = json::parse(tsft::fs_read_text(s.out + "/select/" + run + ".json"));
+    ASSERT_FALSE(sel["checkpoints"].empty()) << run;
+    for (auto& c : sel["checkpoints"]) {
+      std::string m = tr + "/val-eval/" + c["checkpoint"].get<std::string>() + "/metrics.json";
+      ASSERT_TRUE(fs::exists(m)) << m;
+      EXPECT_EQ(json::parse(tsft::fs_read_text(m))["overall"]["accuracy"], c["val_accuracy"]) << m;
+    }
+    EXPECT_FALSE(fs::exists(tr + "/val-model")) << "the scored weights are not kept";
+  }
+}
+
 // report.html in headless Chromium: a layout probe (script added to a copy of the page) measures every
 // table and chart; a screenshot is then read back through a canvas and each measured region must
 // contain drawn (non-white) pixels.
