@@ -63,7 +63,7 @@ TEST(ConfirmConfig, RunsArmsAndNeutralBase) {
   EXPECT_GE(cfg_value(p.cfg, "eval", "train_limit").get<long>(), c.min_fit_items);
 }
 
-TEST(ConfirmConfig, EveryValidProbeHasAtLeast500Items) {
+TEST(ConfirmConfigSlow, EveryValidProbeHasAtLeast500Items) {
   Plan p = parse("confirm");
   tsft::ClaimsConfig c = tsft::claims_from_json(p.cfg["claims"], "confirm.toml");
   std::vector<std::string> pool = c.pool;
