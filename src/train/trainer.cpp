@@ -277,7 +277,6 @@ void handle_nonfinite(Engine& e, Workspace& ws, const std::vector<MicroBatch>& m
   TSFT_FAIL("{}{}; diagnostic {}; last good checkpoint: {}", nonfinite_summary(r), why, path,
             last.empty() ? "none" : last);
 }
-}  // namespace
 
 // Early stopping's comparison: the validation loss (lower is better) or answer accuracy (higher is
 // better; a tie is no improvement, so the earliest best step is kept, as in model selection).
@@ -300,6 +299,8 @@ double score_weights(Engine& m, const ValScorer& score, const std::string& out_d
   TSFT_CHECK(a >= 0 && a <= 1, "validation accuracy at step {} is {} (expected [0, 1])", step, a);
   return a;
 }
+
+}  // namespace
 
 TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   kernels_init_threads(cfg.threads);
