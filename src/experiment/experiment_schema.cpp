@@ -56,7 +56,7 @@ schema::Section experiment_section() {
        {"transplants", Type::Bool, true, -1e300, 1e300, {}, "delta-transplant analysis of all-layer arms"},
        nonneg("threads", 0, "threads per stage (0: all cores)"),
        str("device", "cpu", {}, "engine device (cpu | cuda)"),
-       str("precision", "fp32", {}, "engine precision (fp32 | bf16)")},
+       str("precision", "fp32", {}, "engine precision (fp32 | fp32-ref | bf16)")},
       false,
       "runs and arms"};
 }
