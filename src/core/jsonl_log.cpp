@@ -25,7 +25,8 @@ size_t parse_complete(const std::string& text, const std::string& path, std::vec
     start = nl + 1;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     try {
-      if (out) out->push_back(nlohmann::json::parse(line));
+      nlohmann::json j = nlohmann::json::parse(line);
+      if (out) out->push_back(std::move(j));
     } catch (const nlohmann::json::exception& e) {
       TSFT_FAIL("{}:{}: invalid JSON in a complete line ({}); the log is corrupt", path, no, e.what());
     }
