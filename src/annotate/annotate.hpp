@@ -13,6 +13,8 @@
 //                      theorem = the validated annotation, vanilla = the dataset's own solution
 //                      (GSM8K <<calc>> marks removed, "#### N" -> \boxed{N}; a \boxed{answer} line added
 //                      when the solution has none). Problems without a reference solution are skipped.
+//   problems.jsonl     the accepted problems as problem records (data/problem.hpp; what `tsft eval` reads),
+//                      in the same order as the two arms
 //   rejected.jsonl     id, reason, message, attempts, last answer of every rejected problem
 //   summary.json       accepted / rejected by reason / not annotated / tokens / theorem use
 // The three output files are rewritten (atomically) from the cache at the end of every run.

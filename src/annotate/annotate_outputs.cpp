@@ -57,7 +57,7 @@ void count(const json& r, Tally& t) {
 json annotate_write_outputs(const AnnotateConfig& cfg, const std::vector<Job>& jobs,
                             const std::map<std::string, json>& done, const json& provenance,
                             const RunTotals& run) {
-  std::string thm, van, rej;
+  std::string thm, van, rej, probs;
   Tally t;
   for (const Job& j : jobs) {
     if (j.solution.empty()) {
@@ -74,6 +74,7 @@ json annotate_write_outputs(const AnnotateConfig& cfg, const std::vector<Job>& j
     if (r["status"] == "accepted") {
       thm += dump_line(chat_line(j.problem, "theorem", r["target"]));
       van += dump_line(chat_line(j.problem, "vanilla", j.solution));
+      probs += dump_line(data::problem_to_json(j.problem));
     } else {
       rej += dump_line({{"id", j.problem.id},
                         {"reason", r["reason"]},
@@ -100,6 +101,7 @@ json annotate_write_outputs(const AnnotateConfig& cfg, const std::vector<Job>& j
   fs_write_atomic(cfg.out_dir + "/theorem.jsonl", thm);
   fs_write_atomic(cfg.out_dir + "/vanilla.jsonl", van);
   fs_write_atomic(cfg.out_dir + "/rejected.jsonl", rej);
+  fs_write_atomic(cfg.out_dir + "/problems.jsonl", probs);
   fs_write_atomic(cfg.out_dir + "/summary.json", s.dump(2) + "\n");
   return s;
 }

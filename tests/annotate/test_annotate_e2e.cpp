@@ -93,6 +93,10 @@ TEST(AnnotateE2E, ScriptedTeacherEveryFixtureResponse) {
             "The baker makes 6 * 14 = 84 rolls.\n84 - 50 = 34 rolls are left.\n\\boxed{34}");
   std::string target = thm[0]["messages"][1]["content"];
   EXPECT_EQ(target.rfind("Step 1.\nTheorem: Total of equal groups. If there are n groups", 0), 0u) << target;
+  auto probs = read_jsonl(t / "out/problems.jsonl");
+  ASSERT_EQ(probs.size(), 4u);
+  EXPECT_EQ(probs[3]["id"], thm[3]["id"]);
+  EXPECT_EQ(probs[3]["answer"], "34");
   auto rej = read_jsonl(t / "out/rejected.jsonl");
   ASSERT_EQ(rej.size(), 4u);
   EXPECT_EQ(rej[0]["reason"], "wrong_answer");
@@ -141,11 +145,23 @@ TEST(AnnotateE2E, ResumesAfterKill9WithATornLastLine) {
     std::string c = cases[std::stoi(id.substr(id.find('/') + 1)) - 1];
     EXPECT_EQ(srv.count(c), asked[c]) << c;
   }
-  for (auto f : {"theorem.jsonl", "vanilla.jsonl", "rejected.jsonl"})
+  for (auto f : {"theorem.jsonl", "vanilla.jsonl", "rejected.jsonl", "problems.jsonl"})
     EXPECT_EQ(tsft::fs_read_text(t / ("out/" + std::string(f))),
               tsft::fs_read_text(t / ("ref/" + std::string(f))))
         << f;
   EXPECT_EQ(without_run(json::parse(tsft::fs_read_text(t / "out/summary.json"))),
             without_run(json::parse(tsft::fs_read_text(t / "ref/summary.json"))));
   EXPECT_EQ(read_jsonl(t / "out/annotations.jsonl").size(), cases.size()) << "the torn line was dropped";
+}
+
+TEST(AnnotateE2E, ConvertWritesProblemRecordsForEval) {
+  TempDir t;
+  auto r = run_cmd(tsft_bin() + " convert --format math --data " + std::string(TSFT_SOURCE_DIR) +
+                   "/tests/data/adapters/math.jsonl --out " + t / "p.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto ps = read_jsonl(t / "p.jsonl");
+  ASSERT_EQ(ps.size(), 2u);
+  EXPECT_EQ(ps[0]["answer"], "\\frac{7}{8}");
+  EXPECT_EQ(ps[1]["question"], "Find the positive root of $x^2-7x+10=0$ that is larger.");
+  EXPECT_EQ(run_cmd(tsft_bin() + " convert --format nope --data x --out y").exit_code, 2);
 }
