@@ -50,7 +50,7 @@ TEST(AnnotateE2E, ScriptedTeacherEveryFixtureResponse) {
                                           "fixed", "timeout", "ratelimit", "down"};
   tsft::fs_write_atomic(t / "d.jsonl", teacher_dataset(cases));
   TeacherServer srv;
-  std::string cmd = joined(annotate_argv(t, srv.url(), t / "out"), "--concurrency 3");
+  std::string cmd = joined(annotate_argv(t, srv.url(), t / "out"), "--concurrency 3 --rate 200");
   auto r = run_cmd(cmd);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("4 accepted, 4 rejected, 0 without a reference solution, 1 endpoint errors"),

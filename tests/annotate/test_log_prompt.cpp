@@ -1,12 +1,15 @@
 // The kill-9-safe JSONL log and the strict prompt template.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "annotate/prompt.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/jsonl_log.hpp"
+#include "net/openai_client.hpp"
 #include "test_util.hpp"
 
 using nlohmann::json;
@@ -75,4 +78,23 @@ TEST(Prompt, StrictTemplate) {
       << e;
   e = prompt_error("user = \"{{problem}}\"\nretry = \"{{reason}}\"\n");
   EXPECT_NE(e.find("must use the placeholder {{theorems}}"), std::string::npos) << e;
+}
+
+// --rate: request starts are spaced by at least 1 / rate across threads (a lower bound: sleeping never
+// wakes early, so this cannot flake on a slow machine).
+TEST(RateLimiter, SpacesStartsAcrossThreads) {
+  tsft::net::RateLimiter lim(50.0);
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> th;
+  for (int k = 0; k < 3; k++)
+    th.emplace_back([&] {
+      for (int i = 0; i < 2; i++) lim.wait();
+    });
+  for (auto& t : th) t.join();
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GE(s, 5 * 0.02 - 1e-3) << "6 starts at 50/s span at least 5 intervals";
+  tsft::net::RateLimiter none(0);
+  auto t1 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100; i++) none.wait();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count(), 0.5);
 }
