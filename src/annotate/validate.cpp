@@ -88,11 +88,29 @@ struct Parsed {
   std::string boxed;
 };
 
-// The theorem named on a "Theorem:" line: the text before its first '.'.
+// The theorem named on a "Theorem:" line: the longest catalog name (or id) the line starts with, followed by
+// '.', ':' or the end of the line (ignoring case); else the text before the first '.' is reported.
+int named_theorem(const std::string& rest, const MathCatalog& cat) {
+  auto lower = [](std::string s) {
+    for (char& c : s) c = (char)std::tolower((unsigned char)c);
+    return s;
+  };
+  std::string r = lower(rest);
+  int best = -1;
+  size_t best_len = 0;
+  for (size_t i = 0; i < cat.theorems.size(); i++)
+    for (const std::string* n : {&cat.theorems[i].name, &cat.theorems[i].id}) {
+      std::string l = lower(*n);
+      bool bounded = r.size() == l.size() || r[l.size()] == '.' || r[l.size()] == ':';
+      if (starts(r, l) && bounded && l.size() > best_len) best = (int)i, best_len = l.size();
+    }
+  return best;
+}
+
 AnnotationCheck theorem_line(const std::string& line, size_t no, const MathCatalog& cat, Parsed& p) {
   std::string rest = trim(line.substr(8));
   std::string name = trim(rest.substr(0, rest.find('.')));
-  int k = cat.find(name);
+  int k = named_theorem(rest, cat);
   if (k < 0)
     return fail("unknown_theorem",
                 fmt::format("line {}: '{}' is not a theorem of the catalog; name one of the "

@@ -45,6 +45,11 @@ TEST(Validate, AcceptsAndNormalizesTheTheoremLines) {
   EXPECT_EQ(c.target.substr(c.target.size() - 10), "\\boxed{34}");
   EXPECT_TRUE(check("```\n" + kValid + "\n```").ok) << "code fences are dropped";
   EXPECT_TRUE(check(replace(kValid, "\\boxed{34}", "$\\boxed{34}$.")).ok);
+  EXPECT_TRUE(
+      check(replace(kValid, "Total of equal groups.", "total of equal groups: if there are n groups")).ok)
+      << "a ':' after the name, any case";
+  EXPECT_EQ(check(replace(kValid, "Total of equal groups.", "Total of equal groupsX.")).reason,
+            "unknown_theorem");
 }
 
 TEST(Validate, RejectsEachFailureWithItsReason) {
