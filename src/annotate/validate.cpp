@@ -101,8 +101,9 @@ int named_theorem(const std::string& rest, const MathCatalog& cat) {
   for (size_t i = 0; i < cat.theorems.size(); i++)
     for (const std::string* n : {&cat.theorems[i].name, &cat.theorems[i].id}) {
       std::string l = lower(*n);
-      bool bounded = r.size() == l.size() || r[l.size()] == '.' || r[l.size()] == ':';
-      if (starts(r, l) && bounded && l.size() > best_len) best = (int)i, best_len = l.size();
+      if (!starts(r, l) || l.size() <= best_len) continue;
+      if (r.size() == l.size() || r[l.size()] == '.' || r[l.size()] == ':')
+        best = (int)i, best_len = l.size();
     }
   return best;
 }
