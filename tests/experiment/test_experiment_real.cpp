@@ -1,14 +1,16 @@
 // tsft experiment on real data ([real_data]): a user's base model (a tiny fixture here), the two arms of a
-// `tsft annotate` output directory, eval files in adapter formats -> the same arms, evals and report.
-#include <fmt/format.h>
+// `tsft annotate` output directory (made here against the scripted teacher), eval files in adapter
+// formats -> the same arms, evals and report.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "../train/train_fixture.hpp"
+#include "annotate/teacher_server.hpp"
 #include "core/fs.hpp"
 #include "model/config.hpp"
 #include "model/model.hpp"
@@ -19,32 +21,17 @@ using json = nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-// An annotate output directory by hand: n problems "What is a+b?" with both arms.
-void write_annotated(const std::string& dir, int n) {
-  fs::create_directories(dir);
-  std::string thm, van, probs;
-  for (int i = 0; i < n; i++) {
-    int a = i + 2, b = 2 * i + 1;
-    std::string id = "gsm8k/" + std::to_string(i + 1), q = fmt::format("What is {}+{}?", a, b),
-                ans = std::to_string(a + b), box = "\\boxed{" + ans + "}";
-    auto chat = [&](const char* arm, const std::string& target) {
-      return json{{"id", id},
-                  {"arm", arm},
-                  {"messages",
-                   {{{"role", "user"}, {"content", q}}, {{"role", "assistant"}, {"content", target}}}}}
-                 .dump() +
-             "\n";
-    };
-    thm += chat("theorem",
-                fmt::format("Theorem: Sum of parts. The whole is the sum of its parts.\nCond: the parts "
-                            "do not overlap: holds.\nMap: a = {}\nMap: b = {}\n{} + {} = {}\n{}",
-                            a, b, a, b, ans, box));
-    van += chat("vanilla", fmt::format("{} + {} = {}\n{}", a, b, ans, box));
-    probs += json{{"id", id}, {"split", "train"}, {"question", q}, {"answer", ans}}.dump() + "\n";
-  }
-  tsft::fs_write_atomic(dir + "/theorem.jsonl", thm);
-  tsft::fs_write_atomic(dir + "/vanilla.jsonl", van);
-  tsft::fs_write_atomic(dir + "/problems.jsonl", probs);
+// An annotate output directory, made by `tsft annotate` with the scripted teacher of tests/annotate
+// (n GSM8K-style problems, every answer valid).
+void write_annotated(const TempDir& t, const std::string& dir, int n) {
+  std::vector<std::string> cases;
+  for (int i = 0; i < n; i++) cases.push_back("valid" + std::to_string(i));
+  tsft::fs_write_atomic(t / "train.jsonl", teacher_dataset(cases));
+  TeacherServer teacher;
+  auto r = run_cmd(tsft_bin() + " annotate --data " + t / "train.jsonl" + " --format gsm8k --endpoint " +
+                   teacher.url() + " --model teacher -q --out " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_NE(r.output.find(std::to_string(n) + " accepted"), std::string::npos) << r.output;
 }
 
 void write_base_model(const std::string& dir) {
@@ -71,12 +58,15 @@ std::string config(const TempDir& t, const std::string& extra = "") {
 TEST(ExperimentRealE2E, UserModelAnnotatedArmsAdapterEvalSets) {
   TempDir t;
   write_base_model(t / "model");
-  write_annotated(t / "ann", 8);
+  write_annotated(t, t / "ann", 8);
+  ASSERT_FALSE(HasFatalFailure());
   tsft::fs_write_atomic(t / "real.toml", config(t));
   std::string cmd = tsft_bin() + " experiment " + t / "real.toml" + " --out " + t / "ex";
   auto r = run_cmd(cmd);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_TRUE(fs::exists(t / "ex/report.md")) << r.output;
+  std::string report = tsft::fs_read_text(t / "ex/report.md");
+  EXPECT_NE(report.find("Real data: base model"), std::string::npos) << report.substr(0, 3000);
+  if (getenv("TSFT_SHOW_REPORT")) std::cout << report;
   json ex = json::parse(tsft::fs_read_text(t / "ex/experiment.json"));
   std::set<std::string> names;
   for (auto& run : ex["runs"]) names.insert(run["name"]);
@@ -100,7 +90,7 @@ TEST(ExperimentRealE2E, UserModelAnnotatedArmsAdapterEvalSets) {
 TEST(ExperimentRealE2E, ConfigErrorsBeforeAnyStage) {
   TempDir t;
   write_base_model(t / "model");
-  write_annotated(t / "ann", 4);
+  write_annotated(t, t / "ann", 4);
   auto err = [&](const std::string& text) {
     tsft::fs_write_atomic(t / "c.toml", text);
     return run_cmd(tsft_bin() + " experiment " + t / "c.toml" + " --out " + t / "ex");
