@@ -223,10 +223,11 @@ std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, c
   if (cfg_value(cfg, "instruct", "steps").get<int64_t>() > 0) {
     const json& in = cfg["instruct"];
     std::string k_idata = experiment_hash(k_base + in.dump());
-    std::string idata = r.stage("instruct-data/" + tag, k_idata,
-                                {"instruct", "--corpus", gen + "/corpus.jsonl", "--out",
-                                 out + "/instruct-data/" + tag + "/chat.jsonl", "--count",
-                                 cfg_arg(p.cfg, "instruct", "examples"), "--seed", bs});
+    std::string idata = r.stage(
+        "instruct-data/" + tag, k_idata,
+        {"instruct", "--corpus", gen + "/corpus.jsonl", "--out",
+         out + "/instruct-data/" + tag + "/chat.jsonl", "--count", cfg_arg(p.cfg, "instruct", "examples"),
+         "--seed", bs, "--style", cfg_arg(p.cfg, "instruct", "style")});
     k_base = experiment_hash(k_pre + k_idata + in.dump());
     std::string ins = r.stage("instruct/" + tag, k_base,
                               {"train",
@@ -287,19 +288,26 @@ std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name,
   r.planned += (int)ckpts.size() - 1;
   for (auto& c : ckpts) {
     std::string step = fs::path(c).filename().string(), dir = p.out + "/select/" + name + "/" + step;
-    r.stage(
-        "select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()),
-        plus({"eval", "--model", c, "--out", dir, "--max-new-tokens",
-              cfg_arg(p.cfg, "eval", "max_new_tokens"), "--batch", cfg_arg(p.cfg, "eval", "batch"), "--limit",
-              cfg_arg(p.cfg, "sft", "select_limit"), "--threads", p.threads, "-q", "--data", val_file},
-             chat_args(p)));
+    // Early stopping on validation accuracy already decoded this checkpoint with the same arguments.
+    std::string early = tr + "/val-eval/" + step;
+    if (fs::exists(early + "/metrics.json"))
+      dir = early, r.done++;  // counted as a finished stage
+    else
+      r.stage("select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()),
+              plus({"eval", "--model", c, "--out", dir, "--max-new-tokens",
+                    cfg_arg(p.cfg, "eval", "max_new_tokens"), "--batch", cfg_arg(p.cfg, "eval", "batch"),
+                    "--limit", cfg_arg(p.cfg, "sft", "select_limit"), "--threads", p.threads, "-q", "--data",
+                    val_file},
+                   chat_args(p)));
     double acc = json::parse(fs_read_text(dir + "/metrics.json"))["overall"]["accuracy"].get<double>();
     sel["checkpoints"].push_back({{"checkpoint", step}, {"val_accuracy", acc}});
     if (acc > best_acc) best_acc = acc, best = c;
   }
   sel["selected"] = fs::path(best).filename().string();
   sel["val_accuracy"] = best_acc;
+  fs::create_directories(p.out + "/select");
   fs_write_atomic(p.out + "/select/" + name + ".json", sel.dump(2) + "\n");
+
   return best;
 }
 

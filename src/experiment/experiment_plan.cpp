@@ -7,6 +7,7 @@
 #include "model/engine.hpp"
 #include "report/claims.hpp"
 #include "theorems/generate.hpp"
+#include "theorems/render.hpp"
 
 namespace tsft::exp_detail {
 
@@ -65,6 +66,23 @@ void check_config(const toml::table& tbl, const json& cfg, const std::string& pa
   claims_from_json(cfg.contains("claims") ? cfg["claims"] : json(nullptr), path);
 }
 
+// Every arm is supervision:trainable with a known supervision (render_arm_names) and a trainable spec,
+// none repeated; checked before any stage runs.
+void check_arms(const std::vector<std::string>& arms, const std::string& path) {
+  std::set<std::string> seen;
+  for (auto& arm : arms) {
+    size_t colon = arm.find(':');
+    TSFT_CHECK(colon != std::string::npos && colon + 1 < arm.size(),
+               "{}: [experiment] arms: '{}' must be supervision:trainable (e.g. theorem:mlp)", path, arm);
+    try {
+      render_parse_arm(arm.substr(0, colon));
+    } catch (const std::exception& e) {
+      TSFT_FAIL("{}: [experiment] arms: '{}': {}", path, arm, e.what());
+    }
+    TSFT_CHECK(seen.insert(arm).second, "{}: [experiment] arms: '{}' is listed twice", path, arm);
+  }
+}
+
 }  // namespace
 
 Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
@@ -100,6 +118,7 @@ Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
   p.base_seeds = seed_list(cfg, "base_seeds", o.config_path);
   p.sft_seeds = seed_list(cfg, "sft_seeds", o.config_path);
   p.arms = cfg_value(cfg, "experiment", "arms").get<std::vector<std::string>>();
+  check_arms(p.arms, o.config_path);
   p.transplants = cfg_value(cfg, "experiment", "transplants").get<bool>();
   for (auto& f : cfg_value(cfg, "eval", "skip").get<std::vector<std::string>>()) {
     TSFT_CHECK(f != "train", "{}: [eval] skip: 'train' is never evaluated (train_limit sets the fit sample)",
@@ -178,8 +197,16 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
     a.push_back("--max-supervised-tokens");
     a.push_back(s(sft["supervised_tokens"]));
   } else if (p.budget == "converged") {
-    for (std::string x : {std::string("--early-stop-patience"), cfg_arg(p.cfg, "sft", "patience"),
-                          std::string("--early-stop-min-delta"), cfg_arg(p.cfg, "sft", "min_delta")})
+    // Early stopping compares validation answer accuracy (greedy decoding of the held-out training
+    // problems, decoded as model selection decodes them), the same rule for every arm; never the
+    // arm's own target loss, whose scale differs with the target's length.
+    for (std::string x :
+         {std::string("--early-stop-patience"), cfg_arg(p.cfg, "sft", "patience"),
+          std::string("--early-stop-min-delta"), cfg_arg(p.cfg, "sft", "min_delta"),
+          std::string("--early-stop-metric"), std::string("accuracy"), std::string("--val-problems"),
+          p.out + "/eval-sets/val.jsonl", std::string("--val-limit"), cfg_arg(p.cfg, "sft", "select_limit"),
+          std::string("--val-max-new-tokens"), cfg_arg(p.cfg, "eval", "max_new_tokens"),
+          std::string("--val-batch"), cfg_arg(p.cfg, "eval", "batch")})
       a.push_back(x);
   }
   return a;

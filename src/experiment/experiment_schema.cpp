@@ -1,5 +1,6 @@
 // The schema of an experiment config: every section and key `tsft experiment` reads, with its type,
 // default, range and help text. The stage arguments take their defaults from here (schema::value).
+#include "data/instruct.hpp"
 #include "experiment/experiment_impl.hpp"
 #include "theorems/gen_schema.hpp"
 
@@ -43,7 +44,14 @@ schema::Section experiment_section() {
       "experiment",
       {{"base_seeds", Type::IntList, {1}, 0, 2e9, {}, "one base model (init, pretrain, instruct) per seed"},
        {"sft_seeds", Type::IntList, {1}, 0, 2e9, {}, "SFT data orders; runs = base_seeds x sft_seeds"},
-       {"arms", Type::StringList, arms, -1e300, 1e300, {}, "supervision:trainable pairs"},
+       {"arms",
+        Type::StringList,
+        arms,
+        -1e300,
+        1e300,
+        {},
+        "supervision:trainable pairs; supervision: theorem, vanilla, vanilla-matched, answer-only, "
+        "theorem-no-statement, theorem-no-cond, theorem-no-map"},
        str("budget", "steps", {"steps", "tokens", "problems", "converged"}, "what arms are compared at"),
        {"transplants", Type::Bool, true, -1e300, 1e300, {}, "delta-transplant analysis of all-layer arms"},
        nonneg("threads", 0, "threads per stage (0: all cores)"),
@@ -124,7 +132,11 @@ schema::Schema build() {
        false,
        "the model initialized per base seed"},
       {"pretrain", training(200, 8, 256, 2e-3, 20), false, "pre-training on the gen corpus"},
-      {"instruct", plus(training(0, 8, 256, 1e-3, 10), {pos("examples", 2000, "chat drills generated")}),
+      {"instruct",
+       plus(training(0, 8, 256, 1e-3, 10), {pos("examples", 2000, "chat drills generated"),
+                                            str("style", data::kInstructStyleDefault, {"vanilla", "neutral"},
+                                                "answer shape: vanilla (lhs = rhs, \\boxed: the vanilla "
+                                                "arm's) | neutral (prose: neither arm's)")}),
        false, "generic instruction stage (steps = 0: none)"},
       sft_section(),
       {"sft.lr_grid", {}, true, "trainable = [lr, ...] (checked by lr_grid)"},

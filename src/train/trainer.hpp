@@ -9,6 +9,7 @@
 // trainer_state.json), final/ (HF model).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -20,13 +21,13 @@ namespace tsft {
 
 struct TrainConfig {
   std::string model_dir, data_path, val_path, out_dir, resume_dir, tokenizer_path;
-  bool pretrain = false;        // raw text, every token supervised
+  bool pretrain = false;  // raw text, every token supervised
   std::string trainable = "all";
-  EngineSpec engine;            // --device / --precision
-  int block = 512;              // tokens per row
-  int micro_batch = 8;          // rows per micro-batch
-  int grad_accum = 1;           // micro-batches per optimizer step
-  int64_t max_steps = 0;        // 0: derive from epochs
+  EngineSpec engine;      // --device / --precision
+  int block = 512;        // tokens per row
+  int micro_batch = 8;    // rows per micro-batch
+  int grad_accum = 1;     // micro-batches per optimizer step
+  int64_t max_steps = 0;  // 0: derive from epochs
   double epochs = 1.0;
   AdamWConfig adam;
   std::string schedule = "cosine";
@@ -34,15 +35,15 @@ struct TrainConfig {
   double min_lr_ratio = 0.1;
   uint64_t seed = 0;
   int threads = 0;
-  int64_t save_every = 0;       // 0: only at the end
+  int64_t save_every = 0;  // 0: only at the end
   int keep_last = 2;
-  int64_t eval_every = 0;       // 0: only at the end (when val_path is set)
+  int64_t eval_every = 0;  // 0: only at the end (when val_path is set)
   bool packing = true;
   Overlong overlong = Overlong::truncate;
-  std::string chat_template;    // override of the tokenizer's template family
-  std::string save_dtype;       // dtype of final/ ("" = the base model's)
+  std::string chat_template;  // override of the tokenizer's template family
+  std::string save_dtype;     // dtype of final/ ("" = the base model's)
   bool quiet = false;
-  int64_t stop_after = 0;       // test hook: stop (without final save) after this many steps
+  int64_t stop_after = 0;  // test hook: stop (without final save) after this many steps
   // Budgets beside max_steps (the experiment compares arms at equal steps, equal supervised tokens, or
   // each trained to convergence):
   int64_t max_supervised_tokens = 0;  // > 0: stop once this many supervised tokens were trained; the
@@ -51,6 +52,10 @@ struct TrainConfig {
                                       // an improvement of at least early_stop_min_delta; final/ then
                                       // holds the best-validation weights (kept in DIR/best/)
   double early_stop_min_delta = 0.0;
+  // What early stopping compares (issue 12: the same rule as model selection, for every arm):
+  // "loss" (validation loss, lower is better) or "accuracy" (validation answer accuracy of greedy
+  // decoding, higher is better; needs the ValScorer argument of train_run; ties keep the earlier step).
+  std::string early_stop_metric = "loss";
   // Numeric guards (train/guard.hpp): a step with a non-finite loss or gradient norm stops the run
   // ("stop") or is skipped without an update ("skip") until more than max_skips steps were skipped.
   std::string nonfinite = "stop";
@@ -63,17 +68,22 @@ nlohmann::json train_config_to_json(const TrainConfig& c);
 struct TrainResult {
   int64_t steps = 0;
   double last_loss = 0, val_loss = -1;
-  int64_t supervised_tokens = 0;     // trained in this run, resumed part included
-  int64_t best_step = 0;             // early stopping: step of the best validation loss
+  int64_t supervised_tokens = 0;  // trained in this run, resumed part included
+  int64_t best_step = 0;          // early stopping: step of the best validation loss
   double best_val_loss = -1;
-  std::string stop_reason;           // "steps" | "tokens" | "early_stop"
-  int64_t skipped_steps = 0;         // steps dropped by the non-finite "skip" policy (resumed part included)
+  double best_val_accuracy = -1;  // early_stop_metric = accuracy: the best validation answer accuracy
+  std::string stop_reason;        // "steps" | "tokens" | "early_stop"
+  int64_t skipped_steps = 0;      // steps dropped by the non-finite "skip" policy (resumed part included)
 
   double tokens_per_s = 0, gflops = 0;
   std::string final_dir;
 };
 
-TrainResult train_run(const TrainConfig& cfg);
+// Validation answer accuracy in [0, 1] of the model saved in model_dir after `step` steps (tsft train
+// builds it from tsft eval: greedy decoding of held-out problems). Higher is better.
+using ValScorer = std::function<double(const std::string& model_dir, int64_t step)>;
+
+TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy = {});
 
 // Model FLOPs of one forward+backward over rows of the given lengths: 2 flops per multiply-add of
 // every linear layer (x3 for forward + input-gradient + weight-gradient of trainable weights, x2 for
