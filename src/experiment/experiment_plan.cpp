@@ -43,6 +43,15 @@ std::vector<int> seed_list(const json& cfg, const char* key, const std::string& 
 // Before any stage runs: the required tables, hints for keys of the old layout, then every section and
 // key against the schema (file:line, did you mean), then the sections with rules of their own.
 void check_config(const toml::table& tbl, const json& cfg, const std::string& path) {
+  if (cfg.contains("real_data")) {
+    for (const char* t : {"experiment", "sft", "eval"})
+      TSFT_CHECK(cfg.contains(t), "{}: missing table [{}]", path, t);
+    for (const char* t : {"gen", "tokenizer", "model", "pretrain", "instruct"})
+      TSFT_CHECK(!cfg.contains(t), "{}: [{}] is not used by a [real_data] experiment (remove it)", path, t);
+    schema::check_root(tbl, path, experiment_schema());
+    claims_from_json(cfg.contains("claims") ? cfg["claims"] : json(nullptr), path);
+    return;
+  }
   for (const char* t : {"experiment", "gen", "tokenizer", "model", "pretrain", "sft", "eval"})
     TSFT_CHECK(cfg.contains(t), "{}: missing table [{}]", path, t);
   TSFT_CHECK(
@@ -123,6 +132,7 @@ Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
   // [sft.lr_grid]: every trainable named by an arm, rates > 0 (before any stage).
   lr_grid(p, "");
   p.catalog = get<std::string>(cfg, "gen", "catalog", std::string(TSFT_SOURCE_DIR) + "/data/theorems");
+  if (cfg.contains("real_data")) real_check_config(cfg, o.config_path, p);
   return p;
 }
 
@@ -169,11 +179,10 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
       cfg_arg(p.cfg, "sft", "schedule"),
       "--seed",
       std::to_string(seed),
-      "--chat-template",
-      "chatml",
       "--threads",
       p.threads,
       "-q"};
+  for (auto& x : chat_args(p)) a.push_back(x);
   if (!val_file.empty()) {
     for (const char* x : {"--val", val_file.c_str(), "--eval-every"}) a.push_back(x);
     a.push_back(cfg_arg(p.cfg, "sft", "eval_every"));

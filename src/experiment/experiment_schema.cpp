@@ -91,6 +91,31 @@ std::vector<schema::Section> claims_and_eval() {
           {"claims", claims, false, "pre-declared claims and decision rules (values checked by claims.cpp)"}};
 }
 
+// Real data instead of the theorem world: no gen / tokenizer / model / pretrain / instruct stages.
+schema::Section real_data_section() {
+  return {"real_data",
+          {str("base_model", nullptr, {}, "the user's base model (HF directory with tokenizer)"),
+           str("annotated", nullptr, {},
+               "a `tsft annotate` output dir (theorem.jsonl, vanilla.jsonl, problems.jsonl)"),
+           {"eval_files",
+            Type::StringList,
+            json::array(),
+            -1e300,
+            1e300,
+            {},
+            "evaluation datasets (native files)"},
+           {"eval_formats",
+            Type::StringList,
+            json::array(),
+            -1e300,
+            1e300,
+            {},
+            "adapter format of each eval file"},
+           str("chat_template", "", {}, "chat template override for train/eval (\"\": the model's own)")},
+          false,
+          "real-data experiment: the user's model, annotated training data, public eval sets"};
+}
+
 schema::Schema build() {
   schema::Schema s = {
       experiment_section(),
@@ -115,6 +140,7 @@ schema::Schema build() {
        false, "generic instruction stage (steps = 0: none)"},
       sft_section(),
       {"sft.lr_grid", {}, true, "trainable = [lr, ...] (checked by lr_grid)"},
+      real_data_section(),
   };
   for (auto& sec : claims_and_eval()) s.push_back(sec);
   for (auto& sec : gen_schema()) s.push_back(sec);

@@ -121,8 +121,20 @@ void claims_section(Doc& doc, const ReportData& d) {
   std::string decl = claims_declaration(d.claims, d.c1_pool, d.c2b_pool);
   doc.md += decl + "\n";
   doc.html += "<pre class='claims'>" + html_escape(decl) + "</pre>\n";
-  GenConfig g = gen_config_load(d.dir + "/config.toml");
   const json& ex = d.experiment;
+  if (d.real) {
+    const json& rd = ex["config"]["real_data"];
+    doc.para(fmt::format(
+        "Real data: base model {}, SFT data from the annotation run {} (theorem and vanilla arms over the "
+        "same "
+        "accepted problems), evaluation sets {}. There is no theorem world, so the probe pools are empty and "
+        "every claim that needs them has no items. Runs: {} = SFT seeds {}; a run is the unit of analysis. "
+        "{}",
+        rd["base_model"].dump(), rd["annotated"].dump(), rd["eval_files"].dump(), d.run_keys().size(),
+        ex["sft_seeds"].dump(), budget_sentence(d.budget)));
+    return;
+  }
+  GenConfig g = gen_config_load(d.dir + "/config.toml");
   doc.para(fmt::format(
       "Runs: {} = base seeds {} (init + pre-training + instruct) x SFT seeds {}; a run is the unit of "
       "analysis. "
