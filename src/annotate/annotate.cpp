@@ -46,12 +46,7 @@ net::ChatClientConfig client_config(const AnnotateConfig& c) {
   net::ChatClientConfig k;
   k.base_url = c.endpoint;
   k.model = c.model;
-  if (!c.api_key_env.empty()) {
-    const char* v = std::getenv(c.api_key_env.c_str());
-    TSFT_USAGE_CHECK(v && *v, "--api-key-env {}: the environment variable is not set or empty",
-                     c.api_key_env);
-    k.api_key = v;
-  }
+  k.api_key = net::api_key_from_env(c.api_key_env);
   k.concurrency = c.concurrency;
   k.max_retries = c.http_retries;
   k.timeout_s = c.timeout_s;

@@ -12,6 +12,7 @@
 #include "cli/command.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
+#include "net/openai_client.hpp"
 #include "serve/server.hpp"
 
 namespace {
@@ -28,12 +29,7 @@ struct Opts {
 };
 
 int run(Opts o) {
-  if (!o.api_key_env.empty()) {
-    const char* k = std::getenv(o.api_key_env.c_str());
-    TSFT_USAGE_CHECK(k && *k, "--api-key-env {}: the environment variable is not set or empty",
-                     o.api_key_env);
-    o.c.api_key = k;
-  }
+  o.c.api_key = tsft::net::api_key_from_env(o.api_key_env);
   TSFT_USAGE_CHECK(o.c.max_batch >= 1 && o.c.max_queue >= 1 && o.c.http_threads >= 1,
                    "--max-batch, --max-queue and --http-threads must be >= 1");
   // SIGTERM / SIGINT: the handler only writes the signal number to a pipe (async-signal-safe); a

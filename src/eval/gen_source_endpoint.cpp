@@ -15,12 +15,7 @@ class EndpointSource : public GenSource {
     TSFT_USAGE_CHECK(!cfg.endpoint_model.empty(), "--endpoint needs --model NAME (the served model's id)");
     c_.base_url = cfg.endpoint;
     c_.model = cfg.endpoint_model;
-    if (!cfg.api_key_env.empty()) {
-      const char* k = std::getenv(cfg.api_key_env.c_str());
-      TSFT_USAGE_CHECK(k && *k, "--api-key-env {}: the environment variable is not set or empty",
-                       cfg.api_key_env);
-      c_.api_key = k;
-    }
+    c_.api_key = net::api_key_from_env(cfg.api_key_env);
     c_.concurrency = cfg.concurrency;
     c_.timeout_s = cfg.timeout_s;
     c_.max_retries = cfg.max_retries;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <exception>
 #include <mutex>
@@ -14,6 +15,13 @@
 
 namespace tsft::net {
 using json = nlohmann::json;
+
+std::string api_key_from_env(const std::string& var) {
+  if (var.empty()) return "";
+  const char* k = std::getenv(var.c_str());
+  TSFT_USAGE_CHECK(k && *k, "--api-key-env {}: the environment variable is not set or empty", var);
+  return k;
+}
 
 std::string openai_base_url(const std::string& url) {
   std::string u = url;

@@ -30,6 +30,10 @@ struct ChatStats {
   int64_t requests = 0, retries = 0, prompt_tokens = 0, completion_tokens = 0;
 };
 
+// The key held in environment variable `var` (--api-key-env); "" when `var` is empty. A variable that is
+// named but unset or empty is a usage error (a silent "" would surface later as a confusing 401).
+std::string api_key_from_env(const std::string& var);
+
 // "http://h:p", "http://h:p/", "http://h:p/v1" -> "http://h:p/v1"
 std::string openai_base_url(const std::string& url);
 
