@@ -30,6 +30,10 @@ class GemmStepOps : public StepOps {
                        int N, int I, int O) const override {
     g_->backward(dinp, dw, db, dout, inp, w, N, I, O);
   }
+  void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+            int ldb, float beta, float* C, int ldc) const override {
+    g_->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
   double head_ce(float* dx, float* dW, int64_t* n_valid, float* scratch, int chunk_rows, const float* x,
                  const float* W, const int32_t* targets, int N, int C, int V,
                  double grad_scale) const override;
