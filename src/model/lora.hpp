@@ -95,6 +95,8 @@ void adapter_load(Model& m, const std::string& dir);
 // file dtype (or `dtype`: "float32" | "bfloat16" | "float16"); base_model names the base checkpoint.
 void adapter_save(const Model& m, const std::string& dir, const std::string& base_model = "",
                   const std::string& dtype = "");
+// model_load(dir), then adapter_load(adapter_dir) when adapter_dir is not empty (--adapter).
+Model model_load_adapted(const std::string& dir, const std::string& adapter_dir);
 // The two files written into an existing directory (trainer checkpoints add their own files).
 void adapter_write_files(const Model& m, const std::string& dir, const std::string& base_model = "",
                          const std::string& dtype = "");

@@ -221,6 +221,12 @@ void adapter_load(Model& m, const std::string& dir) {
                st_path, t.name, m.cfg.L);
 }
 
+Model model_load_adapted(const std::string& dir, const std::string& adapter_dir) {
+  Model m = model_load(dir);
+  if (!adapter_dir.empty()) adapter_load(m, adapter_dir);
+  return m;
+}
+
 nlohmann::json adapter_config_json(const LoraConfig& lc, const ModelConfig& cfg,
                                    const std::string& base_model) {
   // target_modules as PEFT writes it: module names (+ layers_to_transform) when the targets are every

@@ -34,16 +34,16 @@ TEST(Cli, ParityPassesOnFixturesAndFailsOnMismatch) {
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_NE(bad.output.find("FAIL"), std::string::npos);
   // The bf16 engine passes its own derived bounds; unknown engines are usage errors naming the choices.
-  CmdResult bf = run_cmd(tsft_bin() + " parity --precision bf16 --model " + fixture("hf/llama3") + " --golden " +
-                         fixture("hf/llama3/golden.safetensors"));
+  CmdResult bf = run_cmd(tsft_bin() + " parity --precision bf16 --model " + fixture("hf/llama3") +
+                         " --golden " + fixture("hf/llama3/golden.safetensors"));
   EXPECT_EQ(bf.exit_code, 0) << bf.output;
   EXPECT_NE(bf.output.find("on cpu/bf16"), std::string::npos) << bf.output;
-  CmdResult fp16 = run_cmd(tsft_bin() + " parity --precision fp16 --model " + fixture("hf/llama3") + " --golden " +
-                           fixture("hf/llama3/golden.safetensors"));
+  CmdResult fp16 = run_cmd(tsft_bin() + " parity --precision fp16 --model " + fixture("hf/llama3") +
+                           " --golden " + fixture("hf/llama3/golden.safetensors"));
   EXPECT_EQ(fp16.exit_code, 2) << fp16.output;
   EXPECT_NE(fp16.output.find("fp32, bf16"), std::string::npos) << fp16.output;
-  CmdResult cuda = run_cmd("TSFT_CUDA_MODULE=/nonexistent/m.so " + tsft_bin() + " generate --device cuda --raw --prompt hi --model " +
-                           fixture("hf/llama3"));
+  CmdResult cuda = run_cmd("TSFT_CUDA_MODULE=/nonexistent/m.so " + tsft_bin() +
+                           " generate --device cuda --raw --prompt hi --model " + fixture("hf/llama3"));
   EXPECT_EQ(cuda.exit_code, 2) << cuda.output;
   EXPECT_NE(cuda.output.find("/nonexistent/m.so"), std::string::npos) << cuda.output;
   CmdResult missing = run_cmd(tsft_bin() + " parity --model /nonexistent --golden x");
@@ -53,17 +53,46 @@ TEST(Cli, ParityPassesOnFixturesAndFailsOnMismatch) {
 
 TEST(Cli, InitThenInfo) {
   TempDir tmp;
-  CmdResult r = run_cmd(tsft_bin() + " init --arch qwen3 --vocab 128 --hidden 64 --layers 2 --heads 4 "
-                                     "--kv-heads 2 --seed 3 --out " + tmp / "m");
+  CmdResult r = run_cmd(tsft_bin() +
+                        " init --arch qwen3 --vocab 128 --hidden 64 --layers 2 --heads 4 "
+                        "--kv-heads 2 --seed 3 --out " +
+                        tmp / "m");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   CmdResult i = run_cmd(tsft_bin() + " info --model " + tmp / "m");
   ASSERT_EQ(i.exit_code, 0) << i.output;
   EXPECT_NE(i.output.find("qwen3"), std::string::npos);
   EXPECT_NE(i.output.find("mlp"), std::string::npos);
   EXPECT_NE(i.output.find("activations"), std::string::npos);
-  CmdResult same = run_cmd(tsft_bin() + " init --arch qwen3 --vocab 128 --hidden 64 --layers 2 --heads 4 "
-                                        "--kv-heads 2 --seed 3 --out " + tmp / "m2");
+  CmdResult same = run_cmd(tsft_bin() +
+                           " init --arch qwen3 --vocab 128 --hidden 64 --layers 2 --heads 4 "
+                           "--kv-heads 2 --seed 3 --out " +
+                           tmp / "m2");
   ASSERT_EQ(same.exit_code, 0);
   EXPECT_EQ(run_cmd("cmp " + tmp / "m/model.safetensors" + " " + tmp / "m2/model.safetensors").exit_code, 0)
       << "same seed must give identical weights";
+}
+
+// Issue 15 acceptance: parity with a PEFT adapter prints PASS (fp32 HF bounds); merge writes a full
+// checkpoint; a bad adapter is an error naming the file.
+TEST(Cli, LoraParityAndMerge) {
+  const std::string base = fixture("hf/llama3"), adapter = fixture("hf/llama3-lora");
+  CmdResult ok = run_cmd(tsft_bin() + " parity --model " + base + " --adapter " + adapter + " --golden " +
+                         adapter + "/golden.safetensors");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("grads   28 tensors"), std::string::npos) << ok.output;
+  EXPECT_NE(ok.output.find("PASS"), std::string::npos) << ok.output;
+  // without the adapter the same golden fails (the adapter moves the logits)
+  CmdResult no =
+      run_cmd(tsft_bin() + " parity --model " + base + " --golden " + adapter + "/golden.safetensors");
+  EXPECT_EQ(no.exit_code, 1) << no.output;
+  TempDir tmp;
+  CmdResult m =
+      run_cmd(tsft_bin() + " merge --model " + base + " --adapter " + adapter + " --out " + tmp / "merged");
+  ASSERT_EQ(m.exit_code, 0) << m.output;
+  CmdResult i = run_cmd(tsft_bin() + " info --model " + tmp / "merged");
+  EXPECT_EQ(i.exit_code, 0) << i.output;
+  CmdResult bad =
+      run_cmd(tsft_bin() + " merge --model " + base + " --adapter " + base + " --out " + tmp / "x");
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("no adapter_config.json"), std::string::npos) << bad.output;
 }
