@@ -32,23 +32,29 @@ void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong) {
   app.add_option("--clip", c.adam.clip, "global gradient-norm clipping (<= 0: off)")->capture_default_str();
   app.add_option("--schedule", c.schedule, "constant | linear | cosine")->capture_default_str();
   app.add_option("--warmup", c.warmup, "warm-up steps")->capture_default_str();
-  app.add_option("--min-lr-ratio", c.min_lr_ratio, "final lr / peak lr for linear/cosine")->capture_default_str();
+  app.add_option("--min-lr-ratio", c.min_lr_ratio, "final lr / peak lr for linear/cosine")
+      ->capture_default_str();
   app.add_option("--seed", c.seed, "shuffling seed")->capture_default_str();
   app.add_option("--threads", c.threads, "threads (0: all cores)");
-  app.add_option("--save-every", c.save_every, "checkpoint every N steps (0: end only)")->capture_default_str();
+  app.add_option("--save-every", c.save_every, "checkpoint every N steps (0: end only)")
+      ->capture_default_str();
   app.add_option("--keep-last", c.keep_last, "checkpoints kept")->capture_default_str();
-  app.add_option("--eval-every", c.eval_every, "validation every N steps (0: end only)")->capture_default_str();
+  app.add_option("--eval-every", c.eval_every, "validation every N steps (0: end only)")
+      ->capture_default_str();
   app.add_option("--max-supervised-tokens", c.max_supervised_tokens,
                  "equal-token budget: stop once this many supervised tokens were trained (0: off)")
       ->capture_default_str();
-  app.add_option("--early-stop-patience", c.early_stop_patience,
-                 "stop after N validations without improvement; final/ = best-validation weights (needs --val)")
+  app.add_option(
+         "--early-stop-patience", c.early_stop_patience,
+         "stop after N validations without improvement; final/ = best-validation weights (needs --val)")
       ->capture_default_str();
-  app.add_option("--early-stop-min-delta", c.early_stop_min_delta, "smallest validation-loss drop that counts")
+  app.add_option("--early-stop-min-delta", c.early_stop_min_delta,
+                 "smallest validation-loss drop that counts")
       ->capture_default_str();
   app.add_option("--nonfinite", c.nonfinite,
                  "a step with a non-finite loss or gradient: stop (with a diagnostic) | skip (no update)")
-      ->check(CLI::IsMember({"stop", "skip"}))->capture_default_str();
+      ->check(CLI::IsMember({"stop", "skip"}))
+      ->capture_default_str();
   app.add_option("--max-skips", c.max_skips, "--nonfinite skip: stop once more than N steps were skipped")
       ->capture_default_str();
   app.add_flag("!--no-memory-check", c.memory_check,
@@ -56,11 +62,13 @@ void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong) {
                "(or TSFT_NO_MEMORY_CHECK=1)");
   app.add_flag("!--no-packing", c.packing, "one example per row (for comparison)");
   app.add_option("--overlong", overlong, "examples longer than the block: truncate | drop")
-      ->check(CLI::IsMember({"truncate", "drop"}))->capture_default_str();
+      ->check(CLI::IsMember({"truncate", "drop"}))
+      ->capture_default_str();
   app.add_option("--chat-template", c.chat_template, "override the tokenizer's chat template family");
   app.add_option("--save-dtype", c.save_dtype, "dtype of final/: float32 | bfloat16 | float16");
   app.add_flag("-q,--quiet", c.quiet, "no progress output");
   tsft::cli::add_engine_options(app, c.engine);
+  tsft::cli::add_lora_options(app, c.lora);
   app.add_option("--stop-after", c.stop_after, "(testing) stop after N steps without the final save");
 }
 
@@ -68,8 +76,8 @@ int run(tsft::TrainConfig c, const std::string& overlong) {
   c.overlong = overlong == "drop" ? tsft::Overlong::drop : tsft::Overlong::truncate;
   TSFT_USAGE_CHECK(!c.model_dir.empty() || !c.resume_dir.empty(), "--model or --resume is required");
   tsft::TrainResult r = tsft::train_run(c);
-  fmt::print("steps {} ({}{})  loss {:.4f}{}  {:.0f} tokens/s  {:.1f} GFLOP/s  -> {}\n", r.steps, r.stop_reason,
-             r.skipped_steps ? fmt::format(", {} skipped", r.skipped_steps) : "", r.last_loss,
+  fmt::print("steps {} ({}{})  loss {:.4f}{}  {:.0f} tokens/s  {:.1f} GFLOP/s  -> {}\n", r.steps,
+             r.stop_reason, r.skipped_steps ? fmt::format(", {} skipped", r.skipped_steps) : "", r.last_loss,
              r.val_loss >= 0 ? fmt::format("  val {:.4f}", r.val_loss) : "", r.tokens_per_s, r.gflops,
              r.final_dir.empty() ? c.out_dir : r.final_dir);
   return 0;

@@ -17,6 +17,7 @@
 #include "core/safetensors.hpp"
 #include "kernels/cpu/kernels.hpp"
 #include "model/engine.hpp"
+#include "model/lora.hpp"
 #include "train/guard.hpp"
 #include "train/select.hpp"
 
@@ -26,19 +27,44 @@ using json = nlohmann::json;
 namespace tsft {
 
 json train_config_to_json(const TrainConfig& c) {
-  return {{"model", c.model_dir}, {"data", c.data_path}, {"val", c.val_path}, {"out", c.out_dir},
-          {"pretrain", c.pretrain}, {"trainable", c.trainable}, {"block", c.block},
-          {"micro_batch", c.micro_batch}, {"grad_accum", c.grad_accum}, {"max_steps", c.max_steps},
-          {"epochs", c.epochs}, {"lr", c.adam.lr}, {"beta1", c.adam.beta1}, {"beta2", c.adam.beta2},
-          {"eps", c.adam.eps}, {"weight_decay", c.adam.weight_decay}, {"decay_all", c.adam.decay_all},
-          {"clip", c.adam.clip}, {"schedule", c.schedule}, {"warmup", c.warmup},
-          {"min_lr_ratio", c.min_lr_ratio}, {"seed", c.seed}, {"threads", c.threads},
-          {"save_every", c.save_every}, {"keep_last", c.keep_last}, {"eval_every", c.eval_every},
-          {"packing", c.packing}, {"overlong", c.overlong == Overlong::drop ? "drop" : "truncate"},
-          {"chat_template", c.chat_template}, {"max_supervised_tokens", c.max_supervised_tokens},
-          {"early_stop_patience", c.early_stop_patience}, {"early_stop_min_delta", c.early_stop_min_delta},
-          {"device", c.engine.device}, {"precision", c.engine.precision}, {"nonfinite", c.nonfinite},
-          {"max_skips", c.max_skips}, {"memory_check", c.memory_check}};
+  return {{"model", c.model_dir},
+          {"data", c.data_path},
+          {"val", c.val_path},
+          {"out", c.out_dir},
+          {"pretrain", c.pretrain},
+          {"trainable", c.trainable},
+          {"block", c.block},
+          {"micro_batch", c.micro_batch},
+          {"grad_accum", c.grad_accum},
+          {"max_steps", c.max_steps},
+          {"epochs", c.epochs},
+          {"lr", c.adam.lr},
+          {"beta1", c.adam.beta1},
+          {"beta2", c.adam.beta2},
+          {"eps", c.adam.eps},
+          {"weight_decay", c.adam.weight_decay},
+          {"decay_all", c.adam.decay_all},
+          {"clip", c.adam.clip},
+          {"schedule", c.schedule},
+          {"warmup", c.warmup},
+          {"min_lr_ratio", c.min_lr_ratio},
+          {"seed", c.seed},
+          {"threads", c.threads},
+          {"save_every", c.save_every},
+          {"keep_last", c.keep_last},
+          {"eval_every", c.eval_every},
+          {"packing", c.packing},
+          {"overlong", c.overlong == Overlong::drop ? "drop" : "truncate"},
+          {"chat_template", c.chat_template},
+          {"max_supervised_tokens", c.max_supervised_tokens},
+          {"early_stop_patience", c.early_stop_patience},
+          {"early_stop_min_delta", c.early_stop_min_delta},
+          {"device", c.engine.device},
+          {"precision", c.engine.precision},
+          {"nonfinite", c.nonfinite},
+          {"max_skips", c.max_skips},
+          {"memory_check", c.memory_check},
+          {"lora", c.lora.on() ? lora_options_json(c.lora) : json()}};
 }
 
 double train_flops(const ModelConfig& c, const TensorTable& table, const std::vector<int>& rows, int T) {
@@ -100,7 +126,8 @@ struct Schedule {  // which rows form global micro-batch g (epoch-seeded shuffle
       cached_epoch = e;
     }
     std::vector<size_t> w;
-    for (int64_t i = k * B; i < std::min<int64_t>((int64_t)perm.size(), (k + 1) * B); i++) w.push_back(perm[i]);
+    for (int64_t i = k * B; i < std::min<int64_t>((int64_t)perm.size(), (k + 1) * B); i++)
+      w.push_back(perm[i]);
     return w;
   }
 };
@@ -113,19 +140,57 @@ Model download_finite(const Engine& e, int64_t step, const std::string& out_dir)
   std::string bad = nonfinite_first_weight(host, &n);
   if (!bad.empty()) {
     std::string last = last_checkpoint(out_dir);
-    TSFT_FAIL("step {}: {} of {} values of weight {} are not finite after the update (learning rate too high?); "
-              "nothing saved, last good checkpoint: {}",
-              step, n, host.table.get(bad).numel, bad, last.empty() ? "none" : last);
+    TSFT_FAIL(
+        "step {}: {} of {} values of weight {} are not finite after the update (learning rate too high?); "
+        "nothing saved, last good checkpoint: {}",
+        step, n, host.table.get(bad).numel, bad, last.empty() ? "none" : last);
   }
   return host;
 }
 
+// The model files of a run: a full HF checkpoint, or with LoRA the adapter alone (PEFT's layout,
+// base_model_name_or_path = the base directory).
+void write_model_files(const Model& host, const std::string& dir, const std::string& tok_dir,
+                       const std::string& dtype, const TrainConfig& cfg) {
+  if (host.cfg.lora.r > 0)
+    adapter_write_files(host, dir, cfg.model_dir, dtype);
+  else
+    model_write_files(host, dir, tok_dir, dtype);
+}
+void save_model(const Model& host, const std::string& dir, const std::string& tok_dir,
+                const std::string& dtype, const TrainConfig& cfg) {
+  if (host.cfg.lora.r > 0)
+    adapter_save(host, dir, cfg.model_dir, dtype);
+  else
+    model_save(host, dir, tok_dir, dtype);
+}
+
+// The starting model: --model (or the checkpoint to resume); with LoRA the base --model plus a fresh
+// adapter (PEFT init, seeded) or the checkpoint's adapter.
+Model load_start(const TrainConfig& cfg) {
+  const bool resuming = !cfg.resume_dir.empty();
+  if (!cfg.lora.on()) return model_load(resuming ? cfg.resume_dir : cfg.model_dir);
+  TSFT_USAGE_CHECK(!cfg.model_dir.empty(),
+                   "LoRA training needs --model (the base model; checkpoints hold "
+                   "the adapter only, also when resuming)");
+  TSFT_USAGE_CHECK(cfg.trainable == "all",
+                   "--trainable '{}' and --lora-rank exclude each other (LoRA trains the "
+                   "adapter only; choose its layers with --lora-targets)",
+                   cfg.trainable);
+  Model m = model_load(cfg.model_dir);
+  if (resuming)
+    adapter_load(m, cfg.resume_dir);
+  else
+    lora_attach(m, lora_config_make(cfg.lora, m.table, m.cfg.L, m.cfg.tie_word_embeddings), cfg.seed);
+  return m;
+}
+
 void save_checkpoint(Engine& e, const Optimizer& opt, const json& state, const std::string& dir,
-                     const std::string& tok_dir) {
+                     const std::string& tok_dir, const TrainConfig& cfg) {
   Model host = download_finite(e, state.at("step").get<int64_t>(), fs::path(dir).parent_path().string());
   std::string tmp = fs_make_temp_dir(dir);
   try {
-    model_write_files(host, tmp, tok_dir, "float32");  // fp32 master weights: resume is exact
+    write_model_files(host, tmp, tok_dir, "float32", cfg);  // fp32 master weights: resume is exact
     opt.save(e, (fs::path(tmp) / "optimizer.safetensors").string());
     if (const char* d = std::getenv("TSFT_TEST_CHECKPOINT_DELAY_MS"))  // crash-test hook
       std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(d)));
@@ -172,21 +237,24 @@ void append_line(std::ofstream& out, const std::string& path, const json& j) {
 }
 
 // Packed rows of one data file (raw text for pre-training, chat/prompt-completion JSONL for SFT).
-std::vector<PackedRow> load_rows(const TrainConfig& cfg, const tokenizer::Tokenizer& tok, const std::string& path,
-                                 bool log) {
+std::vector<PackedRow> load_rows(const TrainConfig& cfg, const tokenizer::Tokenizer& tok,
+                                 const std::string& path, bool log) {
   DataOptions dopt;
   dopt.block = cfg.block;
   dopt.overlong = cfg.overlong;
   dopt.chat.template_name = cfg.chat_template;
   DataStats ds;
-  std::vector<Example> ex = cfg.pretrain ? data_load_text(path, tok, dopt, &ds) : data_load_sft(path, tok, dopt, &ds);
+  std::vector<Example> ex =
+      cfg.pretrain ? data_load_text(path, tok, dopt, &ds) : data_load_sft(path, tok, dopt, &ds);
   std::vector<PackedRow> rows = data_pack(ex, cfg.block, cfg.packing);
   int64_t row_tokens = 0;
   for (auto& r : rows) row_tokens += (int64_t)r.ids.size();
   if (log)
-    log_info("data {}: {} examples, {} tokens, {} supervised; {} truncated, {} dropped (block {}); {} rows, fill {:.1f}%",
-             path, ds.examples, ds.tokens, ds.supervised, ds.truncated, ds.dropped, cfg.block, rows.size(),
-             100.0 * row_tokens / ((double)rows.size() * cfg.block));
+    log_info(
+        "data {}: {} examples, {} tokens, {} supervised; {} truncated, {} dropped (block {}); {} rows, fill "
+        "{:.1f}%",
+        path, ds.examples, ds.tokens, ds.supervised, ds.truncated, ds.dropped, cfg.block, rows.size(),
+        100.0 * row_tokens / ((double)rows.size() * cfg.block));
   return rows;
 }
 
@@ -194,12 +262,14 @@ std::vector<PackedRow> load_rows(const TrainConfig& cfg, const tokenizer::Tokeni
 // first). HF convention over the whole step: every token's gradient is scaled by 1 / (supervised
 // tokens of all micro-batches), so accumulation equals one big batch. Returns the summed loss.
 double accumulate_gradients(Engine& e, Workspace& ws, const std::vector<MicroBatch>& mbs, int64_t sup,
-                            double* flops) {
+                            uint64_t dropout_seed, double* flops) {
   e.zero_grads();
   double loss_sum = 0;
-  for (auto& mb : mbs) {
+  for (size_t i = 0; i < mbs.size(); i++) {
+    const MicroBatch& mb = mbs[i];
     if (mb.supervised == 0) continue;
     Batch b{mb.ids.data(), mb.targets.data(), mb.pos.data(), mb.doc.data(), mb.B, mb.T};
+    b.dropout_seed = dropout_seed + i;  // LoRA dropout: one mask per micro-batch, a function of the step
     ForwardResult fr = e.forward(ws, b, nullptr, true, 1.0 / std::max<int64_t>(1, sup));
     e.backward(ws, b);
     loss_sum += fr.loss_sum;
@@ -230,12 +300,14 @@ void handle_nonfinite(Engine& e, Workspace& ws, const std::vector<MicroBatch>& m
   r.lr = head.lr;
   bool skip = nonfinite_policy_parse(cfg.nonfinite) == NonFinitePolicy::skip && *skips < cfg.max_skips;
   if (skip) ++*skips;
-  json extra = {{"policy", cfg.nonfinite}, {"skipped", skip}, {"skips", *skips}, {"max_skips", cfg.max_skips}};
+  json extra = {
+      {"policy", cfg.nonfinite}, {"skipped", skip}, {"skips", *skips}, {"max_skips", cfg.max_skips}};
   std::string path = nonfinite_write(r, cfg.out_dir, extra);
   if (skip) {
     e.zero_grads();
     if (!cfg.quiet)
-      log_info("{}; step skipped ({} of at most {}), see {}", nonfinite_summary(r), *skips, cfg.max_skips, path);
+      log_info("{}; step skipped ({} of at most {}), see {}", nonfinite_summary(r), *skips, cfg.max_skips,
+               path);
     return;
   }
   std::string last = last_checkpoint(cfg.out_dir);
@@ -249,29 +321,34 @@ void handle_nonfinite(Engine& e, Workspace& ws, const std::vector<MicroBatch>& m
 
 TrainResult train_run(const TrainConfig& cfg) {
   kernels_init_threads(cfg.threads);
-  TSFT_USAGE_CHECK(cfg.block > 1 && cfg.micro_batch > 0 && cfg.grad_accum > 0, "block, micro_batch and grad_accum must be positive");
+  TSFT_USAGE_CHECK(cfg.block > 1 && cfg.micro_batch > 0 && cfg.grad_accum > 0,
+                   "block, micro_batch and grad_accum must be positive");
   TSFT_USAGE_CHECK(!cfg.out_dir.empty(), "an output directory is required");
   nonfinite_policy_parse(cfg.nonfinite);
   TSFT_USAGE_CHECK(cfg.max_skips >= 0, "--max-skips must be >= 0 (got {})", cfg.max_skips);
   const bool resuming = !cfg.resume_dir.empty();
   if (resuming) fs_recover_dir(cfg.resume_dir);
-  const std::string src_dir = resuming ? cfg.resume_dir : cfg.model_dir;
-  std::unique_ptr<Engine> eng = engine_create(cfg.engine, model_load(src_dir));
+  // the tokenizer's directory: the model's (a LoRA checkpoint holds only the adapter)
+  const std::string src_dir = resuming && !cfg.lora.on() ? cfg.resume_dir : cfg.model_dir;
+  std::unique_ptr<Engine> eng = engine_create(cfg.engine, load_start(cfg));
   Engine& m = *eng;
   const ModelConfig& mcfg = m.config();
-  TSFT_CHECK(cfg.block <= mcfg.max_position, "block {} exceeds max_position_embeddings {}", cfg.block, mcfg.max_position);
-  std::string tok_path = !cfg.tokenizer_path.empty() ? cfg.tokenizer_path : (fs::path(src_dir) / "tokenizer.json").string();
+  TSFT_CHECK(cfg.block <= mcfg.max_position, "block {} exceeds max_position_embeddings {}", cfg.block,
+             mcfg.max_position);
+  std::string tok_path =
+      !cfg.tokenizer_path.empty() ? cfg.tokenizer_path : (fs::path(src_dir) / "tokenizer.json").string();
   TSFT_CHECK(fs::exists(tok_path), "{}: no tokenizer.json (pass --tokenizer)", tok_path);
   tokenizer::Tokenizer tok(tok_path);
-  TSFT_CHECK(tok.vocab_size() <= mcfg.V, "{}: tokenizer has {} ids but the model's vocab_size is {}", tok_path,
-             tok.vocab_size(), mcfg.V);
+  TSFT_CHECK(tok.vocab_size() <= mcfg.V, "{}: tokenizer has {} ids but the model's vocab_size is {}",
+             tok_path, tok.vocab_size(), mcfg.V);
   const std::string tok_dir = fs::path(tok_path).parent_path().string();
 
   std::vector<PackedRow> rows = load_rows(cfg, tok, cfg.data_path, !cfg.quiet);
   std::vector<PackedRow> val_rows;
   if (!cfg.val_path.empty()) val_rows = load_rows(cfg, tok, cfg.val_path, false);
 
-  auto pred = select_parse(cfg.trainable, mcfg.L, mcfg.tie_word_embeddings);
+  const TensorPredicate pred = cfg.lora.on() ? TensorPredicate(lora_only)
+                                             : select_parse(cfg.trainable, mcfg.L, mcfg.tie_word_embeddings);
   // Device memory is the engine's own check; TSFT_NO_MEMORY_CHECK=1 overrides for runs started by
   // `tsft experiment` (which has no --no-memory-check).
   const char* no_check = std::getenv("TSFT_NO_MEMORY_CHECK");
@@ -286,8 +363,11 @@ TrainResult train_run(const TrainConfig& cfg) {
   if (!cfg.quiet) {
     std::string s;
     for (auto& [g, c] : select_counts(m.table())) s += fmt::format(" {} {}/{}", g, c.first, c.second);
-    log_info("trainable '{}': {} of {} parameters;{}", cfg.trainable, m.table().count_params(true),
-             m.table().count_params(), s);
+    log_info("trainable '{}': {} of {} parameters;{}",
+             cfg.lora.on()
+                 ? fmt::format("LoRA r {} alpha {} on {}", cfg.lora.rank, cfg.lora.alpha, cfg.lora.targets)
+                 : cfg.trainable,
+             m.table().count_params(true), m.table().count_params(), s);
   }
   Optimizer opt;
   opt.cfg = cfg.adam;
@@ -295,8 +375,9 @@ TrainResult train_run(const TrainConfig& cfg) {
   const int64_t per_step = cfg.grad_accum;
   TSFT_USAGE_CHECK(cfg.early_stop_patience <= 0 || !val_rows.empty(),
                    "early stopping (patience {}) needs a validation file (--val)", cfg.early_stop_patience);
-  int64_t total = cfg.max_steps > 0 ? cfg.max_steps
-                                    : std::max<int64_t>(1, (int64_t)std::ceil(cfg.epochs * sched.per_epoch() / per_step));
+  int64_t total = cfg.max_steps > 0
+                      ? cfg.max_steps
+                      : std::max<int64_t>(1, (int64_t)std::ceil(cfg.epochs * sched.per_epoch() / per_step));
   // Equal-token budget: the schedule's horizon is the step count that trains `max_supervised_tokens`
   // at the data's mean supervised tokens per step; the loop itself stops on the exact count (at most
   // 4x the horizon, lr at its floor past it).
@@ -310,7 +391,8 @@ TrainResult train_run(const TrainConfig& cfg) {
     horizon = std::max<int64_t>(1, (int64_t)std::ceil((double)cfg.max_supervised_tokens / per));
     step_cap = 4 * horizon + 10;
     if (!cfg.quiet)
-      log_info("budget: {} supervised tokens (~{:.0f} per step: ~{} steps)", cfg.max_supervised_tokens, per, horizon);
+      log_info("budget: {} supervised tokens (~{:.0f} per step: ~{} steps)", cfg.max_supervised_tokens, per,
+               horizon);
   }
   total = horizon;
   LrSchedule kind = lr_schedule_parse(cfg.schedule);
@@ -328,19 +410,23 @@ TrainResult train_run(const TrainConfig& cfg) {
     best_val = st.value("best_val_loss", -1.0);
     bad_evals = st.value("bad_evals", (int64_t)0);
     skips = st.value("skipped_steps", (int64_t)0);
-    TSFT_CHECK(st.at("trainable") == cfg.trainable && st.at("rows") == (int64_t)rows.size() &&
-                   st.at("micro_batch") == cfg.micro_batch && st.at("grad_accum") == cfg.grad_accum &&
-                   st.at("seed") == cfg.seed,
-               "{}: trainer_state.json does not match this run (trainable, data rows, micro_batch, grad_accum, "
-               "seed must be the same to resume)", cfg.resume_dir);
+    TSFT_CHECK(
+        st.at("trainable") == cfg.trainable && st.at("rows") == (int64_t)rows.size() &&
+            st.at("micro_batch") == cfg.micro_batch && st.at("grad_accum") == cfg.grad_accum &&
+            st.at("seed") == cfg.seed && st.value("lora", json()) == train_config_to_json(cfg)["lora"],
+        "{}: trainer_state.json does not match this run (trainable, LoRA options, data rows, micro_batch, "
+        "grad_accum, seed must be the same to resume)",
+        cfg.resume_dir);
     opt.load(m, (fs::path(cfg.resume_dir) / "optimizer.safetensors").string());
     opt.step = start - skips;  // skipped steps made no update
     if (!cfg.quiet) log_info("resumed from {} at step {}", cfg.resume_dir, start);
   }
   fs::create_directories(cfg.out_dir);
   const std::string metrics_path = (fs::path(cfg.out_dir) / "metrics.jsonl").string();
-  if (resuming) truncate_metrics(metrics_path, start);
-  else if (fs::exists(metrics_path)) fs::remove(metrics_path);
+  if (resuming)
+    truncate_metrics(metrics_path, start);
+  else if (fs::exists(metrics_path))
+    fs::remove(metrics_path);
   fs_write_atomic((fs::path(cfg.out_dir) / "config.json").string(), train_config_to_json(cfg).dump(2) + "\n");
   fs_write_atomic((fs::path(cfg.out_dir) / "versions.json").string(), versions_json());
 
@@ -354,9 +440,11 @@ TrainResult train_run(const TrainConfig& cfg) {
               act_bytes / 1048576.0, cfg.micro_batch, cfg.block);
   }
   if (!cfg.quiet)
-    log_info("engine {}: weights {:.1f} MiB, grads+AdamW {:.1f} MiB, activations {:.1f} MiB; {} steps of {} x {} rows",
-             m.name(), m.weight_bytes() / 1048576.0, m.gradient_bytes() / 1048576.0, act_bytes / 1048576.0, total,
-             cfg.grad_accum, cfg.micro_batch);
+    log_info(
+        "engine {}: weights {:.1f} MiB, grads+AdamW {:.1f} MiB, activations {:.1f} MiB; {} steps of {} x {} "
+        "rows",
+        m.name(), m.weight_bytes() / 1048576.0, m.gradient_bytes() / 1048576.0, act_bytes / 1048576.0, total,
+        cfg.grad_accum, cfg.micro_batch);
 
   std::ofstream metrics(metrics_path, std::ios::app);
   TSFT_CHECK(metrics.is_open(), "{}: cannot open for appending: {}", metrics_path, std::strerror(errno));
@@ -377,13 +465,16 @@ TrainResult train_run(const TrainConfig& cfg) {
       toks += mbs.back().tokens;
     }
     double flops = 0;
-    double loss_sum = accumulate_gradients(m, *act, mbs, sup, &flops);
+    double loss_sum =
+        accumulate_gradients(m, *act, mbs, sup, (cfg.seed * 1000003ULL + (uint64_t)step) << 8, &flops);
     double gnorm = opt.clip_gradients(m);
     double lr = lr_at(step, horizon, cfg.warmup, kind, cfg.adam.lr, cfg.min_lr_ratio);
     double loss = sup ? loss_sum / sup : 0.0;
     const bool skipped = !std::isfinite(loss) || !std::isfinite(gnorm);
-    if (skipped) handle_nonfinite(m, *act, mbs, which, sup, nonfinite_head(step + 1, loss, gnorm, lr), cfg, &skips);
-    else opt.update(m, lr);
+    if (skipped)
+      handle_nonfinite(m, *act, mbs, which, sup, nonfinite_head(step + 1, loss, gnorm, lr), cfg, &skips);
+    else
+      opt.update(m, lr);
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     tok_sum += toks;
     time_sum += dt;
@@ -392,12 +483,19 @@ TrainResult train_run(const TrainConfig& cfg) {
       sup_done += sup;
       res.last_loss = loss;
     }
-    json line = {{"step", step + 1}, {"loss", std::isfinite(loss) ? json(loss) : json(nullptr)}, {"lr", lr},
-                 {"grad_norm", std::isfinite(gnorm) ? json(gnorm) : json(nullptr)}, {"supervised_tokens", sup},
-                 {"tokens", toks}, {"tokens_per_s", toks / dt}, {"gflops", flops / dt / 1e9}, {"seconds", dt}};
+    json line = {{"step", step + 1},
+                 {"loss", std::isfinite(loss) ? json(loss) : json(nullptr)},
+                 {"lr", lr},
+                 {"grad_norm", std::isfinite(gnorm) ? json(gnorm) : json(nullptr)},
+                 {"supervised_tokens", sup},
+                 {"tokens", toks},
+                 {"tokens_per_s", toks / dt},
+                 {"gflops", flops / dt / 1e9},
+                 {"seconds", dt}};
     if (skipped) line.update({{"skipped", true}, {"skips", skips}});
     append_line(metrics, metrics_path, line);
-    if (!cfg.quiet) prog.update(step + 1, fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", loss, lr, toks / dt));
+    if (!cfg.quiet)
+      prog.update(step + 1, fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", loss, lr, toks / dt));
     bool last = cfg.max_supervised_tokens > 0 ? sup_done >= cfg.max_supervised_tokens || step + 1 == step_cap
                                               : step + 1 == total;
     if (last && cfg.max_supervised_tokens > 0) stop_reason = "tokens";
@@ -410,24 +508,39 @@ TrainResult train_run(const TrainConfig& cfg) {
           best_val = res.val_loss;
           best_step = step + 1;
           bad_evals = 0;
-          model_save(engine_download(m), best_dir, tok_dir, "float32");  // atomic (temp dir + rename)
+          save_model(engine_download(m), best_dir, tok_dir, "float32", cfg);  // atomic (temp dir + rename)
         } else if (++bad_evals >= cfg.early_stop_patience && !last) {
           last = true;
           stop_reason = "early_stop";
           if (!cfg.quiet)
-            log_info("early stop at step {}: no validation improvement in {} evaluations (best {:.4f} at step {})",
-                     step + 1, bad_evals, best_val, best_step);
+            log_info(
+                "early stop at step {}: no validation improvement in {} evaluations (best {:.4f} at step {})",
+                step + 1, bad_evals, best_val, best_step);
         }
       }
     }
     step_end = step + 1;
     if ((cfg.save_every > 0 && (step + 1) % cfg.save_every == 0) || last) {
-      json st = {{"step", step + 1}, {"total_steps", total}, {"trainable", cfg.trainable}, {"rows", (int64_t)rows.size()},
-                 {"micro_batch", cfg.micro_batch}, {"grad_accum", cfg.grad_accum}, {"seed", cfg.seed},
-                 {"epoch", (step + 1) * per_step / sched.per_epoch()}, {"lr", lr}, {"loss", loss},
-                 {"supervised_tokens_done", sup_done}, {"best_step", best_step}, {"best_val_loss", best_val},
-                 {"bad_evals", bad_evals}, {"skipped_steps", skips}, {"config", train_config_to_json(cfg)}};
-      save_checkpoint(m, opt, st, (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step + 1)).string(), tok_dir);
+      json st = {{"step", step + 1},
+                 {"total_steps", total},
+                 {"trainable", cfg.trainable},
+                 {"rows", (int64_t)rows.size()},
+                 {"micro_batch", cfg.micro_batch},
+                 {"grad_accum", cfg.grad_accum},
+                 {"seed", cfg.seed},
+                 {"epoch", (step + 1) * per_step / sched.per_epoch()},
+                 {"lr", lr},
+                 {"loss", loss},
+                 {"supervised_tokens_done", sup_done},
+                 {"best_step", best_step},
+                 {"best_val_loss", best_val},
+                 {"bad_evals", bad_evals},
+                 {"skipped_steps", skips},
+                 {"config", train_config_to_json(cfg)},
+                 {"lora", train_config_to_json(cfg)["lora"]}};
+      save_checkpoint(m, opt, st,
+                      (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step + 1)).string(), tok_dir,
+                      cfg);
       prune_checkpoints(cfg.out_dir, cfg.keep_last);
     }
     if (cfg.stop_after > 0 && step + 1 - start >= cfg.stop_after && !last) {
@@ -450,15 +563,17 @@ TrainResult train_run(const TrainConfig& cfg) {
   res.skipped_steps = skips;
   if (cfg.early_stop_patience > 0 && fs::exists(best_dir)) {
     // Convergence budget: the final model is the best-validation one.
-    Model best = model_load(best_dir);
-    model_save(best, res.final_dir, tok_dir, cfg.save_dtype);
+    Model best = cfg.lora.on() ? model_load_adapted(cfg.model_dir, best_dir) : model_load(best_dir);
+    save_model(best, res.final_dir, tok_dir, cfg.save_dtype, cfg);
   } else {
-    model_save(download_finite(m, step_end, cfg.out_dir), res.final_dir, tok_dir, cfg.save_dtype);
+    save_model(download_finite(m, step_end, cfg.out_dir), res.final_dir, tok_dir, cfg.save_dtype, cfg);
   }
-  json summary = {{"steps", res.steps}, {"supervised_tokens", sup_done}, {"stop_reason", stop_reason},
-                  {"last_loss", res.last_loss}, {"val_loss", res.val_loss}, {"best_step", best_step},
-                  {"best_val_loss", best_val}, {"tokens_per_s", res.tokens_per_s}, {"gflops", res.gflops},
-                  {"trainable_params", m.table().count_params(true)}, {"skipped_steps", skips}};
+  json summary = {{"steps", res.steps},         {"supervised_tokens", sup_done},
+                  {"stop_reason", stop_reason}, {"last_loss", res.last_loss},
+                  {"val_loss", res.val_loss},   {"best_step", best_step},
+                  {"best_val_loss", best_val},  {"tokens_per_s", res.tokens_per_s},
+                  {"gflops", res.gflops},       {"trainable_params", m.table().count_params(true)},
+                  {"skipped_steps", skips}};
   fs_write_atomic((fs::path(cfg.out_dir) / "summary.json").string(), summary.dump(2) + "\n");
   return res;
 }

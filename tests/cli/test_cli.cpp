@@ -96,3 +96,25 @@ TEST(Cli, LoraParityAndMerge) {
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_NE(bad.output.find("no adapter_config.json"), std::string::npos) << bad.output;
 }
+
+// Memory with LoRA: tsft info prints the optimizer state, which is exactly the adapter's two moments.
+// llama3 fixture, r 4 on every linear layer: per layer q 4(64+64) + k 4(64+32) + v 4(64+32) + o 4(64+64)
+// + gate/up/down 3 x 4(64+176) = 4672, two layers 9344 parameters.
+TEST(Cli, InfoLoraOptimizerStateIsAdapterSize) {
+  CmdResult r =
+      run_cmd(tsft_bin() + " info --model " + fixture("hf/llama3") + " --lora-rank 4 --lora-alpha 8");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("14 modules, 9344 adapter parameters"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("optimizer state 74752 bytes = adapter 9344 parameters x 2 moments x 4 bytes"),
+            std::string::npos)
+      << r.output;
+  CmdResult mlp =
+      run_cmd(tsft_bin() + " info --model " + fixture("hf/llama3") + " --lora-rank 2 --lora-targets mlp");
+  ASSERT_EQ(mlp.exit_code, 0) << mlp.output;
+  EXPECT_NE(mlp.output.find("6 modules, 2880 adapter parameters"), std::string::npos)
+      << mlp.output;  // 2*3*2*240
+  CmdResult bad =
+      run_cmd(tsft_bin() + " info --model " + fixture("hf/llama3") + " --lora-rank 2 --lora-targets norm");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--lora-targets"), std::string::npos) << bad.output;
+}
