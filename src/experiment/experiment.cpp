@@ -261,7 +261,8 @@ std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, c
 // validation problems (held-out training problems; [sft] select_limit of them, 0 = all) and the one with
 // the highest answer accuracy is kept (ties: the earliest step). Writes select/<name>.json.
 std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name, const std::string& tr,
-                              const std::string& k_train, const std::string& val_file) {
+                              const std::string& k_train, const std::string& val_file,
+                              const std::string& base, const std::string& trainable) {
   if (r.dry) {
     r.planned++;  // one selection step per arm (its checkpoint count is known only after training)
     return tr + "/final";
@@ -281,10 +282,15 @@ std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name,
   r.planned += (int)ckpts.size() - 1;
   for (auto& c : ckpts) {
     std::string step = fs::path(c).filename().string(), dir = p.out + "/select/" + name + "/" + step;
-    r.stage("select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()),
-            {"eval", "--model", c, "--out", dir, "--chat-template", "chatml", "--max-new-tokens",
-             cfg_arg(p.cfg, "eval", "max_new_tokens"), "--batch", cfg_arg(p.cfg, "eval", "batch"), "--limit",
-             cfg_arg(p.cfg, "sft", "select_limit"), "--threads", p.threads, "-q", "--data", val_file});
+    std::vector<std::string> args = {"eval"};
+    for (auto& x : model_args(base, c, trainable)) args.push_back(x);
+    for (std::string x :
+         {std::string("--out"), dir, std::string("--chat-template"), std::string("chatml"),
+          std::string("--max-new-tokens"), cfg_arg(p.cfg, "eval", "max_new_tokens"), std::string("--batch"),
+          cfg_arg(p.cfg, "eval", "batch"), std::string("--limit"), cfg_arg(p.cfg, "sft", "select_limit"),
+          std::string("--threads"), p.threads, std::string("-q"), std::string("--data"), val_file})
+      args.push_back(x);
+    r.stage("select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()), args);
     double acc = json::parse(fs_read_text(dir + "/metrics.json"))["overall"]["accuracy"].get<double>();
     sel["checkpoints"].push_back({{"checkpoint", step}, {"val_accuracy", acc}});
     if (acc > best_acc) best_acc = acc, best = c;
@@ -342,24 +348,15 @@ json plan_run(Runner& r, const Plan& p) {
       eval_files.push_back(fit);
     }
   }
-  auto eval_args = [&](const std::string& model, const std::string& dir) {
-    std::vector<std::string> a = {"eval",
-                                  "--model",
-                                  model,
-                                  "--out",
-                                  dir,
-                                  "--chat-template",
-                                  "chatml",
-                                  "--max-new-tokens",
-                                  cfg_arg(p.cfg, "eval", "max_new_tokens"),
-                                  "--batch",
-                                  cfg_arg(p.cfg, "eval", "batch"),
-                                  "--limit",
-                                  cfg_arg(p.cfg, "eval", "limit"),
-                                  "--threads",
-                                  p.threads,
-                                  "-q",
-                                  "--data"};
+  auto eval_args = [&](const std::vector<std::string>& model, const std::string& dir) {
+    std::vector<std::string> a = {"eval"};
+    a.insert(a.end(), model.begin(), model.end());
+    for (std::string x :
+         {std::string("--out"), dir, std::string("--chat-template"), std::string("chatml"),
+          std::string("--max-new-tokens"), cfg_arg(p.cfg, "eval", "max_new_tokens"), std::string("--batch"),
+          cfg_arg(p.cfg, "eval", "batch"), std::string("--limit"), cfg_arg(p.cfg, "eval", "limit"),
+          std::string("--threads"), p.threads, std::string("-q"), std::string("--data")})
+      a.push_back(x);
     for (auto& f : eval_files) a.push_back(f);
     return a;
   };
@@ -368,7 +365,7 @@ json plan_run(Runner& r, const Plan& p) {
     auto [base, k_base] = plan_base(r, p, b, k_tok, gen, tokd);
     std::string bname = fmt::format("base-b{}", b);
     r.stage("eval/" + bname, experiment_hash(k_base + ev.dump() + std::to_string(train_limit)),
-            eval_args(base, out + "/eval/" + bname));
+            eval_args({"--model", base}, out + "/eval/" + bname));
     bases.push_back({{"name", bname}, {"base_seed", b}});
     for (int seed : p.sft_seeds)
       for (auto& arm : p.arms) {
@@ -415,7 +412,8 @@ json plan_run(Runner& r, const Plan& p) {
               r.stage("train/" + tn, kt,
                       sft_args(p, base, train_file, val_file, out + "/train/" + tn, trainable, seed, lr));
           std::string m =
-              selecting ? select_checkpoint(r, p, tn, t, kt, out + "/eval-sets/val.jsonl") : t + "/final";
+              selecting ? select_checkpoint(r, p, tn, t, kt, out + "/eval-sets/val.jsonl", base, trainable)
+                        : t + "/final";
           double acc =
               selecting && !r.dry
                   ? json::parse(fs_read_text(out + "/select/" + tn + ".json"))["val_accuracy"].get<double>()
@@ -424,7 +422,7 @@ json plan_run(Runner& r, const Plan& p) {
             best_acc = acc, model = m, tr = t, k_train = kt, train_name = tn;
         }
         r.stage("eval/" + name, experiment_hash(k_train + model + ev.dump() + std::to_string(train_limit)),
-                eval_args(model, out + "/eval/" + name));
+                eval_args(model_args(base, model, trainable), out + "/eval/" + name));
         json run = {{"name", name},   {"supervision", sup}, {"trainable", trainable},
                     {"base_seed", b}, {"sft_seed", seed},   {"train_name", train_name}};
         runs.push_back(run);
@@ -436,7 +434,7 @@ json plan_run(Runner& r, const Plan& p) {
           for (const char* g : {"mlp", "attn"}) {
             std::string tname = fmt::format("{}-transplant_{}-b{}s{}", sup, g, b, seed);
             r.stage("eval/" + tname, experiment_hash(k_an + g + ev.dump() + std::to_string(train_limit)),
-                    eval_args(an + "/transplant-" + g, out + "/eval/" + tname));
+                    eval_args({"--model", an + "/transplant-" + g}, out + "/eval/" + tname));
             run["name"] = tname;
             run["trainable"] = std::string("transplant_") + g;
             run.erase("train_name");  // no training of its own

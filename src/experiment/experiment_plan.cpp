@@ -134,8 +134,6 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
       train_file,
       "--out",
       out_dir,
-      "--trainable",
-      trainable,
       "--steps",
       p.budget == "problems" ? problem_steps(p.cfg) : cfg_arg(p.cfg, "sft", "steps"),
       "--micro-batch",
@@ -155,6 +153,15 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
       "--threads",
       p.threads,
       "-q"};
+  if (is_lora_arm(trainable)) {
+    for (std::string x :
+         {std::string("--lora-rank"), cfg_arg(p.cfg, "sft", "lora_rank"), std::string("--lora-alpha"),
+          cfg_arg(p.cfg, "sft", "lora_alpha"), std::string("--lora-targets"), trainable.substr(5)})
+      a.push_back(x);
+  } else {
+    a.push_back("--trainable");
+    a.push_back(trainable);
+  }
   if (!val_file.empty()) {
     for (const char* x : {"--val", val_file.c_str(), "--eval-every"}) a.push_back(x);
     a.push_back(cfg_arg(p.cfg, "sft", "eval_every"));
