@@ -9,6 +9,7 @@
 
 #include "core/fs.hpp"
 #include "core/safetensors.hpp"
+#include "model/generate.hpp"
 #include "model/lora.hpp"
 #include "model/parity.hpp"
 #include "test_util.hpp"
@@ -335,5 +336,28 @@ TEST(Lora, BadAdapterErrorsNameFileAndKey) {
     Model one = model_create(c1);
     err = error_of([&] { adapter_load(one, fixture(kAdapter)); });
     EXPECT_NE(err.find("unexpected tensor 'base_model.model.model.layers.1."), std::string::npos) << err;
+  }
+}
+
+// Generation with an adapter: KV-cache decoding equals full recomputation (the LoRA term runs in both
+// paths), and the first-token logits equal the merged model's (fp32 round-off: |d| <= 1e-4 as the
+// cache test of test_generate.cpp).
+TEST(Lora, GenerateWithAdapterCacheAndMerge) {
+  Model a = load_adapted();
+  auto em = engine_create({}, lora_merge(a));
+  auto ea = engine_create({}, std::move(a));
+  std::vector<std::vector<int32_t>> ps = {{1, 17, 45, 3}, {1, 200, 5}, {1, 9, 9, 9, 9, 31, 77}};
+  GenOptions o;
+  o.max_new_tokens = 12;
+  o.max_batch = 2;
+  auto with = generate(*ea, ps, o);
+  auto merged = generate(*em, ps, o);
+  o.use_cache = false;
+  auto without = generate(*ea, ps, o);
+  for (size_t i = 0; i < ps.size(); i++) {
+    EXPECT_EQ(with[i].tokens, without[i].tokens) << "prompt " << i;
+    ASSERT_EQ(with[i].first_logits.size(), merged[i].first_logits.size());
+    for (size_t v = 0; v < with[i].first_logits.size(); v++)
+      ASSERT_NEAR(with[i].first_logits[v], merged[i].first_logits[v], 1e-4) << "prompt " << i << " id " << v;
   }
 }
