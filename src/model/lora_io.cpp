@@ -37,7 +37,6 @@ const std::set<std::string>& informational_keys() {
                                           "lora_ga_config",
                                           "megatron_core",
                                           "qalora_group_size",
-                                          "exclude_modules",
                                           "ensure_weight_tying",
                                           "layers_pattern"};
   return k;
@@ -139,7 +138,10 @@ LoraConfig adapter_config_read(const std::string& path, const ModelConfig& cfg) 
     c.lora = {};
     return c;
   }());
-  if (tm.is_string()) {
+  if (tm.is_string() && tm.get<std::string>() == "all-linear") {  // PEFT's shorthand: every linear layer
+    for (auto& e : base.entries)                                  // except the output head
+      if (lora_proj_of(e) >= 0 && (layers.empty() || layers.count(e.layer))) lc.targets.push_back(e.name);
+  } else if (tm.is_string()) {
     TSFT_CHECK(layers.empty(), "{}: layers_to_transform with a regex target_modules is not supported", path);
     std::regex re;
     try {

@@ -364,3 +364,19 @@ TEST(Lora, GenerateWithAdapterCacheAndMerge) {
       ASSERT_NEAR(with[i].first_logits[v], merged[i].first_logits[v], 1e-4) << "prompt " << i << " id " << v;
   }
 }
+
+// PEFT's "all-linear" shorthand is every linear layer but the head; exclude_modules (which would change
+// the targets) is refused rather than ignored.
+TEST(Lora, AllLinearShorthandAndExcludeModules) {
+  TempDir d;
+  std::string dir = copy_adapter(d, "all");
+  edit_config(dir, [](nlohmann::json& j) { j["target_modules"] = "all-linear"; });
+  Model m = model_load(fixture(kBase));
+  adapter_load(m, dir);
+  EXPECT_EQ(m.cfg.lora.targets, load_adapted().cfg.lora.targets);
+  std::string ex = copy_adapter(d, "ex");
+  edit_config(ex, [](nlohmann::json& j) { j["exclude_modules"] = {"q_proj"}; });
+  Model m2 = model_load(fixture(kBase));
+  std::string err = error_of([&] { adapter_load(m2, ex); });
+  EXPECT_NE(err.find("'exclude_modules'"), std::string::npos) << err;
+}
