@@ -1,12 +1,64 @@
 // tsft train (SFT on chat / prompt-completion JSONL) and tsft pretrain (raw text, all tokens supervised).
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
 #include "cli/command.hpp"
 #include "cli/engine_options.hpp"
 #include "core/error.hpp"
+#include "core/fs.hpp"
+#include "eval/run_eval.hpp"
 #include "train/trainer.hpp"
 
 namespace {
+
+// Validation answer accuracy for early stopping (--early-stop-metric accuracy): the problems decoded
+// greedily by tsft eval's own path, with the arguments model selection uses, into
+// OUT/val-eval/checkpoint-NNNNNN (results.jsonl, metrics.json), so the experiment's selection stage
+// reads the same numbers instead of decoding that checkpoint again.
+struct ValOpts {
+  std::string problems;
+  int64_t limit = 0;
+  int max_new_tokens = 256, batch = 16;
+};
+
+tsft::ValScorer make_scorer(const tsft::TrainConfig& c, const ValOpts& v) {
+  if (c.early_stop_metric != "accuracy") return {};
+  TSFT_USAGE_CHECK(!v.problems.empty(), "--early-stop-metric accuracy needs --val-problems FILE");
+  return [c, v](const std::string& model_dir, int64_t step) {
+    tsft::eval::EvalConfig e;
+    e.model_dir = model_dir;
+    e.out_dir =
+        (std::filesystem::path(c.out_dir) / "val-eval" / fmt::format("checkpoint-{:06d}", step)).string();
+    std::filesystem::remove_all(e.out_dir);  // a fresh decode (a resumed run may have left a partial one)
+    e.data = {v.problems};
+    e.limit = v.limit;
+    e.max_new_tokens = v.max_new_tokens;
+    e.batch = v.batch;
+    e.threads = c.threads;
+    e.chat_template = c.chat_template;
+    e.engine = c.engine;
+    e.quiet = true;
+    tsft::eval::eval_run(e);
+    auto m = nlohmann::json::parse(tsft::fs_read_text(e.out_dir + "/metrics.json"));
+    return m["overall"]["accuracy"].get<double>();
+  };
+}
+
+void add_val_options(CLI::App& app, tsft::TrainConfig& c, ValOpts& v) {
+  app.add_option(
+         "--early-stop-metric", c.early_stop_metric,
+         "what early stopping compares: loss (validation loss) | accuracy (validation answer accuracy, "
+         "greedy; needs --val-problems)")
+      ->check(CLI::IsMember({"loss", "accuracy"}))
+      ->capture_default_str();
+  app.add_option("--val-problems", v.problems, "problem JSONL decoded for the validation answer accuracy");
+  app.add_option("--val-limit", v.limit, "validation problems decoded (0: all)")->capture_default_str();
+  app.add_option("--val-max-new-tokens", v.max_new_tokens, "decoding budget of that evaluation")
+      ->capture_default_str();
+  app.add_option("--val-batch", v.batch, "sequences per batch of that evaluation")->capture_default_str();
+}
 
 void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong) {
   app.add_option("--model", c.model_dir, "HF model directory to start from (e.g. made by tsft init)");
@@ -49,7 +101,7 @@ void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong) {
          "stop after N validations without improvement; final/ = best-validation weights (needs --val)")
       ->capture_default_str();
   app.add_option("--early-stop-min-delta", c.early_stop_min_delta,
-                 "smallest validation-loss drop that counts")
+                 "smallest validation improvement that counts (loss, or accuracy in [0, 1])")
       ->capture_default_str();
   app.add_option("--nonfinite", c.nonfinite,
                  "a step with a non-finite loss or gradient: stop (with a diagnostic) | skip (no update)")
@@ -72,10 +124,10 @@ void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong) {
   app.add_option("--stop-after", c.stop_after, "(testing) stop after N steps without the final save");
 }
 
-int run(tsft::TrainConfig c, const std::string& overlong) {
+int run(tsft::TrainConfig c, const std::string& overlong, const ValOpts& v) {
   c.overlong = overlong == "drop" ? tsft::Overlong::drop : tsft::Overlong::truncate;
   TSFT_USAGE_CHECK(!c.model_dir.empty() || !c.resume_dir.empty(), "--model or --resume is required");
-  tsft::TrainResult r = tsft::train_run(c);
+  tsft::TrainResult r = tsft::train_run(c, make_scorer(c, v));
   fmt::print("steps {} ({}{})  loss {:.4f}{}  {:.0f} tokens/s  {:.1f} GFLOP/s  -> {}\n", r.steps,
              r.stop_reason, r.skipped_steps ? fmt::format(", {} skipped", r.skipped_steps) : "", r.last_loss,
              r.val_loss >= 0 ? fmt::format("  val {:.4f}", r.val_loss) : "", r.tokens_per_s, r.gflops,
@@ -89,8 +141,10 @@ tsft::cli::Setup make(bool pretrain) {
     auto overlong = std::make_shared<std::string>("truncate");
     c->pretrain = pretrain;
     if (pretrain) c->adam.lr = 1e-3;
+    auto v = std::make_shared<ValOpts>();
     add_common(app, *c, *overlong);
-    return [c, overlong] { return run(*c, *overlong); };
+    if (!pretrain) add_val_options(app, *c, *v);
+    return [c, overlong, v] { return run(*c, *overlong, *v); };
   };
 }
 }  // namespace

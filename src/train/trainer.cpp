@@ -59,6 +59,7 @@ json train_config_to_json(const TrainConfig& c) {
           {"max_supervised_tokens", c.max_supervised_tokens},
           {"early_stop_patience", c.early_stop_patience},
           {"early_stop_min_delta", c.early_stop_min_delta},
+          {"early_stop_metric", c.early_stop_metric},
           {"device", c.engine.device},
           {"precision", c.engine.precision},
           {"nonfinite", c.nonfinite},
@@ -317,9 +318,33 @@ void handle_nonfinite(Engine& e, Workspace& ws, const std::vector<MicroBatch>& m
   TSFT_FAIL("{}{}; diagnostic {}; last good checkpoint: {}", nonfinite_summary(r), why, path,
             last.empty() ? "none" : last);
 }
+
+// Early stopping's comparison: the validation loss (lower is better) or answer accuracy (higher is
+// better; a tie is no improvement, so the earliest best step is kept, as in model selection).
+struct ValBest {
+  bool accuracy = false;
+  double min_delta = 0, loss = -1, acc = -1;
+  bool improves(double l, double a) const {
+    if (accuracy) return acc < 0 || a > acc + min_delta;
+    return loss < 0 || l < loss - min_delta;
+  }
+};
+
+// The current weights saved for the scorer (DIR/val-model, removed once scored) and scored.
+double score_weights(Engine& m, const ValScorer& score, const std::string& out_dir,
+                     const std::string& tok_dir, int64_t step) {
+  const std::string dir = (fs::path(out_dir) / "val-model").string();
+  Model host = engine_download(m);  // with LoRA the scorer gets base + adapter merged (a full checkpoint)
+  model_save(host.cfg.lora.r > 0 ? lora_merge(host) : host, dir, tok_dir, "float32");
+  double a = score(dir, step);
+  fs::remove_all(dir);
+  TSFT_CHECK(a >= 0 && a <= 1, "validation accuracy at step {} is {} (expected [0, 1])", step, a);
+  return a;
+}
+
 }  // namespace
 
-TrainResult train_run(const TrainConfig& cfg) {
+TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   kernels_init_threads(cfg.threads);
   TSFT_USAGE_CHECK(cfg.block > 1 && cfg.micro_batch > 0 && cfg.grad_accum > 0,
                    "block, micro_batch and grad_accum must be positive");
@@ -375,6 +400,10 @@ TrainResult train_run(const TrainConfig& cfg) {
   const int64_t per_step = cfg.grad_accum;
   TSFT_USAGE_CHECK(cfg.early_stop_patience <= 0 || !val_rows.empty(),
                    "early stopping (patience {}) needs a validation file (--val)", cfg.early_stop_patience);
+  TSFT_USAGE_CHECK(cfg.early_stop_metric == "loss" || cfg.early_stop_metric == "accuracy",
+                   "unknown early-stop metric '{}' (loss, accuracy)", cfg.early_stop_metric);
+  TSFT_USAGE_CHECK(cfg.early_stop_metric != "accuracy" || val_accuracy,
+                   "early stopping on validation accuracy needs the validation problems (--val-problems)");
   int64_t total = cfg.max_steps > 0
                       ? cfg.max_steps
                       : std::max<int64_t>(1, (int64_t)std::ceil(cfg.epochs * sched.per_epoch() / per_step));
@@ -400,14 +429,15 @@ TrainResult train_run(const TrainConfig& cfg) {
   // Budget and early-stopping state (saved in trainer_state.json, so a resumed run stops where the
   // uninterrupted one would).
   int64_t sup_done = 0, best_step = 0, bad_evals = 0, skips = 0;
-  double best_val = -1;
+  ValBest best{cfg.early_stop_metric == "accuracy", cfg.early_stop_min_delta};
   const std::string best_dir = (fs::path(cfg.out_dir) / "best").string();
   if (resuming) {
     json st = json::parse(fs_read_text((fs::path(cfg.resume_dir) / "trainer_state.json").string()));
     start = st.at("step").get<int64_t>();
     sup_done = st.value("supervised_tokens_done", (int64_t)0);
     best_step = st.value("best_step", (int64_t)0);
-    best_val = st.value("best_val_loss", -1.0);
+    best.loss = st.value("best_val_loss", -1.0);
+    best.acc = st.value("best_val_accuracy", -1.0);
     bad_evals = st.value("bad_evals", (int64_t)0);
     skips = st.value("skipped_steps", (int64_t)0);
     TSFT_CHECK(
@@ -501,11 +531,18 @@ TrainResult train_run(const TrainConfig& cfg) {
     if (last && cfg.max_supervised_tokens > 0) stop_reason = "tokens";
     if (!val_rows.empty() && ((cfg.eval_every > 0 && (step + 1) % cfg.eval_every == 0) || last)) {
       res.val_loss = train_eval_loss(m, val_rows, cfg.micro_batch, cfg.block);
-      append_line(metrics, metrics_path, {{"step", step + 1}, {"val_loss", res.val_loss}});
-      if (!cfg.quiet) log_info("step {}: validation loss {:.4f}", step + 1, res.val_loss);
+      json vline = {{"step", step + 1}, {"val_loss", res.val_loss}};
+      double acc = -1;
+      if (val_accuracy)
+        vline["val_accuracy"] = acc = score_weights(m, val_accuracy, cfg.out_dir, tok_dir, step + 1);
+      append_line(metrics, metrics_path, vline);
+      if (!cfg.quiet)
+        log_info("step {}: validation loss {:.4f}{}", step + 1, res.val_loss,
+                 acc >= 0 ? fmt::format(", answer accuracy {:.3f}", acc) : "");
       if (cfg.early_stop_patience > 0) {
-        if (best_val < 0 || res.val_loss < best_val - cfg.early_stop_min_delta) {
-          best_val = res.val_loss;
+        if (best.improves(res.val_loss, acc)) {
+          best.loss = res.val_loss;
+          best.acc = acc;
           best_step = step + 1;
           bad_evals = 0;
           save_model(engine_download(m), best_dir, tok_dir, "float32", cfg);  // atomic (temp dir + rename)
@@ -514,8 +551,8 @@ TrainResult train_run(const TrainConfig& cfg) {
           stop_reason = "early_stop";
           if (!cfg.quiet)
             log_info(
-                "early stop at step {}: no validation improvement in {} evaluations (best {:.4f} at step {})",
-                step + 1, bad_evals, best_val, best_step);
+                "early stop at step {}: no validation {} improvement in {} evaluations (best at step {})",
+                step + 1, cfg.early_stop_metric, bad_evals, best_step);
         }
       }
     }
@@ -533,7 +570,8 @@ TrainResult train_run(const TrainConfig& cfg) {
                  {"loss", loss},
                  {"supervised_tokens_done", sup_done},
                  {"best_step", best_step},
-                 {"best_val_loss", best_val},
+                 {"best_val_loss", best.loss},
+                 {"best_val_accuracy", best.acc},
                  {"bad_evals", bad_evals},
                  {"skipped_steps", skips},
                  {"config", train_config_to_json(cfg)},
@@ -558,7 +596,8 @@ TrainResult train_run(const TrainConfig& cfg) {
   res.final_dir = (fs::path(cfg.out_dir) / "final").string();
   res.supervised_tokens = sup_done;
   res.best_step = best_step;
-  res.best_val_loss = best_val;
+  res.best_val_loss = best.loss;
+  res.best_val_accuracy = best.acc;
   res.stop_reason = stop_reason;
   res.skipped_steps = skips;
   if (cfg.early_stop_patience > 0 && fs::exists(best_dir)) {
@@ -568,11 +607,18 @@ TrainResult train_run(const TrainConfig& cfg) {
   } else {
     save_model(download_finite(m, step_end, cfg.out_dir), res.final_dir, tok_dir, cfg.save_dtype, cfg);
   }
-  json summary = {{"steps", res.steps},         {"supervised_tokens", sup_done},
-                  {"stop_reason", stop_reason}, {"last_loss", res.last_loss},
-                  {"val_loss", res.val_loss},   {"best_step", best_step},
-                  {"best_val_loss", best_val},  {"tokens_per_s", res.tokens_per_s},
-                  {"gflops", res.gflops},       {"trainable_params", m.table().count_params(true)},
+  json summary = {{"steps", res.steps},
+                  {"supervised_tokens", sup_done},
+                  {"stop_reason", stop_reason},
+                  {"last_loss", res.last_loss},
+                  {"val_loss", res.val_loss},
+                  {"best_step", best_step},
+                  {"best_val_loss", best.loss},
+                  {"best_val_accuracy", best.acc},
+                  {"early_stop_metric", cfg.early_stop_metric},
+                  {"tokens_per_s", res.tokens_per_s},
+                  {"gflops", res.gflops},
+                  {"trainable_params", m.table().count_params(true)},
                   {"skipped_steps", skips}};
   fs_write_atomic((fs::path(cfg.out_dir) / "summary.json").string(), summary.dump(2) + "\n");
   return res;

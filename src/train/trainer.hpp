@@ -9,6 +9,7 @@
 // trainer_state.json), final/ (HF model, or the PEFT adapter).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -55,6 +56,10 @@ struct TrainConfig {
                                       // an improvement of at least early_stop_min_delta; final/ then
                                       // holds the best-validation weights (kept in DIR/best/)
   double early_stop_min_delta = 0.0;
+  // What early stopping compares (issue 12: the same rule as model selection, for every arm):
+  // "loss" (validation loss, lower is better) or "accuracy" (validation answer accuracy of greedy
+  // decoding, higher is better; needs the ValScorer argument of train_run; ties keep the earlier step).
+  std::string early_stop_metric = "loss";
   // Numeric guards (train/guard.hpp): a step with a non-finite loss or gradient norm stops the run
   // ("stop") or is skipped without an update ("skip") until more than max_skips steps were skipped.
   std::string nonfinite = "stop";
@@ -70,14 +75,19 @@ struct TrainResult {
   int64_t supervised_tokens = 0;  // trained in this run, resumed part included
   int64_t best_step = 0;          // early stopping: step of the best validation loss
   double best_val_loss = -1;
-  std::string stop_reason;    // "steps" | "tokens" | "early_stop"
-  int64_t skipped_steps = 0;  // steps dropped by the non-finite "skip" policy (resumed part included)
+  double best_val_accuracy = -1;  // early_stop_metric = accuracy: the best validation answer accuracy
+  std::string stop_reason;        // "steps" | "tokens" | "early_stop"
+  int64_t skipped_steps = 0;      // steps dropped by the non-finite "skip" policy (resumed part included)
 
   double tokens_per_s = 0, gflops = 0;
   std::string final_dir;
 };
 
-TrainResult train_run(const TrainConfig& cfg);
+// Validation answer accuracy in [0, 1] of the model saved in model_dir after `step` steps (tsft train
+// builds it from tsft eval: greedy decoding of held-out problems). Higher is better.
+using ValScorer = std::function<double(const std::string& model_dir, int64_t step)>;
+
+TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy = {});
 
 // Model FLOPs of one forward+backward over rows of the given lengths: 2 flops per multiply-add of
 // every linear layer (x3 for forward + input-gradient + weight-gradient of trainable weights, x2 for

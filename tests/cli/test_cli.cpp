@@ -41,7 +41,12 @@ TEST(Cli, ParityPassesOnFixturesAndFailsOnMismatch) {
   CmdResult fp16 = run_cmd(tsft_bin() + " parity --precision fp16 --model " + fixture("hf/llama3") +
                            " --golden " + fixture("hf/llama3/golden.safetensors"));
   EXPECT_EQ(fp16.exit_code, 2) << fp16.output;
-  EXPECT_NE(fp16.output.find("fp32, bf16"), std::string::npos) << fp16.output;
+  EXPECT_NE(fp16.output.find("fp32, fp32-ref, bf16"), std::string::npos) << fp16.output;
+  // The reference engine passes the fp32 bounds too.
+  CmdResult ref = run_cmd(tsft_bin() + " parity --precision fp32-ref --model " + fixture("hf/llama3") +
+                          " --golden " + fixture("hf/llama3/golden.safetensors"));
+  EXPECT_EQ(ref.exit_code, 0) << ref.output;
+  EXPECT_NE(ref.output.find("on cpu/fp32-ref"), std::string::npos) << ref.output;
   CmdResult cuda = run_cmd("TSFT_CUDA_MODULE=/nonexistent/m.so " + tsft_bin() +
                            " generate --device cuda --raw --prompt hi --model " + fixture("hf/llama3"));
   EXPECT_EQ(cuda.exit_code, 2) << cuda.output;
