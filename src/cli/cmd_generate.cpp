@@ -14,13 +14,14 @@
 #include "core/progress.hpp"
 #include "kernels/cpu/kernels.hpp"
 #include "model/generate.hpp"
+#include "model/lora.hpp"
 #include "tokenizer/chat.hpp"
 
 namespace {
 using json = nlohmann::json;
 
 struct Opts {
-  std::string model, prompt, input, out, tokenizer, chat_template, system;
+  std::string model, adapter, prompt, input, out, tokenizer, chat_template, system;
   bool raw = false;
   int max_new_tokens = 256, batch = 16, threads = 0, top_k = 0;
   double temperature = 0, top_p = 1.0;
@@ -38,8 +39,10 @@ struct Item {
 int run(const Opts& o) {
   tsft::kernels_init_threads(o.threads);
   TSFT_USAGE_CHECK(o.prompt.empty() != o.input.empty(), "give exactly one of --prompt or --input");
-  std::unique_ptr<tsft::Engine> eng = tsft::engine_create(o.engine, tsft::model_load(o.model));
-  std::string tok_path = o.tokenizer.empty() ? (std::filesystem::path(o.model) / "tokenizer.json").string() : o.tokenizer;
+  std::unique_ptr<tsft::Engine> eng =
+      tsft::engine_create(o.engine, tsft::model_load_adapted(o.model, o.adapter));
+  std::string tok_path =
+      o.tokenizer.empty() ? (std::filesystem::path(o.model) / "tokenizer.json").string() : o.tokenizer;
   tsft::tokenizer::Tokenizer tok(tok_path);
   tsft::tokenizer::ChatOptions copt;
   copt.add_generation_prompt = true;
@@ -119,15 +122,21 @@ int run(const Opts& o) {
       size_t p = text.find(s);
       if (p != std::string::npos) text = text.substr(0, p);
     }
-    json j = {{"id", items[i].id}, {"prompt", items[i].prompt}, {"completion", text},
-              {"n_tokens", res[i].tokens.size()}, {"finish_reason", res[i].finish_reason}};
+    json j = {{"id", items[i].id},
+              {"prompt", items[i].prompt},
+              {"completion", text},
+              {"n_tokens", res[i].tokens.size()},
+              {"finish_reason", res[i].finish_reason}};
     out += j.dump() + "\n";
   }
-  if (o.out.empty()) std::cout << out;
-  else tsft::fs_write_atomic(o.out, out);
-  tsft::log_info("{} prompts, {} prompt tokens, {} new tokens in {:.2f} s: {:.1f} new tokens/s, mean batch {:.1f}",
-                 items.size(), st.prompt_tokens, st.new_tokens, st.seconds, st.new_tokens / std::max(1e-9, st.seconds),
-                 st.avg_batch);
+  if (o.out.empty())
+    std::cout << out;
+  else
+    tsft::fs_write_atomic(o.out, out);
+  tsft::log_info(
+      "{} prompts, {} prompt tokens, {} new tokens in {:.2f} s: {:.1f} new tokens/s, mean batch {:.1f}",
+      items.size(), st.prompt_tokens, st.new_tokens, st.seconds, st.new_tokens / std::max(1e-9, st.seconds),
+      st.avg_batch);
   return 0;
 }
 }  // namespace
@@ -150,6 +159,7 @@ TSFT_COMMAND(generate, "generate", "Generate completions (KV cache, continuous b
   app.add_option("--seed", o->seed, "sampling seed")->capture_default_str();
   app.add_option("--stop", o->stops, "stop string (repeatable)");
   app.add_option("--threads", o->threads, "threads (0 = all cores)");
+  tsft::cli::add_adapter_option(app, o->adapter);
   tsft::cli::add_engine_options(app, o->engine);
   return [o] { return run(*o); };
 });

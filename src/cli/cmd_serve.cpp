@@ -1,6 +1,5 @@
 // tsft serve --model DIR: an OpenAI-compatible HTTP server (see src/serve/server.hpp). Binds 127.0.0.1
 // unless told otherwise; SIGTERM / SIGINT drain in-flight requests and exit 0.
-#include "cli/engine_options.hpp"
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include <thread>
 
 #include "cli/command.hpp"
+#include "cli/engine_options.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "net/openai_client.hpp"
@@ -77,6 +77,7 @@ TSFT_COMMAND(
       auto& c = o->c;
       app.add_option("--model", c.model_dir, "HF model directory")->required();
       tsft::cli::add_engine_options(app, c.engine);
+      tsft::cli::add_adapter_option(app, c.adapter_dir);
       app.add_option("--host", c.host, "address to bind (default loopback only)")->capture_default_str();
       app.add_option("--port", c.port, "port (0 = any free port; the chosen one is printed)")
           ->capture_default_str();

@@ -120,6 +120,7 @@ void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong) {
   app.add_option("--save-dtype", c.save_dtype, "dtype of final/: float32 | bfloat16 | float16");
   app.add_flag("-q,--quiet", c.quiet, "no progress output");
   tsft::cli::add_engine_options(app, c.engine);
+  tsft::cli::add_lora_options(app, c.lora);
   app.add_option("--stop-after", c.stop_after, "(testing) stop after N steps without the final save");
 }
 

@@ -4,6 +4,7 @@
 #include "eval/gen_source.hpp"
 #include "model/engine.hpp"
 #include "model/generate.hpp"
+#include "model/lora.hpp"
 #include "tokenizer/chat.hpp"
 
 namespace tsft::eval {
@@ -13,7 +14,7 @@ class LocalSource : public GenSource {
  public:
   explicit LocalSource(const EvalConfig& cfg)
       : cfg_(cfg),
-        eng_(engine_create(cfg.engine, model_load(cfg.model_dir))),
+        eng_(engine_create(cfg.engine, model_load_adapted(cfg.model_dir, cfg.adapter_dir))),
         tok_(cfg.tokenizer_path.empty() ? (std::filesystem::path(cfg.model_dir) / "tokenizer.json").string()
                                         : cfg.tokenizer_path) {
     copt_.add_generation_prompt = true;

@@ -12,7 +12,7 @@
 namespace tsft::eval {
 
 struct EvalConfig {
-  std::string model_dir, out_dir, tokenizer_path, chat_template, system;
+  std::string model_dir, adapter_dir, out_dir, tokenizer_path, chat_template, system;
   std::vector<std::string> data;  // problem JSONL files, or directories of them
   int64_t limit = 0;              // per file, 0 = all
   int shard_index = 0, shard_count = 1;

@@ -268,7 +268,8 @@ std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std:
 // validation problems (held-out training problems; [sft] select_limit of them, 0 = all) and the one with
 // the highest answer accuracy is kept (ties: the earliest step). Writes select/<name>.json.
 std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name, const std::string& tr,
-                              const std::string& k_train, const std::string& val_file) {
+                              const std::string& k_train, const std::string& val_file,
+                              const std::string& base, const std::string& trainable) {
   if (r.dry) {
     r.planned++;  // one selection step per arm (its checkpoint count is known only after training)
     return tr + "/final";
@@ -293,12 +294,13 @@ std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name,
     if (fs::exists(early + "/metrics.json"))
       dir = early, r.done++;  // counted as a finished stage
     else
-      r.stage("select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()),
-              plus({"eval", "--model", c, "--out", dir, "--max-new-tokens",
-                    cfg_arg(p.cfg, "eval", "max_new_tokens"), "--batch", cfg_arg(p.cfg, "eval", "batch"),
-                    "--limit", cfg_arg(p.cfg, "sft", "select_limit"), "--threads", p.threads, "-q", "--data",
-                    val_file},
-                   chat_args(p)));
+      r.stage(
+          "select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()),
+          plus(plus({"eval", "--out", dir, "--max-new-tokens", cfg_arg(p.cfg, "eval", "max_new_tokens"),
+                     "--batch", cfg_arg(p.cfg, "eval", "batch"), "--limit",
+                     cfg_arg(p.cfg, "sft", "select_limit"), "--threads", p.threads, "-q", "--data", val_file},
+                    chat_args(p)),
+               model_args(base, c, trainable)));
     double acc = json::parse(fs_read_text(dir + "/metrics.json"))["overall"]["accuracy"].get<double>();
     sel["checkpoints"].push_back({{"checkpoint", step}, {"val_accuracy", acc}});
     if (acc > best_acc) best_acc = acc, best = c;
@@ -392,15 +394,20 @@ json run_base(Runner& r, const Plan& p, const ArmInputs& in, json& runs) {
         std::string t =
             r.stage("train/" + tn, kt,
                     sft_args(p, in.base, train_file, val_file, out + "/train/" + tn, trainable, seed, lr));
-        std::string m = selecting ? select_checkpoint(r, p, tn, t, kt, in.val_eval) : t + "/final";
+        std::string m =
+            selecting ? select_checkpoint(r, p, tn, t, kt, in.val_eval, in.base, trainable) : t + "/final";
         double acc =
             selecting && !r.dry
                 ? json::parse(fs_read_text(out + "/select/" + tn + ".json"))["val_accuracy"].get<double>()
                 : 0.0;
         if (model.empty() || acc > best_acc) best_acc = acc, model = m, tr = t, k_train = kt, train_name = tn;
       }
+      // a LoRA arm's model is an adapter: evaluated as --model base --adapter model
+      std::vector<std::string> eargs =
+          in.eval_args(is_lora_arm(trainable) ? in.base : model, out + "/eval/" + name);
+      if (is_lora_arm(trainable)) eargs = plus(eargs, {"--adapter", model});
       r.stage("eval/" + name, experiment_hash(k_train + model + ev.dump() + std::to_string(train_limit)),
-              in.eval_args(model, out + "/eval/" + name));
+              eargs);
       json run = {{"name", name},   {"supervision", sup}, {"trainable", trainable},
                   {"base_seed", b}, {"sft_seed", seed},   {"train_name", train_name}};
       runs.push_back(run);

@@ -71,6 +71,17 @@ std::string select_rule(const Plan& p);
 std::vector<std::string> sft_args(const Plan& p, const std::string& base, const std::string& train_file,
                                   const std::string& val_file, const std::string& out_dir,
                                   const std::string& trainable, int seed, const std::string& lr = "");
+// A LoRA arm's trainable is "lora-<targets spec>" (theorem:lora-mlp): its checkpoints are adapters of
+// the base model, evaluated as --model base --adapter checkpoint.
+inline bool is_lora_arm(const std::string& trainable) {
+  return trainable.rfind("lora-", 0) == 0;
+}
+// eval arguments naming the model: a full checkpoint, or base + adapter for a LoRA arm.
+inline std::vector<std::string> model_args(const std::string& base, const std::string& model,
+                                           const std::string& trainable) {
+  if (is_lora_arm(trainable)) return {"--model", base, "--adapter", model};
+  return {"--model", model};
+}
 // The learning rates tried for an arm whose trainable spec has a [sft.lr_grid] entry; {""} (the [sft]
 // lr) otherwise.
 std::vector<std::string> lr_grid(const Plan& p, const std::string& trainable);

@@ -163,8 +163,6 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
       train_file,
       "--out",
       out_dir,
-      "--trainable",
-      trainable,
       "--steps",
       p.budget == "problems" ? problem_steps(p.cfg) : cfg_arg(p.cfg, "sft", "steps"),
       "--micro-batch",
@@ -182,6 +180,15 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
       "--threads",
       p.threads,
       "-q"};
+  if (is_lora_arm(trainable)) {
+    for (std::string x :
+         {std::string("--lora-rank"), cfg_arg(p.cfg, "sft", "lora_rank"), std::string("--lora-alpha"),
+          cfg_arg(p.cfg, "sft", "lora_alpha"), std::string("--lora-targets"), trainable.substr(5)})
+      a.push_back(x);
+  } else {
+    a.push_back("--trainable");
+    a.push_back(trainable);
+  }
   for (auto& x : chat_args(p)) a.push_back(x);
   if (!val_file.empty()) {
     for (const char* x : {"--val", val_file.c_str(), "--eval-every"}) a.push_back(x);

@@ -51,7 +51,8 @@ schema::Section experiment_section() {
         1e300,
         {},
         "supervision:trainable pairs; supervision: theorem, vanilla, vanilla-matched, answer-only, "
-        "theorem-no-statement, theorem-no-cond, theorem-no-map"},
+        "theorem-no-statement, theorem-no-cond, theorem-no-map; trainable lora-<spec> trains a LoRA adapter on "
+        "the linear layers of <spec> (lora-mlp, lora-all)"},
        str("budget", "steps", {"steps", "tokens", "problems", "converged"}, "what arms are compared at"),
        {"transplants", Type::Bool, true, -1e300, 1e300, {}, "delta-transplant analysis of all-layer arms"},
        nonneg("threads", 0, "threads per stage (0: all cores)"),
@@ -71,7 +72,9 @@ schema::Section sft_section() {
       pos("problems", nullptr, "problems seen per arm (budget = problems)"),
       pos("supervised_tokens", nullptr, "supervised tokens per arm (budget = tokens)"),
       pos("patience", 3, "evaluations without improvement before stopping (budget = converged)"),
-      {"min_delta", Type::Float, 0.0, 0, 1, {}, "smallest improvement that resets the patience"}};
+      {"min_delta", Type::Float, 0.0, 0, 1, {}, "smallest improvement that resets the patience"},
+      pos("lora_rank", 8, "LoRA rank of the lora-<targets> arms (e.g. theorem:lora-mlp)"),
+      {"lora_alpha", Type::Float, 16.0, 1e-6, 1e6, {}, "LoRA alpha of the lora-<targets> arms"}};
   return {"sft", plus(training(200, 8, 512, 1e-3, 20), extra), false, "supervised fine-tuning of every arm"};
 }
 

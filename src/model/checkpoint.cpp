@@ -43,8 +43,8 @@ Model model_load(const std::string& dir) {
     TSFT_CHECK(ck.has(e.name), "{}: missing tensor '{}' (required by config.json: model_type {}, {} layers)",
                dir, e.name, m.cfg.model_type, m.cfg.L);
     auto [file, info] = ck.locate(e.name);
-    TSFT_CHECK(info->shape == e.shape, "{}: tensor '{}' has shape {} but config.json implies {}", file->path(),
-               e.name, shape_str(info->shape), shape_str(e.shape));
+    TSFT_CHECK(info->shape == e.shape, "{}: tensor '{}' has shape {} but config.json implies {}",
+               file->path(), e.name, shape_str(info->shape), shape_str(e.shape));
     TSFT_CHECK(dtype_is_float(info->dtype), "{}: tensor '{}' has dtype {}; a float dtype is required",
                file->path(), e.name, dtype_name(info->dtype));
     file->read_f32(*info, r.w);
@@ -54,8 +54,10 @@ Model model_load(const std::string& dir) {
   for (auto& name : ck.names())
     if (!m.table.find(name) && !ignorable(name, m.cfg)) extra.insert(name);
   if (!extra.empty())
-    TSFT_FAIL("{}: {} unexpected tensor(s), e.g. '{}' — the checkpoint does not match config.json "
-              "(model_type {})", dir, extra.size(), *extra.begin(), m.cfg.model_type);
+    TSFT_FAIL(
+        "{}: {} unexpected tensor(s), e.g. '{}' — the checkpoint does not match config.json "
+        "(model_type {})",
+        dir, extra.size(), *extra.begin(), m.cfg.model_type);
   m.bind();
   return m;
 }
@@ -66,6 +68,7 @@ void model_write_files(const Model& m, const std::string& dir, const std::string
   out.reserve(m.table.entries.size());
   DType forced = dtype.empty() ? DType::F32 : dtype_from_torch(dtype, "model_save");
   for_each_tensor(m, [&](const TensorEntry& e, TensorRef<const float> r) {
+    if (e.group == Group::lora) return;  // the base checkpoint; adapters are saved by adapter_save
     TensorWrite t;
     t.name = e.name;
     t.dtype = dtype.empty() ? e.file_dtype : forced;
@@ -86,8 +89,8 @@ void model_write_files(const Model& m, const std::string& dir, const std::string
   }
 }
 
-void model_save(const Model& m, const std::string& dir, const std::string& copy_from, const std::string& dtype,
-                size_t max_shard_bytes) {
+void model_save(const Model& m, const std::string& dir, const std::string& copy_from,
+                const std::string& dtype, size_t max_shard_bytes) {
   fs::path final_dir = fs::absolute(dir);
   if (final_dir.has_parent_path()) fs::create_directories(final_dir.parent_path());
   std::string tmp = fs_make_temp_dir(final_dir.string());

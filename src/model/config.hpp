@@ -21,6 +21,19 @@ struct RopeConfig {
   int original_max_position = 8192;
 };
 
+// A LoRA adapter over chosen linear layers (PEFT's LoraConfig subset): y = x W^T + b + s (dropout(x)
+// A^T) B^T with A [r, in], B [out, r], s = alpha / r (rsLoRA: alpha / sqrt(r)). r == 0: no adapter.
+// The adapter's tensors join the model's tensor table after the base tensors (group lora), named
+// "<module>.lora_A.weight" / "<module>.lora_B.weight" (model/lora.hpp).
+struct LoraConfig {
+  int r = 0;
+  double alpha = 8;
+  bool rslora = false;
+  double dropout = 0;
+  std::vector<std::string> targets;  // HF names of the base Linear weights that carry an adapter, table order
+  double scale() const;
+};
+
 struct ModelConfig {
   std::string model_type;  // "llama" | "qwen2" | "qwen3"
   int V = 0, C = 0, F = 0, L = 0, H = 0, KV = 0, D = 0;
@@ -35,6 +48,7 @@ struct ModelConfig {
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;
   std::string dtype = "float32";  // checkpoint dtype (torch_dtype / dtype)
+  LoraConfig lora;                // not part of config.json (adapter_config.json, model/lora.hpp)
   nlohmann::json raw;             // the file as read; keys we do not interpret are written back unchanged
 };
 

@@ -51,6 +51,11 @@ class GemmStepOps : public StepOps {
                           const int32_t* doc, int B, int T, int H, int KV, int D) const override {
     tsft::attention_backward(*att_, dq, dk, dv, scratch, dout, probs, q, k, v, doc, B, T, H, KV, D);
   }
+  // the LoRA terms (model/lora.hpp) on the projections' GEMMs
+  void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+            int ldb, float beta, float* C, int ldc) const override {
+    lin_->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
   // lm_head_ce_forward_backward (kernels/cpu/loss.cpp) with this object's GEMMs.
   double head_ce(float* dx, float* dW, int64_t* n_valid, float* scratch, int chunk_rows, const float* x,
                  const float* W, const int32_t* targets, int N, int C, int V,

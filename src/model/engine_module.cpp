@@ -91,6 +91,9 @@ std::string cuda_module_describe_devices() {
 }
 
 std::unique_ptr<Engine> cuda_module_engine_create(const EngineSpec& spec, Model host) {
+  // The CUDA engine's step has no LoRA term yet: refuse rather than silently run the base model.
+  if (host.cfg.lora.r > 0)
+    throw UsageError("--device cuda: LoRA adapters run on the CPU engines only so far (cpu/fp32, cpu/bf16)");
   const Module& m = module();
   if (!usable(m)) throw UsageError("--device cuda: " + m.error);
   std::string err;

@@ -34,6 +34,7 @@
 
 #include "core/error.hpp"
 #include "core/safetensors.hpp"
+#include "model/lora.hpp"
 #include "model/rope.hpp"
 
 namespace tsft {
@@ -111,7 +112,8 @@ ParityReport parity_run(Engine& e, const std::string& golden_path, const ParityB
   }
   e.for_each_tensor([&](const TensorEntry& t, TensorRef<float> ref_t) {
     if (!ref_t.g) return;
-    std::string key = "grad." + t.name;
+    // adapter gradients are named as PEFT's in-memory parameters ("...lora_A.default.weight")
+    std::string key = "grad." + (t.group == Group::lora ? peft_key(t.name, true) : t.name);
     if (!gf->find(key)) {
       r.missing.push_back(t.name);
       return;

@@ -8,11 +8,18 @@ namespace tsft {
 
 const char* group_name(Group g) {
   switch (g) {
-    case Group::embed: return "embed";
-    case Group::attn: return "attn";
-    case Group::mlp: return "mlp";
-    case Group::norm: return "norm";
-    case Group::head: return "head";
+    case Group::embed:
+      return "embed";
+    case Group::attn:
+      return "attn";
+    case Group::mlp:
+      return "mlp";
+    case Group::norm:
+      return "norm";
+    case Group::head:
+      return "head";
+    case Group::lora:
+      return "lora";
   }
   return "?";
 }
@@ -47,12 +54,34 @@ size_t TensorTable::count_params(bool trainable_only) const {
   return n;
 }
 
+const LoraSlots& lora_slots(int proj) {
+  static const LoraSlots s[lora_num_proj] = {
+      {&LayerParams::wq, &LayerParams::q_a, &LayerParams::q_b, "q_proj"},
+      {&LayerParams::wk, &LayerParams::k_a, &LayerParams::k_b, "k_proj"},
+      {&LayerParams::wv, &LayerParams::v_a, &LayerParams::v_b, "v_proj"},
+      {&LayerParams::wo, &LayerParams::o_a, &LayerParams::o_b, "o_proj"},
+      {&LayerParams::wg, &LayerParams::g_a, &LayerParams::g_b, "gate_proj"},
+      {&LayerParams::wu, &LayerParams::u_a, &LayerParams::u_b, "up_proj"},
+      {&LayerParams::wd, &LayerParams::d_a, &LayerParams::d_b, "down_proj"}};
+  TSFT_CHECK(proj >= 0 && proj < lora_num_proj, "lora_slots: projection {} out of range", proj);
+  return s[proj];
+}
+
+int lora_proj_of(const TensorEntry& e) {
+  if (e.layer < 0 || e.group == Group::lora || e.shape.size() != 2) return -1;
+  for (int p = 0; p < lora_num_proj; p++)
+    if (e.layer_slot == lora_slots(p).base) return p;
+  return -1;
+}
+
 TensorTable tensor_table_build(const ModelConfig& c) {
   TensorTable t;
   auto add = [&](std::string name, std::vector<int64_t> shape, Group g, int layer, auto slot) {
     TensorEntry e;
-    if constexpr (std::is_same_v<decltype(slot), LayerSlot>) e.layer_slot = slot;
-    else e.global_slot = slot;
+    if constexpr (std::is_same_v<decltype(slot), LayerSlot>)
+      e.layer_slot = slot;
+    else
+      e.global_slot = slot;
     e.name = std::move(name);
     e.shape = std::move(shape);
     e.numel = 1;
@@ -93,6 +122,21 @@ TensorTable tensor_table_build(const ModelConfig& c) {
   }
   add("model.norm.weight", {C}, Group::norm, -1, &ParamPtrs::norm);
   if (!c.tie_word_embeddings) add("lm_head.weight", {V, C}, Group::head, -1, &ParamPtrs::lm_head);
+  const size_t n_base = t.entries.size();
+  for (const std::string& target : c.lora.targets) {
+    auto it = t.index.find(target);
+    TSFT_CHECK(it != t.index.end() && it->second < n_base, "LoRA target '{}' is not a weight of this model",
+               target);
+    const TensorEntry base = t.entries[it->second];
+    const int p = lora_proj_of(base);
+    TSFT_CHECK(p >= 0, "LoRA target '{}' is not a linear layer (q/k/v/o/gate/up/down_proj weights)", target);
+    TSFT_CHECK(c.lora.r > 0, "LoRA targets given with rank {}", c.lora.r);
+    const std::string module = target.substr(0, target.size() - std::string(".weight").size());
+    TSFT_CHECK(!t.index.count(module + ".lora_A.weight"), "LoRA target '{}' listed twice", target);
+    const int64_t out = base.shape[0], in = base.shape[1], r = c.lora.r;
+    add(module + ".lora_A.weight", {r, in}, Group::lora, base.layer, lora_slots(p).a);
+    add(module + ".lora_B.weight", {out, r}, Group::lora, base.layer, lora_slots(p).b);
+  }
   t.assign_grad_offsets();
   return t;
 }
@@ -101,9 +145,14 @@ ParamPtrs tensor_bind(const TensorTable& t, const ModelConfig& cfg, float* base,
   ParamPtrs p;
   p.layers.resize(cfg.L);
   for (const TensorEntry& e : t.entries) {
-    float* ptr = !base ? nullptr : !grads ? base + e.offset : e.grad_offset < 0 ? nullptr : base + e.grad_offset;
-    if (e.layer >= 0) p.layers[e.layer].*e.layer_slot = ptr;
-    else p.*e.global_slot = ptr;
+    float* ptr = !base               ? nullptr
+                 : !grads            ? base + e.offset
+                 : e.grad_offset < 0 ? nullptr
+                                     : base + e.grad_offset;
+    if (e.layer >= 0)
+      p.layers[e.layer].*e.layer_slot = ptr;
+    else
+      p.*e.global_slot = ptr;
   }
   if (cfg.tie_word_embeddings) p.lm_head = p.embed;
   return p;

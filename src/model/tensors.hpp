@@ -13,13 +13,17 @@
 
 namespace tsft {
 
-enum class Group { embed, attn, mlp, norm, head };
+enum class Group { embed, attn, mlp, norm, head, lora };
 const char* group_name(Group g);
 
 struct LayerParams {
   float *ln1 = nullptr, *wq = nullptr, *bq = nullptr, *wk = nullptr, *bk = nullptr, *wv = nullptr,
         *bv = nullptr, *wo = nullptr, *bo = nullptr, *q_norm = nullptr, *k_norm = nullptr, *ln2 = nullptr,
         *wg = nullptr, *bg = nullptr, *wu = nullptr, *bu = nullptr, *wd = nullptr, *bd = nullptr;
+  // LoRA adapter A [r, in] / B [out, r] of each projection (null where it has none)
+  float *q_a = nullptr, *q_b = nullptr, *k_a = nullptr, *k_b = nullptr, *v_a = nullptr, *v_b = nullptr,
+        *o_a = nullptr, *o_b = nullptr, *g_a = nullptr, *g_b = nullptr, *u_a = nullptr, *u_b = nullptr,
+        *d_a = nullptr, *d_b = nullptr;
 };
 // Pointers into an arena; null where the architecture has no such tensor (or, for gradients, where
 // the tensor is frozen or no gradient memory exists). Tied models: lm_head aliases embed.
@@ -39,11 +43,11 @@ struct TensorEntry {
   size_t offset = 0;           // into the parameter arena (floats)
   size_t numel = 0;
   Group group = Group::embed;
-  int layer = -1;               // -1 outside the decoder layers
+  int layer = -1;  // -1 outside the decoder layers
   bool trainable = true;
-  bool decay = true;            // AdamW weight decay by default: ndim >= 2
-  long grad_offset = -1;        // into the gradient arena (floats); -1 when frozen
-  DType file_dtype = DType::F32;  // dtype it was loaded from / will be saved as
+  bool decay = true;                 // AdamW weight decay by default: ndim >= 2
+  long grad_offset = -1;             // into the gradient arena (floats); -1 when frozen
+  DType file_dtype = DType::F32;     // dtype it was loaded from / will be saved as
   LayerSlot layer_slot = nullptr;    // layer >= 0
   GlobalSlot global_slot = nullptr;  // layer == -1
 };
@@ -61,7 +65,20 @@ struct TensorTable {
   size_t count_params(bool trainable_only = false) const;
 };
 
-// Every parameter of the architecture, in HF order; tied models have no lm_head.weight.
+// The linear layers of a decoder layer that can carry a LoRA adapter: the base weight's slot, the
+// adapter's slots and PEFT's module name. Index = LoraProj.
+enum LoraProj { lora_q, lora_k, lora_v, lora_o, lora_gate, lora_up, lora_down, lora_num_proj };
+struct LoraSlots {
+  LayerSlot base, a, b;
+  const char* module;  // "q_proj", ...
+};
+const LoraSlots& lora_slots(int proj);
+// The LoraProj of a base weight entry (-1: not a linear layer an adapter can target).
+int lora_proj_of(const TensorEntry& e);
+
+// Every parameter of the architecture, in HF order; tied models have no lm_head.weight. With an adapter
+// (cfg.lora.r > 0) its A and B tensors follow, in the order of cfg.lora.targets, so the base tensors keep
+// their offsets.
 TensorTable tensor_table_build(const ModelConfig& cfg);
 // Typed pointers of every entry into an arena laid out by `offset` (grads = false) or `grad_offset`
 // (grads = true; null for frozen entries, and everywhere when base is null).

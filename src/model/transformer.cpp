@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "kernels/cpu/blas.hpp"
 #include "kernels/cpu/kernels.hpp"
+#include "model/lora.hpp"
 
 namespace tsft {
 
@@ -60,6 +61,21 @@ void plan(Activations& a, const ModelConfig& c, Planner& p) {
     a.gate[l] = p.take(N * F);
     a.up[l] = p.take(N * F);
     a.h[l] = p.take(N * F);
+  }
+  a.lora_u.assign((size_t)L * lora_num_proj, nullptr);
+  if (c.lora.r > 0) {
+    const size_t r = c.lora.r;
+    for (int l = 0; l < L; l++)
+      for (int j = 0; j < lora_num_proj; j++)
+        a.lora_u[l * lora_num_proj + j] = l < Lkeep ? p.take(N * r) : a.lora_u[j];
+    if (a.training) {
+      a.lora_du = p.take(N * r);
+      if (c.lora.dropout > 0) {
+        const size_t I = std::max({C, F, HD});
+        a.lora_xd = p.take(N * I);
+        a.lora_dxd = p.take(N * I);
+      }
+    }
   }
   a.lnf = p.take(N * C);
   a.lnf_rstd = p.take(N);
@@ -159,9 +175,15 @@ void StepOps::attention_backward(float* dq, float* dk, float* dv, float* scratch
                                  const int32_t* doc, int B, int T, int H, int KV, int D) const {
   tsft::attention_backward(dq, dk, dv, scratch, dout, probs, q, k, v, doc, B, T, H, KV, D);
 }
-double StepOps::head_ce(float* dx, float* dW, int64_t* n_valid, float* scratch, int chunk_rows, const float* x,
-                        const float* W, const int32_t* targets, int N, int C, int V, double grad_scale) const {
-  return lm_head_ce_forward_backward(dx, dW, n_valid, scratch, chunk_rows, x, W, targets, N, C, V, grad_scale);
+void StepOps::gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+                   const float* B, int ldb, float beta, float* C, int ldc) const {
+  tsft::gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+double StepOps::head_ce(float* dx, float* dW, int64_t* n_valid, float* scratch, int chunk_rows,
+                        const float* x, const float* W, const int32_t* targets, int N, int C, int V,
+                        double grad_scale) const {
+  return lm_head_ce_forward_backward(dx, dW, n_valid, scratch, chunk_rows, x, W, targets, N, C, V,
+                                     grad_scale);
 }
 const StepOps& step_ops_reference() {
   static const StepOps ops;
@@ -224,7 +246,8 @@ ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* log
   TSFT_CHECK(B <= a.B_max && T <= a.T_max && (size_t)N <= (size_t)a.B_max * a.T_max,
              "batch {} x {} exceeds the planned activations {} x {}", B, T, a.B_max, a.T_max);
   TSFT_CHECK(!backward_head || a.training, "backward requested on inference activations");
-  TSFT_CHECK(!backward_head || !m.grads.empty(), "backward requested on a model without gradient memory "
+  TSFT_CHECK(!backward_head || !m.grads.empty(),
+             "backward requested on a model without gradient memory "
              "(inference load; call set_trainable first)");
   TSFT_CHECK(b.pos, "model_forward: positions are required");
   TSFT_CHECK(!b.cache || (b.slot && !backward_head), "model_forward: a KV cache needs slots, no backward");
@@ -238,6 +261,11 @@ ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* log
                  b.slot[i], i, b.cache->S);
   const float* cs = m.rope_cos.data();
   const float* sn = m.rope_sin.data();
+  // the LoRA term of projection p of layer l (no-op without an adapter there); dropout in training steps
+  const bool drop = backward_head && c.lora.dropout > 0;
+  auto lora_f = [&](int l, int p, float* out, const float* inp, int I, int O) {
+    OP("f.lora", lora_proj_forward(G, m, a, b.dropout_seed, drop, l, p, out, inp, N, I, O));
+  };
 
   OP("f.embed", embedding_forward(a.x[0], b.ids, m.w.embed, N, C, c.V));
   if (c.L == 0) rmsnorm_forward(a.lnf, a.lnf_rstd, a.x[0], m.w.norm, N, C, c.rms_norm_eps);
@@ -247,14 +275,19 @@ ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* log
     if (l == 0) OP("f.rms1", rmsnorm_forward(a.ln1[l], a.ln1_rstd[l], a.x[l], w.ln1, N, C, c.rms_norm_eps));
     if (c.qk_norm) {
       OP("f.qkv", G.linear_forward(a.qpre[l], a.ln1[l], w.wq, w.bq, N, C, HD));
+      lora_f(l, lora_q, a.qpre[l], a.ln1[l], C, HD);
       OP("f.qkv", G.linear_forward(a.kpre[l], a.ln1[l], w.wk, w.bk, N, C, KD));
+      lora_f(l, lora_k, a.kpre[l], a.ln1[l], C, KD);
       OP("f.qknorm", rmsnorm_forward(a.q[l], a.q_rstd[l], a.qpre[l], w.q_norm, N * H, D, c.rms_norm_eps));
       OP("f.qknorm", rmsnorm_forward(a.k[l], a.k_rstd[l], a.kpre[l], w.k_norm, N * KV, D, c.rms_norm_eps));
     } else {
       OP("f.qkv", G.linear_forward(a.q[l], a.ln1[l], w.wq, w.bq, N, C, HD));
+      lora_f(l, lora_q, a.q[l], a.ln1[l], C, HD);
       OP("f.qkv", G.linear_forward(a.k[l], a.ln1[l], w.wk, w.bk, N, C, KD));
+      lora_f(l, lora_k, a.k[l], a.ln1[l], C, KD);
     }
     OP("f.qkv", G.linear_forward(a.v[l], a.ln1[l], w.wv, w.bv, N, C, KD));
+    lora_f(l, lora_v, a.v[l], a.ln1[l], C, KD);
     OP("f.rope", rope_forward(a.q[l], b.pos, cs, sn, N, H, D));
     OP("f.rope", rope_forward(a.k[l], b.pos, cs, sn, N, KV, D));
     if (b.cache) {
@@ -266,13 +299,17 @@ ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* log
       OP("f.attn", G.attention_forward(a.att[l], a.probs[l], a.q[l], a.k[l], a.v[l], b.doc, B, T, H, KV, D));
     }
     OP("f.wo", G.linear_forward(a.tmp, a.att[l], w.wo, w.bo, N, HD, C));
+    lora_f(l, lora_o, a.tmp, a.att[l], HD, C);
     // xmid = x + tmp ; ln2 = rmsnorm(xmid)
     OP("f.add_rms2", residual_rmsnorm_forward(a.xmid[l], a.ln2[l], a.ln2_rstd[l], a.x[l], a.tmp, w.ln2, N, C,
                                               c.rms_norm_eps));
     OP("f.gate_up", G.linear_forward(a.gate[l], a.ln2[l], w.wg, w.bg, N, C, F));
+    lora_f(l, lora_gate, a.gate[l], a.ln2[l], C, F);
     OP("f.gate_up", G.linear_forward(a.up[l], a.ln2[l], w.wu, w.bu, N, C, F));
+    lora_f(l, lora_up, a.up[l], a.ln2[l], C, F);
     OP("f.swiglu", swiglu_forward(a.h[l], a.gate[l], a.up[l], (size_t)N * F));
     OP("f.wd", G.linear_forward(a.tmp, a.h[l], w.wd, w.bd, N, F, C));
+    lora_f(l, lora_down, a.tmp, a.h[l], F, C);
     // x[l+1] = xmid + tmp, then the next layer's ln1 (or the final norm) of it
     if (l + 1 < c.L)
       OP("f.add_rms1", residual_rmsnorm_forward(a.x[l + 1], a.ln1[l + 1], a.ln1_rstd[l + 1], a.xmid[l], a.tmp,
@@ -286,9 +323,9 @@ ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* log
   if (logits) G.linear_forward(logits, a.lnf, m.w.lm_head, nullptr, N, C, c.V);
   if (b.targets) {
     OP("head", if (backward_head) zero(a.dlnf, (size_t)N * C));
-    OP("head", r.loss_sum = G.head_ce(
-                   backward_head ? a.dlnf : nullptr, backward_head ? m.g.lm_head : nullptr, &r.n_valid,
-                   a.head_scratch, a.head_chunk, a.lnf, m.w.lm_head, b.targets, N, C, c.V, grad_scale));
+    OP("head", r.loss_sum = G.head_ce(backward_head ? a.dlnf : nullptr, backward_head ? m.g.lm_head : nullptr,
+                                      &r.n_valid, a.head_scratch, a.head_chunk, a.lnf, m.w.lm_head, b.targets,
+                                      N, C, c.V, grad_scale));
   }
   return r;
 }
@@ -303,6 +340,9 @@ void model_backward(Model& m, Activations& a, const Batch& b, const StepOps* ops
   const float* cs = m.rope_cos.data();
   const float* sn = m.rope_sin.data();
   const size_t NC = (size_t)N * C;
+  auto lora_b = [&](int l, int p, float* dinp, const float* dout, const float* inp, int I, int O) {
+    OP("b.lora", lora_proj_backward(G, m, a, b.dropout_seed, l, p, dinp, dout, inp, N, I, O));
+  };
 
   // rmsnorm_forward(lnf, x[L], norm)
   OP("b.zero", zero(a.dres, NC));
@@ -313,6 +353,7 @@ void model_backward(Model& m, Activations& a, const Batch& b, const StepOps* ops
     // x[l+1] = xmid + tmp: d xmid = dres (kept in dres); tmp = h @ Wd^T
     OP("b.zero", zero(a.dh, (size_t)N * F));
     OP("b.wd", G.linear_backward(a.dh, g.wd, g.bd, a.dres, a.h[l], w.wd, N, F, C));
+    lora_b(l, lora_down, a.dh, a.dres, a.h[l], F, C);
     // h = silu(gate) * up
     OP("b.zero", zero(a.dgate, (size_t)N * F));
     OP("b.zero", zero(a.dup, (size_t)N * F));
@@ -320,18 +361,21 @@ void model_backward(Model& m, Activations& a, const Batch& b, const StepOps* ops
     // gate = ln2 @ Wg^T, up = ln2 @ Wu^T
     OP("b.zero", zero(a.dln, NC));
     OP("b.gate_up", G.linear_backward(a.dln, g.wu, g.bu, a.dup, a.ln2[l], w.wu, N, C, F));
+    lora_b(l, lora_up, a.dln, a.dup, a.ln2[l], C, F);
     OP("b.gate_up", G.linear_backward(a.dln, g.wg, g.bg, a.dgate, a.ln2[l], w.wg, N, C, F));
+    lora_b(l, lora_gate, a.dln, a.dgate, a.ln2[l], C, F);
     // ln2 = rmsnorm(xmid)  -> dres += (dres is now d xmid)
     OP("b.rms2", rmsnorm_backward(a.dres, g.ln2, a.dln, a.xmid[l], a.ln2_rstd[l], w.ln2, N, C));
     // xmid = x[l] + att @ Wo^T: d x[l] = dres (kept), datt = dres @ Wo
     OP("b.zero", zero(a.datt, (size_t)N * HD));
     OP("b.wo", G.linear_backward(a.datt, g.wo, g.bo, a.dres, a.att[l], w.wo, N, HD, C));
+    lora_b(l, lora_o, a.datt, a.dres, a.att[l], HD, C);
     // att = attention(q, k, v)
     OP("b.zero", zero(a.dq, (size_t)N * HD));
     OP("b.zero", zero(a.dk, (size_t)N * KD));
     OP("b.zero", zero(a.dv, (size_t)N * KD));
     OP("b.attn", G.attention_backward(a.dq, a.dk, a.dv, a.attn_scratch, a.datt, a.probs[l], a.q[l], a.k[l],
-                                    a.v[l], b.doc, B, T, H, KV, D));
+                                      a.v[l], b.doc, B, T, H, KV, D));
     // rope (in place on q, k)
     OP("b.rope", rope_backward(a.dq, b.pos, cs, sn, N, H, D));
     OP("b.rope", rope_backward(a.dk, b.pos, cs, sn, N, KV, D));
@@ -348,8 +392,11 @@ void model_backward(Model& m, Activations& a, const Batch& b, const StepOps* ops
     }
     // q/k/v = ln1 @ W^T + b
     OP("b.qkv", G.linear_backward(a.dln, g.wv, g.bv, a.dv, a.ln1[l], w.wv, N, C, KD));
+    lora_b(l, lora_v, a.dln, a.dv, a.ln1[l], C, KD);
     OP("b.qkv", G.linear_backward(a.dln, g.wk, g.bk, dk, a.ln1[l], w.wk, N, C, KD));
+    lora_b(l, lora_k, a.dln, dk, a.ln1[l], C, KD);
     OP("b.qkv", G.linear_backward(a.dln, g.wq, g.bq, dq, a.ln1[l], w.wq, N, C, HD));
+    lora_b(l, lora_q, a.dln, dq, a.ln1[l], C, HD);
     // ln1 = rmsnorm(x[l])
     OP("b.rms1", rmsnorm_backward(a.dres, g.ln1, a.dln, a.x[l], a.ln1_rstd[l], w.ln1, N, C));
   }

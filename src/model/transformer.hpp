@@ -30,6 +30,8 @@ struct Batch {
   // the cache (positions 0..pos of the row's slot) instead of the batch itself.
   KVCache* cache = nullptr;
   const int32_t* slot = nullptr;  // [B]
+  // LoRA dropout mask of a training step (forward with backward_head; model/lora.hpp)
+  uint64_t dropout_seed = 0;
 };
 
 // Saved activations and backward scratch, planned once for at most B_max x T_max tokens.
@@ -47,6 +49,10 @@ struct Activations {
   float *dres = nullptr, *dln = nullptr, *dq = nullptr, *dk = nullptr, *dv = nullptr, *datt = nullptr,
         *dkpre = nullptr, *dgate = nullptr, *dup = nullptr, *dh = nullptr, *dlnf = nullptr,
         *attn_scratch = nullptr, *head_scratch = nullptr;
+  // LoRA (cfg.lora.r > 0): u = dropout(x) A^T [N,r] per layer and projection ([l * lora_num_proj + p]);
+  // backward du [N,r]; with dropout, dropout(x) and its gradient [N, max in-features] (training only)
+  std::vector<float*> lora_u;
+  float *lora_du = nullptr, *lora_xd = nullptr, *lora_dxd = nullptr;
 };
 
 // Bytes the activations of (cfg, B, T) take; `training` adds backward scratch.
@@ -69,8 +75,12 @@ struct StepOps {
   virtual void attention_backward(float* dq, float* dk, float* dv, float* scratch, const float* dout,
                                   const float* probs, const float* q, const float* k, const float* v,
                                   const int32_t* doc, int B, int T, int H, int KV, int D) const;
-  virtual double head_ce(float* dx, float* dW, int64_t* n_valid, float* scratch, int chunk_rows, const float* x,
-                         const float* W, const int32_t* targets, int N, int C, int V, double grad_scale) const;
+  // C[M,N] = alpha op(A) op(B) + beta C (blas.hpp gemm); the LoRA terms run on it.
+  virtual void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+                    const float* B, int ldb, float beta, float* C, int ldc) const;
+  virtual double head_ce(float* dx, float* dW, int64_t* n_valid, float* scratch, int chunk_rows,
+                         const float* x, const float* W, const int32_t* targets, int N, int C, int V,
+                         double grad_scale) const;
 };
 const StepOps& step_ops_reference();
 
@@ -85,7 +95,8 @@ struct ForwardResult {
 // gradient by grad_scale (1 / total supervised tokens of the optimizer step, HF convention).
 // ops: the engine's GEMMs (null = step_ops_reference()).
 ForwardResult model_forward(Model& m, Activations& a, const Batch& b, float* logits = nullptr,
-                            bool backward_head = false, double grad_scale = 1.0, const StepOps* ops = nullptr);
+                            bool backward_head = false, double grad_scale = 1.0,
+                            const StepOps* ops = nullptr);
 // Backward from act.dlnf down to the embedding, mirroring model_forward line for line.
 // Parameter gradients accumulate into model.g (frozen tensors are skipped). Needs gradient memory
 // (Model::set_trainable).

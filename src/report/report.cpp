@@ -255,8 +255,8 @@ void theorem_section(Doc& doc, const ReportData& d) {
   std::set<std::string> fams;
   std::vector<const ReportRun*> rs;
   for (auto& r : d.runs)
-    if (r.sft_seed <= 1 &&
-        (r.sup == "base" || r.trainable == "all" || r.trainable == "mlp" || r.trainable == "attn")) {
+    if (r.sft_seed <= 1 && (r.sup == "base" || r.trainable == "all" || r.trainable == "mlp" ||
+                            r.trainable == "attn" || r.trainable.rfind("lora-", 0) == 0)) {
       rs.push_back(&r);
       for (auto& [k, v] : r.metrics["by_theorem"].items()) fams.insert(k);
     }

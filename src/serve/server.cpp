@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "kernels/cpu/kernels.hpp"
+#include "model/lora.hpp"
 
 namespace tsft::serve {
 using json = nlohmann::json;
@@ -100,7 +101,7 @@ struct Server::Impl {
 
 Server::Impl::Impl(const ServeConfig& c)
     : cfg(c),
-      engine(engine_create(c.engine, model_load(c.model_dir))),
+      engine(engine_create(c.engine, model_load_adapted(c.model_dir, c.adapter_dir))),
       tok(c.tokenizer_path.empty() ? (std::filesystem::path(c.model_dir) / "tokenizer.json").string()
                                    : c.tokenizer_path) {
   kernels_init_threads(cfg.threads);

@@ -3,17 +3,18 @@
 // events), GET /v1/models, GET /health. Errors are OpenAI's error JSON. Requests share the model through
 // the Scheduler's continuous batching; drain() finishes in-flight requests and stops listening.
 #pragma once
-#include "model/engine.hpp"
 #include <atomic>
 #include <memory>
 #include <string>
 
+#include "model/engine.hpp"
 #include "serve/api.hpp"
 
 namespace tsft::serve {
 
 struct ServeConfig {
-  std::string model_dir, tokenizer_path, chat_template, served_name;  // served_name "" = model dir's name
+  std::string model_dir, adapter_dir, tokenizer_path, chat_template,
+      served_name;  // served_name "" = model dir's name
   std::string host = "127.0.0.1";
   int port = 8000;
   std::string api_key;  // "" = no authentication

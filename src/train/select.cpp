@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "core/error.hpp"
+#include "model/lora.hpp"
 
 namespace tsft {
 
@@ -22,8 +23,10 @@ TensorPredicate preset(const std::string& name, bool tied, const std::string& sp
     if (tied) return [](const TensorEntry& e) { return e.group == Group::embed; };
     return [](const TensorEntry& e) { return e.group == Group::head; };
   }
-  throw UsageError(fmt::format("--trainable '{}': unknown group '{}' (all, mlp, attn, embed, norm, head, "
-                               "layers[a:b][.group], re:<regex>)", spec, name));
+  throw UsageError(
+      fmt::format("--trainable '{}': unknown group '{}' (all, mlp, attn, embed, norm, head, "
+                  "layers[a:b][.group], re:<regex>)",
+                  spec, name));
 }
 
 int parse_bound(const std::string& s, int L, int def, const std::string& spec) {
@@ -81,10 +84,12 @@ TensorPredicate select_parse(const std::string& spec, int L, bool tied) {
       TensorPredicate group = [](const TensorEntry&) { return true; };
       std::string tail = term.substr(close + 1);
       if (!tail.empty()) {
-        if (tail[0] != '.') throw UsageError(fmt::format("--trainable '{}': expected '.group' after ']'", spec));
+        if (tail[0] != '.')
+          throw UsageError(fmt::format("--trainable '{}': expected '.group' after ']'", spec));
         group = preset(tail.substr(1), tied, spec);
       }
-      terms.push_back([a, b, group](const TensorEntry& e) { return e.layer >= a && e.layer < b && group(e); });
+      terms.push_back(
+          [a, b, group](const TensorEntry& e) { return e.layer >= a && e.layer < b && group(e); });
     } else {
       terms.push_back(preset(term, tied, spec));
     }
@@ -94,6 +99,29 @@ TensorPredicate select_parse(const std::string& spec, int L, bool tied) {
       if (t(e)) return true;
     return false;
   };
+}
+
+LoraConfig lora_config_make(const LoraOptions& opt, const TensorTable& base, int L, bool tied) {
+  LoraConfig lc;
+  lc.r = opt.rank;
+  lc.alpha = opt.alpha;
+  lc.dropout = opt.dropout;
+  lc.rslora = opt.rslora;
+  try {
+    lc.targets = lora_targets(base, select_parse(opt.targets, L, tied), opt.targets);
+  } catch (const UsageError& e) {
+    throw UsageError(std::string("--lora-targets: ") + e.what());
+  }
+  lora_config_validate(lc, "--lora-*");
+  return lc;
+}
+
+nlohmann::json lora_options_json(const LoraOptions& o) {
+  return {{"rank", o.rank},
+          {"alpha", o.alpha},
+          {"targets", o.targets},
+          {"dropout", o.dropout},
+          {"rslora", o.rslora}};
 }
 
 std::map<std::string, std::pair<size_t, size_t>> select_counts(const TensorTable& table) {

@@ -17,7 +17,9 @@
 #include "core/safetensors.hpp"
 #include "kernels/cpu/kernels.hpp"
 #include "model/engine.hpp"
+#include "model/lora.hpp"
 #include "train/guard.hpp"
+#include "train/lora_train.hpp"
 #include "train/select.hpp"
 
 namespace fs = std::filesystem;
@@ -63,7 +65,8 @@ json train_config_to_json(const TrainConfig& c) {
           {"precision", c.engine.precision},
           {"nonfinite", c.nonfinite},
           {"max_skips", c.max_skips},
-          {"memory_check", c.memory_check}};
+          {"memory_check", c.memory_check},
+          {"lora", c.lora.on() ? lora_options_json(c.lora) : json()}};
 }
 
 double train_flops(const ModelConfig& c, const TensorTable& table, const std::vector<int>& rows, int T) {
@@ -148,11 +151,11 @@ Model download_finite(const Engine& e, int64_t step, const std::string& out_dir)
 }
 
 void save_checkpoint(Engine& e, const Optimizer& opt, const json& state, const std::string& dir,
-                     const std::string& tok_dir) {
+                     const std::string& tok_dir, const TrainConfig& cfg) {
   Model host = download_finite(e, state.at("step").get<int64_t>(), fs::path(dir).parent_path().string());
   std::string tmp = fs_make_temp_dir(dir);
   try {
-    model_write_files(host, tmp, tok_dir, "float32");  // fp32 master weights: resume is exact
+    write_model_files(host, tmp, tok_dir, "float32", cfg);  // fp32 master weights: resume is exact
     opt.save(e, (fs::path(tmp) / "optimizer.safetensors").string());
     if (const char* d = std::getenv("TSFT_TEST_CHECKPOINT_DELAY_MS"))  // crash-test hook
       std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(d)));
@@ -224,12 +227,14 @@ std::vector<PackedRow> load_rows(const TrainConfig& cfg, const tokenizer::Tokeni
 // first). HF convention over the whole step: every token's gradient is scaled by 1 / (supervised
 // tokens of all micro-batches), so accumulation equals one big batch. Returns the summed loss.
 double accumulate_gradients(Engine& e, Workspace& ws, const std::vector<MicroBatch>& mbs, int64_t sup,
-                            double* flops) {
+                            uint64_t dropout_seed, double* flops) {
   e.zero_grads();
   double loss_sum = 0;
-  for (auto& mb : mbs) {
+  for (size_t i = 0; i < mbs.size(); i++) {
+    const MicroBatch& mb = mbs[i];
     if (mb.supervised == 0) continue;
     Batch b{mb.ids.data(), mb.targets.data(), mb.pos.data(), mb.doc.data(), mb.B, mb.T};
+    b.dropout_seed = dropout_seed + i;  // LoRA dropout: one mask per micro-batch, a function of the step
     ForwardResult fr = e.forward(ws, b, nullptr, true, 1.0 / std::max<int64_t>(1, sup));
     e.backward(ws, b);
     loss_sum += fr.loss_sum;
@@ -293,7 +298,8 @@ struct ValBest {
 double score_weights(Engine& m, const ValScorer& score, const std::string& out_dir,
                      const std::string& tok_dir, int64_t step) {
   const std::string dir = (fs::path(out_dir) / "val-model").string();
-  model_save(engine_download(m), dir, tok_dir, "float32");
+  Model host = engine_download(m);  // with LoRA the scorer gets base + adapter merged (a full checkpoint)
+  model_save(host.cfg.lora.r > 0 ? lora_merge(host) : host, dir, tok_dir, "float32");
   double a = score(dir, step);
   fs::remove_all(dir);
   TSFT_CHECK(a >= 0 && a <= 1, "validation accuracy at step {} is {} (expected [0, 1])", step, a);
@@ -311,8 +317,9 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   TSFT_USAGE_CHECK(cfg.max_skips >= 0, "--max-skips must be >= 0 (got {})", cfg.max_skips);
   const bool resuming = !cfg.resume_dir.empty();
   if (resuming) fs_recover_dir(cfg.resume_dir);
-  const std::string src_dir = resuming ? cfg.resume_dir : cfg.model_dir;
-  std::unique_ptr<Engine> eng = engine_create(cfg.engine, model_load(src_dir));
+  // the tokenizer's directory: the model's (a LoRA checkpoint holds only the adapter)
+  const std::string src_dir = resuming && !cfg.lora.on() ? cfg.resume_dir : cfg.model_dir;
+  std::unique_ptr<Engine> eng = engine_create(cfg.engine, load_start(cfg));
   Engine& m = *eng;
   const ModelConfig& mcfg = m.config();
   TSFT_CHECK(cfg.block <= mcfg.max_position, "block {} exceeds max_position_embeddings {}", cfg.block,
@@ -329,7 +336,8 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   std::vector<PackedRow> val_rows;
   if (!cfg.val_path.empty()) val_rows = load_rows(cfg, tok, cfg.val_path, false);
 
-  auto pred = select_parse(cfg.trainable, mcfg.L, mcfg.tie_word_embeddings);
+  const TensorPredicate pred = cfg.lora.on() ? TensorPredicate(lora_only)
+                                             : select_parse(cfg.trainable, mcfg.L, mcfg.tie_word_embeddings);
   // Device memory is the engine's own check; TSFT_NO_MEMORY_CHECK=1 overrides for runs started by
   // `tsft experiment` (which has no --no-memory-check).
   const char* no_check = std::getenv("TSFT_NO_MEMORY_CHECK");
@@ -344,8 +352,11 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   if (!cfg.quiet) {
     std::string s;
     for (auto& [g, c] : select_counts(m.table())) s += fmt::format(" {} {}/{}", g, c.first, c.second);
-    log_info("trainable '{}': {} of {} parameters;{}", cfg.trainable, m.table().count_params(true),
-             m.table().count_params(), s);
+    log_info("trainable '{}': {} of {} parameters;{}",
+             cfg.lora.on()
+                 ? fmt::format("LoRA r {} alpha {} on {}", cfg.lora.rank, cfg.lora.alpha, cfg.lora.targets)
+                 : cfg.trainable,
+             m.table().count_params(true), m.table().count_params(), s);
   }
   Optimizer opt;
   opt.cfg = cfg.adam;
@@ -396,9 +407,9 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
     TSFT_CHECK(
         st.at("trainable") == cfg.trainable && st.at("rows") == (int64_t)rows.size() &&
             st.at("micro_batch") == cfg.micro_batch && st.at("grad_accum") == cfg.grad_accum &&
-            st.at("seed") == cfg.seed,
-        "{}: trainer_state.json does not match this run (trainable, data rows, micro_batch, grad_accum, "
-        "seed must be the same to resume)",
+            st.at("seed") == cfg.seed && st.value("lora", json()) == train_config_to_json(cfg)["lora"],
+        "{}: trainer_state.json does not match this run (trainable, LoRA options, data rows, micro_batch, "
+        "grad_accum, seed must be the same to resume)",
         cfg.resume_dir);
     opt.load(m, (fs::path(cfg.resume_dir) / "optimizer.safetensors").string());
     opt.step = start - skips;  // skipped steps made no update
@@ -448,7 +459,8 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
       toks += mbs.back().tokens;
     }
     double flops = 0;
-    double loss_sum = accumulate_gradients(m, *act, mbs, sup, &flops);
+    double loss_sum =
+        accumulate_gradients(m, *act, mbs, sup, (cfg.seed * 1000003ULL + (uint64_t)step) << 8, &flops);
     double gnorm = opt.clip_gradients(m);
     double lr = lr_at(step, horizon, cfg.warmup, kind, cfg.adam.lr, cfg.min_lr_ratio);
     double loss = sup ? loss_sum / sup : 0.0;
@@ -497,7 +509,7 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
           best.acc = acc;
           best_step = step + 1;
           bad_evals = 0;
-          model_save(engine_download(m), best_dir, tok_dir, "float32");  // atomic (temp dir + rename)
+          save_model(engine_download(m), best_dir, tok_dir, "float32", cfg);  // atomic (temp dir + rename)
         } else if (++bad_evals >= cfg.early_stop_patience && !last) {
           last = true;
           stop_reason = "early_stop";
@@ -526,9 +538,11 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
                  {"best_val_accuracy", best.acc},
                  {"bad_evals", bad_evals},
                  {"skipped_steps", skips},
-                 {"config", train_config_to_json(cfg)}};
+                 {"config", train_config_to_json(cfg)},
+                 {"lora", train_config_to_json(cfg)["lora"]}};
       save_checkpoint(m, opt, st,
-                      (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step + 1)).string(), tok_dir);
+                      (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step + 1)).string(), tok_dir,
+                      cfg);
       prune_checkpoints(cfg.out_dir, cfg.keep_last);
     }
     if (cfg.stop_after > 0 && step + 1 - start >= cfg.stop_after && !last) {
@@ -552,10 +566,10 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   res.skipped_steps = skips;
   if (cfg.early_stop_patience > 0 && fs::exists(best_dir)) {
     // Convergence budget: the final model is the best-validation one.
-    Model best = model_load(best_dir);
-    model_save(best, res.final_dir, tok_dir, cfg.save_dtype);
+    Model best = cfg.lora.on() ? model_load_adapted(cfg.model_dir, best_dir) : model_load(best_dir);
+    save_model(best, res.final_dir, tok_dir, cfg.save_dtype, cfg);
   } else {
-    model_save(download_finite(m, step_end, cfg.out_dir), res.final_dir, tok_dir, cfg.save_dtype);
+    save_model(download_finite(m, step_end, cfg.out_dir), res.final_dir, tok_dir, cfg.save_dtype, cfg);
   }
   json summary = {{"steps", res.steps},
                   {"supervised_tokens", sup_done},

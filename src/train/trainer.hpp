@@ -5,8 +5,8 @@
 // Run directory (out_dir): config.json (this TrainConfig), versions.json, metrics.jsonl (one line per
 // step, plus "val_loss" lines; a skipped step has "skipped": true), nonfinite-step-NNNNNN.json (the
 // diagnostic of a non-finite step), summary.json (steps, supervised tokens, stop reason, best validation),
-// checkpoint-NNNNNN/ (HF model in fp32 + optimizer.safetensors +
-// trainer_state.json), final/ (HF model).
+// checkpoint-NNNNNN/ (HF model in fp32 -- or with LoRA the PEFT adapter -- + optimizer.safetensors +
+// trainer_state.json), final/ (HF model, or the PEFT adapter).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -16,6 +16,7 @@
 
 #include "train/data.hpp"
 #include "train/optimizer.hpp"
+#include "train/select.hpp"
 
 namespace tsft {
 
@@ -23,6 +24,9 @@ struct TrainConfig {
   std::string model_dir, data_path, val_path, out_dir, resume_dir, tokenizer_path;
   bool pretrain = false;  // raw text, every token supervised
   std::string trainable = "all";
+  // LoRA (rank > 0): the base (--model) is frozen and an adapter trains; checkpoints, best/ and final/
+  // hold the adapter only, as PEFT saves it (resume needs --model again).
+  LoraOptions lora;
   EngineSpec engine;      // --device / --precision
   int block = 512;        // tokens per row
   int micro_batch = 8;    // rows per micro-batch

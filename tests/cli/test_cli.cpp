@@ -76,3 +76,50 @@ TEST(Cli, InitThenInfo) {
   EXPECT_EQ(run_cmd("cmp " + tmp / "m/model.safetensors" + " " + tmp / "m2/model.safetensors").exit_code, 0)
       << "same seed must give identical weights";
 }
+
+// Issue 15 acceptance: parity with a PEFT adapter prints PASS (fp32 HF bounds); merge writes a full
+// checkpoint; a bad adapter is an error naming the file.
+TEST(Cli, LoraParityAndMerge) {
+  const std::string base = fixture("hf/llama3"), adapter = fixture("hf/llama3-lora");
+  CmdResult ok = run_cmd(tsft_bin() + " parity --model " + base + " --adapter " + adapter + " --golden " +
+                         adapter + "/golden.safetensors");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("grads   28 tensors"), std::string::npos) << ok.output;
+  EXPECT_NE(ok.output.find("PASS"), std::string::npos) << ok.output;
+  // without the adapter the same golden fails (the adapter moves the logits)
+  CmdResult no =
+      run_cmd(tsft_bin() + " parity --model " + base + " --golden " + adapter + "/golden.safetensors");
+  EXPECT_EQ(no.exit_code, 1) << no.output;
+  TempDir tmp;
+  CmdResult m =
+      run_cmd(tsft_bin() + " merge --model " + base + " --adapter " + adapter + " --out " + tmp / "merged");
+  ASSERT_EQ(m.exit_code, 0) << m.output;
+  CmdResult i = run_cmd(tsft_bin() + " info --model " + tmp / "merged");
+  EXPECT_EQ(i.exit_code, 0) << i.output;
+  CmdResult bad =
+      run_cmd(tsft_bin() + " merge --model " + base + " --adapter " + base + " --out " + tmp / "x");
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("no adapter_config.json"), std::string::npos) << bad.output;
+}
+
+// Memory with LoRA: tsft info prints the optimizer state, which is exactly the adapter's two moments.
+// llama3 fixture, r 4 on every linear layer: per layer q 4(64+64) + k 4(64+32) + v 4(64+32) + o 4(64+64)
+// + gate/up/down 3 x 4(64+176) = 4672, two layers 9344 parameters.
+TEST(Cli, InfoLoraOptimizerStateIsAdapterSize) {
+  CmdResult r =
+      run_cmd(tsft_bin() + " info --model " + fixture("hf/llama3") + " --lora-rank 4 --lora-alpha 8");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("14 modules, 9344 adapter parameters"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("optimizer state 74752 bytes = adapter 9344 parameters x 2 moments x 4 bytes"),
+            std::string::npos)
+      << r.output;
+  CmdResult mlp =
+      run_cmd(tsft_bin() + " info --model " + fixture("hf/llama3") + " --lora-rank 2 --lora-targets mlp");
+  ASSERT_EQ(mlp.exit_code, 0) << mlp.output;
+  EXPECT_NE(mlp.output.find("6 modules, 2880 adapter parameters"), std::string::npos)
+      << mlp.output;  // 2*3*2*240
+  CmdResult bad =
+      run_cmd(tsft_bin() + " info --model " + fixture("hf/llama3") + " --lora-rank 2 --lora-targets norm");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--lora-targets"), std::string::npos) << bad.output;
+}

@@ -190,6 +190,42 @@ TEST_F(ExperimentE2E, LearningRateGridKeepsTheBestValidationAccuracy) {
   EXPECT_NE(e.output.find("no arm trains 'embed'"), std::string::npos) << e.output;
 }
 
+// LoRA arms (issue 15): trainable lora-<spec> trains an adapter of the base on <spec>'s linear layers;
+// checkpoints and final/ are adapters, selection and evaluation run --model base --adapter DIR.
+TEST_F(ExperimentE2E, LoraArmsTrainAdaptersAndAreEvaluated) {
+  Smoke& s = *g_smoke;
+  ASSERT_EQ(s.second_exit, 0) << s.second_output;
+  std::string out = s.t / "lora", cfg = s.t / "lora.toml";
+  fs::copy(s.out, out, fs::copy_options::recursive);
+  std::string text = tsft::fs_read_text(s.cfg);
+  text = std::regex_replace(text, std::regex("arms = \\[[^\\]]*\\]"),
+                            "arms = [\"theorem:all\", \"theorem:lora-mlp\", \"vanilla:lora-all\"]");
+  text = std::regex_replace(text, std::regex("\\[sft\\]\n"), "[sft]\nlora_rank = 4\nlora_alpha = 8\n");
+  tsft::fs_write_atomic(cfg, text);
+  CmdResult r = run_cmd(tsft_bin() + " experiment " + cfg + " --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* arm : {"theorem-lora-mlp-b1s1", "vanilla-lora-all-b1s1"}) {
+    std::string tr = out + "/train/" + arm;
+    EXPECT_TRUE(fs::exists(tr + "/final/adapter_config.json")) << arm;
+    EXPECT_FALSE(fs::exists(tr + "/final/model.safetensors")) << arm << ": final/ must be the adapter only";
+    auto targs = json::parse(tsft::fs_read_text(tr + "/.stage.json"))["args"].dump();
+    EXPECT_NE(targs.find("--lora-rank"), std::string::npos) << targs;
+    EXPECT_EQ(targs.find("--trainable"), std::string::npos) << targs;
+    auto eargs = json::parse(tsft::fs_read_text(out + "/eval/" + arm + "/.stage.json"))["args"].dump();
+    EXPECT_NE(eargs.find("--adapter"), std::string::npos) << eargs;
+    EXPECT_TRUE(fs::exists(out + "/eval/" + arm + "/metrics.json")) << arm;
+  }
+  auto cfg_json =
+      json::parse(tsft::fs_read_text(out + "/train/theorem-lora-mlp-b1s1/final/adapter_config.json"));
+  EXPECT_EQ(cfg_json["r"], 4);
+  EXPECT_EQ(cfg_json["target_modules"], json::array({"down_proj", "gate_proj", "up_proj"}));
+  auto ex = json::parse(tsft::fs_read_text(out + "/experiment.json"));
+  int lora_runs = 0;
+  for (auto& run : ex["runs"]) lora_runs += run["trainable"].get<std::string>().rfind("lora-", 0) == 0;
+  EXPECT_EQ(lora_runs, 2);
+  EXPECT_NE(tsft::fs_read_text(out + "/report.md").find("theorem-lora-mlp-b1s1"), std::string::npos);
+}
+
 // Equal problems seen: one problem per row, ceil(problems / micro_batch) steps for every arm.
 TEST_F(ExperimentE2E, EqualProblemsBudgetGivesEveryArmTheSameProblems) {
   Smoke& s = *g_smoke;

@@ -21,35 +21,6 @@ using namespace tsft;
 using namespace tsft_test;
 namespace fs = std::filesystem;
 
-namespace {
-
-// Teacher-forced accuracy over the supervised tokens of a data file.
-double token_accuracy(Model& m, const std::string& data, const tokenizer::Tokenizer& tok) {
-  DataOptions o;
-  o.block = 128;
-  o.chat.template_name = "chatml";
-  auto ex = data_load_sft(data, tok, o, nullptr);
-  int64_t right = 0, total = 0;
-  for (auto& e : ex) {
-    int T = (int)e.ids.size();
-    Activations a = activations_create(m.cfg, 1, T, false);
-    std::vector<int32_t> pos(T);
-    for (int t = 0; t < T; t++) pos[t] = t;
-    std::vector<float> logits((size_t)T * m.cfg.V);
-    Batch b{e.ids.data(), nullptr, pos.data(), nullptr, 1, T};
-    model_forward(m, a, b, logits.data());
-    for (int t = 0; t + 1 < T; t++) {
-      if (!e.mask[t + 1]) continue;
-      const float* z = logits.data() + (size_t)t * m.cfg.V;
-      right += (std::max_element(z, z + m.cfg.V) - z) == e.ids[t + 1];
-      total++;
-    }
-  }
-  return (double)right / total;
-}
-
-}  // namespace
-
 // The learning smoke test: a tiny model learns to reverse 4-digit strings (held-out strings).
 TEST(TrainSlow, TinyModelLearnsToReverseDigits) {
   TempDir t;
@@ -67,8 +38,9 @@ TEST(TrainSlow, TinyModelLearnsToReverseDigits) {
   Model m = model_load(r.final_dir);
   tokenizer::Tokenizer tok(t / "model/tokenizer.json");
   double acc = token_accuracy(m, t / "test.jsonl", tok);
-  std::printf("[learn] reverse-4 digits: held-out token accuracy %.2f%%, final loss %.4f, val %.4f, %.0f tok/s\n",
-              100 * acc, r.last_loss, r.val_loss, r.tokens_per_s);
+  std::printf(
+      "[learn] reverse-4 digits: held-out token accuracy %.2f%%, final loss %.4f, val %.4f, %.0f tok/s\n",
+      100 * acc, r.last_loss, r.val_loss, r.tokens_per_s);
   EXPECT_GE(acc, 0.99);
 }
 
@@ -78,15 +50,18 @@ TEST(Train, MaskingMatchesIndependentHfLoss) {
   TempDir t;
   write_tiny_model(t / "model", 32, 1, 3);
   tokenizer::Tokenizer tok(t / "model/tokenizer.json");
-  tsft::fs_write_atomic(t / "one.jsonl",
-                        R"({"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"2+2?"},)"
-                        R"({"role":"assistant","content":"It is 4."}]})" "\n");
+  tsft::fs_write_atomic(
+      t / "one.jsonl",
+      R"({"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"2+2?"},)"
+      R"({"role":"assistant","content":"It is 4."}]})"
+      "\n");
   DataOptions o;
   o.chat.template_name = "chatml";
   auto ex = data_load_sft(t / "one.jsonl", tok, o, nullptr);
   ASSERT_EQ(ex.size(), 1u);
   // independent positions: tokens of the prefix up to the answer, the answer, then <|im_end|>
-  std::string prefix = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n";
+  std::string prefix =
+      "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n";
   size_t P = tok.encode(prefix).size(), A = tok.encode("It is 4.").size();
   std::vector<int32_t> full = tok.encode(prefix + "It is 4.<|im_end|>\n");
   ASSERT_EQ(ex[0].ids, full);
@@ -122,15 +97,19 @@ TEST(Train, ZeroSupervisedWarnsAndAllMaskedFails) {
   TempDir t;
   write_byte_tokenizer(t / "tok");
   tokenizer::Tokenizer tok(t / "tok/tokenizer.json");
-  tsft::fs_write_atomic(t / "d.jsonl",
-                        R"({"id":"a","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}]})" "\n"
-                        R"({"id":"b","messages":[{"role":"user","content":"no answer here"}]})" "\n");
+  tsft::fs_write_atomic(
+      t / "d.jsonl",
+      R"({"id":"a","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}]})"
+      "\n"
+      R"({"id":"b","messages":[{"role":"user","content":"no answer here"}]})"
+      "\n");
   DataOptions o;
   o.chat.template_name = "chatml";
   DataStats st;
   auto ex = data_load_sft(t / "d.jsonl", tok, o, &st);
   EXPECT_EQ(st.zero_supervised, std::vector<std::string>{"b"});
-  tsft::fs_write_atomic(t / "none.jsonl", R"({"messages":[{"role":"user","content":"x"}]})" "\n");
+  tsft::fs_write_atomic(t / "none.jsonl", R"({"messages":[{"role":"user","content":"x"}]})"
+                                          "\n");
   try {
     data_load_sft(t / "none.jsonl", tok, o, nullptr);
     FAIL() << "all-masked data must be an error";
@@ -160,7 +139,8 @@ TEST(Train, PackingKeepsDocumentsApartAndOverlongPolicy) {
     EXPECT_LE(r.ids.size(), 128u);
     total += (int64_t)r.ids.size();
     for (size_t i = 0; i < r.ids.size(); i++) {
-      if (i + 1 < r.ids.size() && r.doc[i + 1] != r.doc[i]) EXPECT_EQ(r.targets[i], -100) << "loss crosses documents";
+      if (i + 1 < r.ids.size() && r.doc[i + 1] != r.doc[i])
+        EXPECT_EQ(r.targets[i], -100) << "loss crosses documents";
       if (i > 0 && r.doc[i] != r.doc[i - 1]) EXPECT_EQ(r.pos[i], 0) << "positions restart";
     }
   }
@@ -177,9 +157,11 @@ TEST(Train, AccumulationEqualsOneBigBatch) {
   write_tiny_model(t / "model", 32, 2, 5);
   std::string data;
   for (int i = 0; i < 4; i++)
-    data += nlohmann::json{{"messages", {{{"role", "user"}, {"content", "q" + std::to_string(i)}},
-                                         {{"role", "assistant"}, {"content", std::string(3 + 9 * i, 'a' + i)}}}}}
-                .dump() + "\n";
+    data += nlohmann::json{{"messages",
+                            {{{"role", "user"}, {"content", "q" + std::to_string(i)}},
+                             {{"role", "assistant"}, {"content", std::string(3 + 9 * i, 'a' + i)}}}}}
+                .dump() +
+            "\n";
   tsft::fs_write_atomic(t / "train.jsonl", data);
   TrainConfig a = base_config(t, "a"), b = base_config(t, "b");
   a.packing = b.packing = false;
@@ -208,8 +190,9 @@ TEST(Train, MlpOnlySelectionLeavesOthersBitIdentical) {
   TempDir t;
   write_tiny_model(t / "model", 32, 2, 6);
   write_reverse_data(t / "train.jsonl", 40, 4, 2);
-  CmdResult r = run_cmd(tsft_bin() + " train --model " + t / "model" + " --data " + t / "train.jsonl" + " --out " +
-                        t / "run" + " --trainable mlp --steps 3 --micro-batch 2 --block 64 --lr 1e-3 --chat-template chatml");
+  CmdResult r = run_cmd(
+      tsft_bin() + " train --model " + t / "model" + " --data " + t / "train.jsonl" + " --out " + t / "run" +
+      " --trainable mlp --steps 3 --micro-batch 2 --block 64 --lr 1e-3 --chat-template chatml");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   CmdResult d = run_cmd(tsft_bin() + " diff --a " + t / "model" + " --b " + t / "run/final");
   ASSERT_EQ(d.exit_code, 0) << d.output;
@@ -219,7 +202,8 @@ TEST(Train, MlpOnlySelectionLeavesOthersBitIdentical) {
   while (std::getline(in, line)) {
     if (line.rfind("model.", 0) != 0 && line.rfind("lm_head", 0) != 0) continue;
     bool changed = line.find(" 0.0%") == std::string::npos;
-    if (line.find(".mlp.") != std::string::npos) mlp_changed += changed;
+    if (line.find(".mlp.") != std::string::npos)
+      mlp_changed += changed;
     else {
       others++;
       EXPECT_FALSE(changed) << line;
@@ -277,9 +261,9 @@ TEST(Train, KilledDuringCheckpointWriteKeepsPreviousCheckpoint) {
   if (pid == 0) {
     setenv("TSFT_TEST_CHECKPOINT_DELAY_MS", "1500", 1);
     std::string bin = tsft_bin(), model = t / "model", data = t / "train.jsonl";
-    execl(bin.c_str(), bin.c_str(), "train", "--model", model.c_str(), "--data", data.c_str(), "--out", out.c_str(),
-          "--steps", "4", "--save-every", "2", "--micro-batch", "2", "--block", "64", "--chat-template", "chatml",
-          "-q", (char*)nullptr);
+    execl(bin.c_str(), bin.c_str(), "train", "--model", model.c_str(), "--data", data.c_str(), "--out",
+          out.c_str(), "--steps", "4", "--save-every", "2", "--micro-batch", "2", "--block", "64",
+          "--chat-template", "chatml", "-q", (char*)nullptr);
     _exit(127);
   }
   // wait for checkpoint-000002 to be committed and the step-4 temp dir to appear, then kill
