@@ -9,12 +9,13 @@
 #include "eval/run_eval.hpp"
 
 namespace {
-int run(tsft::eval::EvalConfig c, const std::string& shard) {
+int run(tsft::eval::EvalConfig c, const std::string& shard, bool chunk_given) {
+  TSFT_USAGE_CHECK(c.chunk > 0, "--chunk must be positive (got {})", c.chunk);
   if (!c.endpoint.empty()) {  // --model names the served model; there is no local directory
     c.endpoint_model = c.model_dir;
     c.model_dir.clear();
     // Results are appended per chunk: keep chunks a few rounds of requests, so a kill loses little.
-    c.chunk = std::max(8, 4 * c.concurrency);
+    if (!chunk_given) c.chunk = std::max(8, 4 * c.concurrency);
   }
   if (!shard.empty()) {
     size_t s = shard.find('/');
@@ -30,37 +31,45 @@ int run(tsft::eval::EvalConfig c, const std::string& shard) {
   auto m = tsft::eval::eval_read_results(c.out_dir + "/results.jsonl");
   auto metrics = tsft::eval::eval_metrics(m);
   fmt::print("{} items, accuracy {:.2f}% [{:.2f}, {:.2f}]; {:.1f} new tokens/s -> {}/metrics.json\n", s.items,
-             100 * metrics["overall"]["accuracy"].get<double>(), 100 * metrics["overall"]["ci95"][0].get<double>(),
+             100 * metrics["overall"]["accuracy"].get<double>(),
+             100 * metrics["overall"]["ci95"][0].get<double>(),
              100 * metrics["overall"]["ci95"][1].get<double>(), s.new_tokens_per_s, c.out_dir);
   return 0;
 }
 }  // namespace
 
-TSFT_COMMAND(eval, "eval", "Evaluate a model on problems: generate, grade, metrics with intervals", [](CLI::App& app) {
-  auto c = std::make_shared<tsft::eval::EvalConfig>();
-  auto shard = std::make_shared<std::string>();
-  app.add_option("--model", c->model_dir, "HF model directory (with --endpoint: the served model's name)")
-      ->required();
-  app.add_option("--endpoint", c->endpoint,
-                 "generate through an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1) instead");
-  app.add_option("--api-key-env", c->api_key_env, "--endpoint: environment variable holding the API key");
-  app.add_option("--concurrency", c->concurrency, "--endpoint: requests in flight")->capture_default_str();
-  app.add_option("--timeout", c->timeout_s, "--endpoint: seconds per request")->capture_default_str();
-  app.add_option("--retries", c->max_retries, "--endpoint: retries on 429/5xx/connection errors/timeouts")
-      ->capture_default_str();
-  app.add_option("--backoff", c->backoff_s, "--endpoint: first retry delay, doubling (Retry-After honoured)")
-      ->capture_default_str();
-  app.add_option("--data", c->data, "problem JSONL files or directories (tsft gen output)")->required();
-  app.add_option("--out", c->out_dir, "output directory (results.jsonl, metrics.json)")->required();
-  app.add_option("--tokenizer", c->tokenizer_path, "tokenizer.json (default: the model's)");
-  app.add_option("--chat-template", c->chat_template, "override the chat template family");
-  app.add_option("--system", c->system, "system message");
-  app.add_option("--limit", c->limit, "items per file (0 = all)");
-  app.add_option("--shard", *shard, "evaluate shard i of n (i/n)");
-  app.add_option("--max-new-tokens", c->max_new_tokens, "generation budget")->capture_default_str();
-  app.add_option("--batch", c->batch, "concurrent sequences")->capture_default_str();
-  app.add_option("--threads", c->threads, "threads (0 = all cores)");
-  app.add_flag("-q,--quiet", c->quiet, "no progress output");
-  tsft::cli::add_engine_options(app, c->engine);
-  return [c, shard] { return run(*c, *shard); };
-});
+TSFT_COMMAND(
+    eval, "eval", "Evaluate a model on problems: generate, grade, metrics with intervals", [](CLI::App& app) {
+      auto c = std::make_shared<tsft::eval::EvalConfig>();
+      auto shard = std::make_shared<std::string>();
+      app.add_option("--model", c->model_dir, "HF model directory (with --endpoint: the served model's name)")
+          ->required();
+      app.add_option("--endpoint", c->endpoint,
+                     "generate through an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1) instead");
+      app.add_option("--api-key-env", c->api_key_env, "--endpoint: environment variable holding the API key");
+      app.add_option("--concurrency", c->concurrency, "--endpoint: requests in flight")
+          ->capture_default_str();
+      app.add_option("--timeout", c->timeout_s, "--endpoint: seconds per request")->capture_default_str();
+      app.add_option("--retries", c->max_retries, "--endpoint: retries on 429/5xx/connection errors/timeouts")
+          ->capture_default_str();
+      app.add_option("--backoff", c->backoff_s,
+                     "--endpoint: first retry delay, doubling (Retry-After honoured)")
+          ->capture_default_str();
+      app.add_option("--data", c->data, "problem JSONL files or directories (tsft gen output)")->required();
+      app.add_option("--out", c->out_dir, "output directory (results.jsonl, metrics.json)")->required();
+      app.add_option("--tokenizer", c->tokenizer_path, "tokenizer.json (default: the model's)");
+      app.add_option("--chat-template", c->chat_template, "override the chat template family");
+      app.add_option("--system", c->system, "system message");
+      app.add_option("--limit", c->limit, "items per file (0 = all)");
+      app.add_option("--shard", *shard, "evaluate shard i of n (i/n)");
+      app.add_option("--max-new-tokens", c->max_new_tokens, "generation budget")->capture_default_str();
+      app.add_option("--batch", c->batch, "concurrent sequences")->capture_default_str();
+      app.add_option("--threads", c->threads, "threads (0 = all cores)");
+      CLI::Option* chunk =
+          app.add_option("--chunk", c->chunk,
+                         "items generated between appends to results.jsonl (a kill loses at most "
+                         "one chunk; default 256, with --endpoint 4 x --concurrency)");
+      app.add_flag("-q,--quiet", c->quiet, "no progress output");
+      tsft::cli::add_engine_options(app, c->engine);
+      return [c, shard, chunk] { return run(*c, *shard, chunk->count() > 0); };
+    });

@@ -22,9 +22,19 @@ using json = nlohmann::json;
 namespace tsft::eval {
 
 json item_to_json(const ItemResult& r) {
-  return {{"id", r.id}, {"split", r.split}, {"probe", r.probe}, {"parent_id", r.parent_id}, {"family", r.family},
-          {"domain", r.domain}, {"theorems", r.theorems}, {"gold", r.gold}, {"output", r.output},
-          {"extracted", r.extracted}, {"rule", r.rule}, {"correct", r.correct}, {"new_tokens", r.new_tokens}};
+  return {{"id", r.id},
+          {"split", r.split},
+          {"probe", r.probe},
+          {"parent_id", r.parent_id},
+          {"family", r.family},
+          {"domain", r.domain},
+          {"theorems", r.theorems},
+          {"gold", r.gold},
+          {"output", r.output},
+          {"extracted", r.extracted},
+          {"rule", r.rule},
+          {"correct", r.correct},
+          {"new_tokens", r.new_tokens}};
 }
 
 ItemResult item_from_json(const json& j, const std::string& where) {
@@ -42,7 +52,8 @@ ItemResult item_from_json(const json& j, const std::string& where) {
   r.rule = j.value("rule", "");
   r.correct = j["correct"].get<bool>();
   r.new_tokens = j.value("new_tokens", (int64_t)0);
-  if (j.contains("theorems") && j["theorems"].is_array()) r.theorems = j["theorems"].get<std::vector<std::string>>();
+  if (j.contains("theorems") && j["theorems"].is_array())
+    r.theorems = j["theorems"].get<std::vector<std::string>>();
   return r;
 }
 
@@ -146,7 +157,9 @@ std::vector<Pending> read_problems(const EvalConfig& cfg) {
 
 json acc_json(int64_t k, int64_t n) {
   Interval w = stats_wilson(k, n);
-  return {{"n", n}, {"correct", k}, {"accuracy", w.estimate},
+  return {{"n", n},
+          {"correct", k},
+          {"accuracy", w.estimate},
           {"ci95", {std::max(0.0, w.lo), std::min(1.0, w.hi)}}};
 }
 }  // namespace
@@ -170,7 +183,9 @@ json eval_metrics(const std::vector<ItemResult>& rs) {
   }
   json j;
   j["overall"] = acc_json(k, (int64_t)rs.size());
-  for (auto [name, m] : {std::pair{"split", &by_split}, {"probe", &by_probe}, {"theorem", &by_theorem},
+  for (auto [name, m] : {std::pair{"split", &by_split},
+                         {"probe", &by_probe},
+                         {"theorem", &by_theorem},
                          {"domain", &by_domain}}) {
     json o = json::object();
     for (auto& [key, c] : *m) o[key] = acc_json(c.first, c.second);
@@ -194,9 +209,14 @@ json eval_metrics(const std::vector<ItemResult>& rs) {
   for (auto& [probe, p] : par) {
     PairStats s = stats_pairs(p, var[probe]);
     Interval cr = stats_copy_rate(copied[probe], differ[probe]);
-    pj[probe] = {{"pairs", s.pairs}, {"parent_accuracy", s.parent_acc}, {"variant_accuracy", s.variant_acc},
-                 {"drop", s.drop}, {"relative_drop", s.relative_drop}, {"conditional_drop", s.conditional_drop},
-                 {"pair_consistency", s.consistency}, {"answer_copy_rate", cr.estimate},
+    pj[probe] = {{"pairs", s.pairs},
+                 {"parent_accuracy", s.parent_acc},
+                 {"variant_accuracy", s.variant_acc},
+                 {"drop", s.drop},
+                 {"relative_drop", s.relative_drop},
+                 {"conditional_drop", s.conditional_drop},
+                 {"pair_consistency", s.consistency},
+                 {"answer_copy_rate", cr.estimate},
                  {"answer_copy_ci95", {cr.lo, cr.hi}}};
   }
   for (auto& [probe, f] : flagged) {
@@ -221,8 +241,9 @@ json eval_fingerprint(const EvalConfig& cfg) {
     if (!e.is_regular_file() || (e.path().extension() != ".safetensors" && n != "config.json")) continue;
     files.push_back({n, (int64_t)e.file_size(), (int64_t)e.last_write_time().time_since_epoch().count()});
   }
-  json fp = {{"model_dir", cfg.model_dir}, {"model_files", files}, {"tokenizer", cfg.tokenizer_path},
-             {"chat_template", cfg.chat_template}, {"system", cfg.system}, {"max_new_tokens", cfg.max_new_tokens}};
+  json fp = {
+      {"model_dir", cfg.model_dir},         {"model_files", files}, {"tokenizer", cfg.tokenizer_path},
+      {"chat_template", cfg.chat_template}, {"system", cfg.system}, {"max_new_tokens", cfg.max_new_tokens}};
   if (cfg.endpoint.empty()) fp["engine"] = cfg.engine.name();
   if (!cfg.endpoint.empty()) fp["endpoint"] = {{"url", cfg.endpoint}, {"model", cfg.endpoint_model}};
   return fp;
@@ -236,23 +257,29 @@ EvalSummary eval_run(const EvalConfig& cfg) {
   std::vector<Pending> mine;
   for (size_t i = 0; i < all.size(); i++)
     if ((int)(i % cfg.shard_count) == cfg.shard_index) mine.push_back(std::move(all[i]));
-  fs::create_directories(cfg.out_dir);
+  // One writer per output directory; what a killed run left half-written (temp files) goes first.
+  DirLock lock(cfg.out_dir, "tsft eval");
+  fs_remove_stale_temps(cfg.out_dir);
   const std::string res_path = (fs::path(cfg.out_dir) / "results.jsonl").string();
   std::vector<ItemResult> done = eval_read_results(res_path);
   // Resume only the same evaluation: results of another model or other settings are never mixed in.
   const std::string fp_path = (fs::path(cfg.out_dir) / "eval_run.json").string();
   json fp = eval_fingerprint(cfg);
   if (!done.empty()) {
-    TSFT_USAGE_CHECK(fs::exists(fp_path),
-                     "{}: holds {} graded items but no eval_run.json saying which model and settings made them; "
-                     "use a new --out directory (or delete it) to evaluate again", cfg.out_dir, done.size());
+    TSFT_USAGE_CHECK(
+        fs::exists(fp_path),
+        "{}: holds {} graded items but no eval_run.json saying which model and settings made them; "
+        "use a new --out directory (or delete it) to evaluate again",
+        cfg.out_dir, done.size());
     json old = json::parse(fs_read_text(fp_path), nullptr, false);
-    if (old.is_object() && !old.contains("engine")) old["engine"] = EngineSpec{}.name();  // runs before engines
+    if (old.is_object() && !old.contains("engine"))
+      old["engine"] = EngineSpec{}.name();  // runs before engines
     for (auto& [k, v] : fp.items())
-      TSFT_USAGE_CHECK(old.is_object() && old.contains(k) && old[k] == v,
-                       "{}: holds results of a different evaluation ({} changed: was {}, now {}); use a new --out "
-                       "directory (or delete it) to evaluate again", fp_path, k,
-                       old.is_object() && old.contains(k) ? old[k].dump() : "absent", v.dump());
+      TSFT_USAGE_CHECK(
+          old.is_object() && old.contains(k) && old[k] == v,
+          "{}: holds results of a different evaluation ({} changed: was {}, now {}); use a new --out "
+          "directory (or delete it) to evaluate again",
+          fp_path, k, old.is_object() && old.contains(k) ? old[k].dump() : "absent", v.dump());
   }
   fs_write_atomic(fp_path, fp.dump(2) + "\n");
   std::set<std::string> done_ids;
@@ -265,7 +292,8 @@ EvalSummary eval_run(const EvalConfig& cfg) {
   std::vector<Pending> todo;
   for (auto& p : mine)
     if (!done_ids.count(p.r.id)) todo.push_back(std::move(p));
-  if (!cfg.quiet && !done.empty()) log_info("resuming: {} items already graded, {} to go", done.size(), todo.size());
+  if (!cfg.quiet && !done.empty())
+    log_info("resuming: {} items already graded, {} to go", done.size(), todo.size());
 
   EvalSummary sum;
   std::string model_name = cfg.endpoint.empty() ? cfg.model_dir : cfg.endpoint_model;
@@ -302,14 +330,23 @@ EvalSummary eval_run(const EvalConfig& cfg) {
     sum.new_tokens_per_s = sum.seconds > 0 ? sum.generated / sum.seconds : 0;
   }
   sum.items = (int64_t)done.size();
+  // metrics.json is a function of results.jsonl (+ model and shard), so a resumed evaluation writes the
+  // same bytes as an uninterrupted one; this invocation's throughput goes to generation.json.
+  int64_t new_tokens = 0;
+  for (auto& r : done) new_tokens += r.new_tokens;
   json metrics = eval_metrics(done);
   metrics["model"] = model_name;
-  metrics["generation"] = {{"new_tokens", sum.generated}, {"prompt_tokens", sum.prompt_tokens},
-                           {"seconds", sum.seconds}, {"new_tokens_per_s", sum.new_tokens_per_s}};
-  if (!cfg.endpoint.empty())
-    metrics["generation"]["endpoint"] = {{"url", cfg.endpoint}, {"requests", sum.requests}, {"retries", sum.retries}};
+  metrics["generation"] = {{"new_tokens", new_tokens}};
   metrics["shard"] = fmt::format("{}/{}", cfg.shard_index, cfg.shard_count);
   fs_write_atomic((fs::path(cfg.out_dir) / "metrics.json").string(), metrics.dump(2) + "\n");
+  json gen = {{"items_generated", (int64_t)todo.size()},
+              {"new_tokens", sum.generated},
+              {"prompt_tokens", sum.prompt_tokens},
+              {"seconds", sum.seconds},
+              {"new_tokens_per_s", sum.new_tokens_per_s}};
+  if (!cfg.endpoint.empty())
+    gen["endpoint"] = {{"url", cfg.endpoint}, {"requests", sum.requests}, {"retries", sum.retries}};
+  fs_write_atomic((fs::path(cfg.out_dir) / "generation.json").string(), gen.dump(2) + "\n");
   return sum;
 }
 

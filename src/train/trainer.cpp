@@ -26,19 +26,43 @@ using json = nlohmann::json;
 namespace tsft {
 
 json train_config_to_json(const TrainConfig& c) {
-  return {{"model", c.model_dir}, {"data", c.data_path}, {"val", c.val_path}, {"out", c.out_dir},
-          {"pretrain", c.pretrain}, {"trainable", c.trainable}, {"block", c.block},
-          {"micro_batch", c.micro_batch}, {"grad_accum", c.grad_accum}, {"max_steps", c.max_steps},
-          {"epochs", c.epochs}, {"lr", c.adam.lr}, {"beta1", c.adam.beta1}, {"beta2", c.adam.beta2},
-          {"eps", c.adam.eps}, {"weight_decay", c.adam.weight_decay}, {"decay_all", c.adam.decay_all},
-          {"clip", c.adam.clip}, {"schedule", c.schedule}, {"warmup", c.warmup},
-          {"min_lr_ratio", c.min_lr_ratio}, {"seed", c.seed}, {"threads", c.threads},
-          {"save_every", c.save_every}, {"keep_last", c.keep_last}, {"eval_every", c.eval_every},
-          {"packing", c.packing}, {"overlong", c.overlong == Overlong::drop ? "drop" : "truncate"},
-          {"chat_template", c.chat_template}, {"max_supervised_tokens", c.max_supervised_tokens},
-          {"early_stop_patience", c.early_stop_patience}, {"early_stop_min_delta", c.early_stop_min_delta},
-          {"device", c.engine.device}, {"precision", c.engine.precision}, {"nonfinite", c.nonfinite},
-          {"max_skips", c.max_skips}, {"memory_check", c.memory_check}};
+  return {{"model", c.model_dir},
+          {"data", c.data_path},
+          {"val", c.val_path},
+          {"out", c.out_dir},
+          {"pretrain", c.pretrain},
+          {"trainable", c.trainable},
+          {"block", c.block},
+          {"micro_batch", c.micro_batch},
+          {"grad_accum", c.grad_accum},
+          {"max_steps", c.max_steps},
+          {"epochs", c.epochs},
+          {"lr", c.adam.lr},
+          {"beta1", c.adam.beta1},
+          {"beta2", c.adam.beta2},
+          {"eps", c.adam.eps},
+          {"weight_decay", c.adam.weight_decay},
+          {"decay_all", c.adam.decay_all},
+          {"clip", c.adam.clip},
+          {"schedule", c.schedule},
+          {"warmup", c.warmup},
+          {"min_lr_ratio", c.min_lr_ratio},
+          {"seed", c.seed},
+          {"threads", c.threads},
+          {"save_every", c.save_every},
+          {"keep_last", c.keep_last},
+          {"eval_every", c.eval_every},
+          {"packing", c.packing},
+          {"overlong", c.overlong == Overlong::drop ? "drop" : "truncate"},
+          {"chat_template", c.chat_template},
+          {"max_supervised_tokens", c.max_supervised_tokens},
+          {"early_stop_patience", c.early_stop_patience},
+          {"early_stop_min_delta", c.early_stop_min_delta},
+          {"device", c.engine.device},
+          {"precision", c.engine.precision},
+          {"nonfinite", c.nonfinite},
+          {"max_skips", c.max_skips},
+          {"memory_check", c.memory_check}};
 }
 
 double train_flops(const ModelConfig& c, const TensorTable& table, const std::vector<int>& rows, int T) {
@@ -100,7 +124,8 @@ struct Schedule {  // which rows form global micro-batch g (epoch-seeded shuffle
       cached_epoch = e;
     }
     std::vector<size_t> w;
-    for (int64_t i = k * B; i < std::min<int64_t>((int64_t)perm.size(), (k + 1) * B); i++) w.push_back(perm[i]);
+    for (int64_t i = k * B; i < std::min<int64_t>((int64_t)perm.size(), (k + 1) * B); i++)
+      w.push_back(perm[i]);
     return w;
   }
 };
@@ -113,9 +138,10 @@ Model download_finite(const Engine& e, int64_t step, const std::string& out_dir)
   std::string bad = nonfinite_first_weight(host, &n);
   if (!bad.empty()) {
     std::string last = last_checkpoint(out_dir);
-    TSFT_FAIL("step {}: {} of {} values of weight {} are not finite after the update (learning rate too high?); "
-              "nothing saved, last good checkpoint: {}",
-              step, n, host.table.get(bad).numel, bad, last.empty() ? "none" : last);
+    TSFT_FAIL(
+        "step {}: {} of {} values of weight {} are not finite after the update (learning rate too high?); "
+        "nothing saved, last good checkpoint: {}",
+        step, n, host.table.get(bad).numel, bad, last.empty() ? "none" : last);
   }
   return host;
 }
@@ -147,7 +173,27 @@ void prune_checkpoints(const std::string& out, int keep) {
       cks.push_back(p.path().string());
   }
   std::sort(cks.begin(), cks.end());
-  for (size_t i = 0; i + keep < cks.size(); i++) fs::remove_all(cks[i]);
+  for (size_t i = 0; i + keep < cks.size(); i++) fs_remove_dir(cks[i]);  // never seen half-deleted
+}
+
+// The tokenizer files every save copies, staged once in OUT/tokenizer/: the source may be a checkpoint
+// of this run (--resume) that pruning deletes later.
+std::string stage_tokenizer(const std::string& tok_path, const std::string& out_dir) {
+  const std::string dst = (fs::path(out_dir) / "tokenizer").string();
+  std::vector<std::pair<std::string, std::string>> files = {{"tokenizer.json", fs_read_text(tok_path)}};
+  for (const char* f : {"tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
+                        "generation_config.json", "vocab.json", "merges.txt"}) {
+    fs::path src = fs::path(tok_path).parent_path() / f;
+    if (fs::exists(src)) files.push_back({f, fs_read_text(src.string())});
+  }
+  bool same = fs::is_directory(dst);  // a resumed run usually finds them in place: nothing is written
+  for (auto& [name, text] : files)
+    same = same && fs::exists(dst + "/" + name) && fs_read_text(dst + "/" + name) == text;
+  if (same) return dst;
+  std::string tmp = fs_make_temp_dir(dst);
+  for (auto& [name, text] : files) fs_write_atomic((fs::path(tmp) / name).string(), text);
+  fs_commit_dir(tmp, dst);
+  return dst;
 }
 
 // metrics.jsonl keeps the lines of steps <= `step` (a resumed run rewrites what followed).
@@ -172,21 +218,24 @@ void append_line(std::ofstream& out, const std::string& path, const json& j) {
 }
 
 // Packed rows of one data file (raw text for pre-training, chat/prompt-completion JSONL for SFT).
-std::vector<PackedRow> load_rows(const TrainConfig& cfg, const tokenizer::Tokenizer& tok, const std::string& path,
-                                 bool log) {
+std::vector<PackedRow> load_rows(const TrainConfig& cfg, const tokenizer::Tokenizer& tok,
+                                 const std::string& path, bool log) {
   DataOptions dopt;
   dopt.block = cfg.block;
   dopt.overlong = cfg.overlong;
   dopt.chat.template_name = cfg.chat_template;
   DataStats ds;
-  std::vector<Example> ex = cfg.pretrain ? data_load_text(path, tok, dopt, &ds) : data_load_sft(path, tok, dopt, &ds);
+  std::vector<Example> ex =
+      cfg.pretrain ? data_load_text(path, tok, dopt, &ds) : data_load_sft(path, tok, dopt, &ds);
   std::vector<PackedRow> rows = data_pack(ex, cfg.block, cfg.packing);
   int64_t row_tokens = 0;
   for (auto& r : rows) row_tokens += (int64_t)r.ids.size();
   if (log)
-    log_info("data {}: {} examples, {} tokens, {} supervised; {} truncated, {} dropped (block {}); {} rows, fill {:.1f}%",
-             path, ds.examples, ds.tokens, ds.supervised, ds.truncated, ds.dropped, cfg.block, rows.size(),
-             100.0 * row_tokens / ((double)rows.size() * cfg.block));
+    log_info(
+        "data {}: {} examples, {} tokens, {} supervised; {} truncated, {} dropped (block {}); {} rows, fill "
+        "{:.1f}%",
+        path, ds.examples, ds.tokens, ds.supervised, ds.truncated, ds.dropped, cfg.block, rows.size(),
+        100.0 * row_tokens / ((double)rows.size() * cfg.block));
   return rows;
 }
 
@@ -230,12 +279,14 @@ void handle_nonfinite(Engine& e, Workspace& ws, const std::vector<MicroBatch>& m
   r.lr = head.lr;
   bool skip = nonfinite_policy_parse(cfg.nonfinite) == NonFinitePolicy::skip && *skips < cfg.max_skips;
   if (skip) ++*skips;
-  json extra = {{"policy", cfg.nonfinite}, {"skipped", skip}, {"skips", *skips}, {"max_skips", cfg.max_skips}};
+  json extra = {
+      {"policy", cfg.nonfinite}, {"skipped", skip}, {"skips", *skips}, {"max_skips", cfg.max_skips}};
   std::string path = nonfinite_write(r, cfg.out_dir, extra);
   if (skip) {
     e.zero_grads();
     if (!cfg.quiet)
-      log_info("{}; step skipped ({} of at most {}), see {}", nonfinite_summary(r), *skips, cfg.max_skips, path);
+      log_info("{}; step skipped ({} of at most {}), see {}", nonfinite_summary(r), *skips, cfg.max_skips,
+               path);
     return;
   }
   std::string last = last_checkpoint(cfg.out_dir);
@@ -249,7 +300,8 @@ void handle_nonfinite(Engine& e, Workspace& ws, const std::vector<MicroBatch>& m
 
 TrainResult train_run(const TrainConfig& cfg) {
   kernels_init_threads(cfg.threads);
-  TSFT_USAGE_CHECK(cfg.block > 1 && cfg.micro_batch > 0 && cfg.grad_accum > 0, "block, micro_batch and grad_accum must be positive");
+  TSFT_USAGE_CHECK(cfg.block > 1 && cfg.micro_batch > 0 && cfg.grad_accum > 0,
+                   "block, micro_batch and grad_accum must be positive");
   TSFT_USAGE_CHECK(!cfg.out_dir.empty(), "an output directory is required");
   nonfinite_policy_parse(cfg.nonfinite);
   TSFT_USAGE_CHECK(cfg.max_skips >= 0, "--max-skips must be >= 0 (got {})", cfg.max_skips);
@@ -259,13 +311,14 @@ TrainResult train_run(const TrainConfig& cfg) {
   std::unique_ptr<Engine> eng = engine_create(cfg.engine, model_load(src_dir));
   Engine& m = *eng;
   const ModelConfig& mcfg = m.config();
-  TSFT_CHECK(cfg.block <= mcfg.max_position, "block {} exceeds max_position_embeddings {}", cfg.block, mcfg.max_position);
-  std::string tok_path = !cfg.tokenizer_path.empty() ? cfg.tokenizer_path : (fs::path(src_dir) / "tokenizer.json").string();
+  TSFT_CHECK(cfg.block <= mcfg.max_position, "block {} exceeds max_position_embeddings {}", cfg.block,
+             mcfg.max_position);
+  std::string tok_path =
+      !cfg.tokenizer_path.empty() ? cfg.tokenizer_path : (fs::path(src_dir) / "tokenizer.json").string();
   TSFT_CHECK(fs::exists(tok_path), "{}: no tokenizer.json (pass --tokenizer)", tok_path);
   tokenizer::Tokenizer tok(tok_path);
-  TSFT_CHECK(tok.vocab_size() <= mcfg.V, "{}: tokenizer has {} ids but the model's vocab_size is {}", tok_path,
-             tok.vocab_size(), mcfg.V);
-  const std::string tok_dir = fs::path(tok_path).parent_path().string();
+  TSFT_CHECK(tok.vocab_size() <= mcfg.V, "{}: tokenizer has {} ids but the model's vocab_size is {}",
+             tok_path, tok.vocab_size(), mcfg.V);
 
   std::vector<PackedRow> rows = load_rows(cfg, tok, cfg.data_path, !cfg.quiet);
   std::vector<PackedRow> val_rows;
@@ -289,14 +342,20 @@ TrainResult train_run(const TrainConfig& cfg) {
     log_info("trainable '{}': {} of {} parameters;{}", cfg.trainable, m.table().count_params(true),
              m.table().count_params(), s);
   }
+  // One writer per run directory (taken once the run is known to fit: a refused run writes nothing);
+  // what a killed run left half-written (temp files) goes first.
+  DirLock lock(cfg.out_dir, "tsft train");
+  fs_remove_stale_temps(cfg.out_dir);
+  const std::string tok_dir = stage_tokenizer(tok_path, cfg.out_dir);
   Optimizer opt;
   opt.cfg = cfg.adam;
   Schedule sched{&rows, cfg.micro_batch, cfg.seed};
   const int64_t per_step = cfg.grad_accum;
   TSFT_USAGE_CHECK(cfg.early_stop_patience <= 0 || !val_rows.empty(),
                    "early stopping (patience {}) needs a validation file (--val)", cfg.early_stop_patience);
-  int64_t total = cfg.max_steps > 0 ? cfg.max_steps
-                                    : std::max<int64_t>(1, (int64_t)std::ceil(cfg.epochs * sched.per_epoch() / per_step));
+  int64_t total = cfg.max_steps > 0
+                      ? cfg.max_steps
+                      : std::max<int64_t>(1, (int64_t)std::ceil(cfg.epochs * sched.per_epoch() / per_step));
   // Equal-token budget: the schedule's horizon is the step count that trains `max_supervised_tokens`
   // at the data's mean supervised tokens per step; the loop itself stops on the exact count (at most
   // 4x the horizon, lr at its floor past it).
@@ -310,7 +369,8 @@ TrainResult train_run(const TrainConfig& cfg) {
     horizon = std::max<int64_t>(1, (int64_t)std::ceil((double)cfg.max_supervised_tokens / per));
     step_cap = 4 * horizon + 10;
     if (!cfg.quiet)
-      log_info("budget: {} supervised tokens (~{:.0f} per step: ~{} steps)", cfg.max_supervised_tokens, per, horizon);
+      log_info("budget: {} supervised tokens (~{:.0f} per step: ~{} steps)", cfg.max_supervised_tokens, per,
+               horizon);
   }
   total = horizon;
   LrSchedule kind = lr_schedule_parse(cfg.schedule);
@@ -320,28 +380,36 @@ TrainResult train_run(const TrainConfig& cfg) {
   int64_t sup_done = 0, best_step = 0, bad_evals = 0, skips = 0;
   double best_val = -1;
   const std::string best_dir = (fs::path(cfg.out_dir) / "best").string();
+  // The run's configuration as recorded: a resumed run (--resume without --model) keeps its base model's.
+  json run_config = train_config_to_json(cfg);
+  json st;  // the checkpoint resumed from
   if (resuming) {
-    json st = json::parse(fs_read_text((fs::path(cfg.resume_dir) / "trainer_state.json").string()));
+    st = json::parse(fs_read_text((fs::path(cfg.resume_dir) / "trainer_state.json").string()));
+    if (cfg.model_dir.empty() && st.contains("config")) run_config["model"] = st["config"].value("model", "");
     start = st.at("step").get<int64_t>();
     sup_done = st.value("supervised_tokens_done", (int64_t)0);
     best_step = st.value("best_step", (int64_t)0);
     best_val = st.value("best_val_loss", -1.0);
     bad_evals = st.value("bad_evals", (int64_t)0);
     skips = st.value("skipped_steps", (int64_t)0);
-    TSFT_CHECK(st.at("trainable") == cfg.trainable && st.at("rows") == (int64_t)rows.size() &&
-                   st.at("micro_batch") == cfg.micro_batch && st.at("grad_accum") == cfg.grad_accum &&
-                   st.at("seed") == cfg.seed,
-               "{}: trainer_state.json does not match this run (trainable, data rows, micro_batch, grad_accum, "
-               "seed must be the same to resume)", cfg.resume_dir);
+    TSFT_CHECK(
+        st.at("trainable") == cfg.trainable && st.at("rows") == (int64_t)rows.size() &&
+            st.at("micro_batch") == cfg.micro_batch && st.at("grad_accum") == cfg.grad_accum &&
+            st.at("seed") == cfg.seed,
+        "{}: trainer_state.json does not match this run (trainable, data rows, micro_batch, grad_accum, "
+        "seed must be the same to resume)",
+        cfg.resume_dir);
     opt.load(m, (fs::path(cfg.resume_dir) / "optimizer.safetensors").string());
     opt.step = start - skips;  // skipped steps made no update
     if (!cfg.quiet) log_info("resumed from {} at step {}", cfg.resume_dir, start);
   }
   fs::create_directories(cfg.out_dir);
   const std::string metrics_path = (fs::path(cfg.out_dir) / "metrics.jsonl").string();
-  if (resuming) truncate_metrics(metrics_path, start);
-  else if (fs::exists(metrics_path)) fs::remove(metrics_path);
-  fs_write_atomic((fs::path(cfg.out_dir) / "config.json").string(), train_config_to_json(cfg).dump(2) + "\n");
+  if (resuming)
+    truncate_metrics(metrics_path, start);
+  else if (fs::exists(metrics_path))
+    fs::remove(metrics_path);
+  fs_write_atomic((fs::path(cfg.out_dir) / "config.json").string(), run_config.dump(2) + "\n");
   fs_write_atomic((fs::path(cfg.out_dir) / "versions.json").string(), versions_json());
 
   // Memory planned once, before step 0.
@@ -354,9 +422,11 @@ TrainResult train_run(const TrainConfig& cfg) {
               act_bytes / 1048576.0, cfg.micro_batch, cfg.block);
   }
   if (!cfg.quiet)
-    log_info("engine {}: weights {:.1f} MiB, grads+AdamW {:.1f} MiB, activations {:.1f} MiB; {} steps of {} x {} rows",
-             m.name(), m.weight_bytes() / 1048576.0, m.gradient_bytes() / 1048576.0, act_bytes / 1048576.0, total,
-             cfg.grad_accum, cfg.micro_batch);
+    log_info(
+        "engine {}: weights {:.1f} MiB, grads+AdamW {:.1f} MiB, activations {:.1f} MiB; {} steps of {} x {} "
+        "rows",
+        m.name(), m.weight_bytes() / 1048576.0, m.gradient_bytes() / 1048576.0, act_bytes / 1048576.0, total,
+        cfg.grad_accum, cfg.micro_batch);
 
   std::ofstream metrics(metrics_path, std::ios::app);
   TSFT_CHECK(metrics.is_open(), "{}: cannot open for appending: {}", metrics_path, std::strerror(errno));
@@ -364,8 +434,16 @@ TrainResult train_run(const TrainConfig& cfg) {
   TrainResult res;
   double tok_sum = 0, time_sum = 0, flop_sum = 0;
   std::string stop_reason = "steps";
+  // The checkpoint of a run's last step (early stop, token budget, step count) is marked finished: a
+  // resumed run then trains no further and writes final/ and the summary the run would have written.
+  const bool finished = resuming && st.value("finished", false);
+  if (resuming) {
+    res.last_loss = st.value("last_loss", 0.0);
+    res.val_loss = st.value("val_loss", -1.0);
+    stop_reason = st.value("stop_reason", stop_reason);
+  }
   int64_t step_end = start;
-  for (int64_t step = start; step < step_cap; step++) {
+  for (int64_t step = start; step < step_cap && !finished; step++) {
     auto t0 = std::chrono::steady_clock::now();
     std::vector<MicroBatch> mbs;
     std::vector<std::vector<size_t>> which;
@@ -382,8 +460,10 @@ TrainResult train_run(const TrainConfig& cfg) {
     double lr = lr_at(step, horizon, cfg.warmup, kind, cfg.adam.lr, cfg.min_lr_ratio);
     double loss = sup ? loss_sum / sup : 0.0;
     const bool skipped = !std::isfinite(loss) || !std::isfinite(gnorm);
-    if (skipped) handle_nonfinite(m, *act, mbs, which, sup, nonfinite_head(step + 1, loss, gnorm, lr), cfg, &skips);
-    else opt.update(m, lr);
+    if (skipped)
+      handle_nonfinite(m, *act, mbs, which, sup, nonfinite_head(step + 1, loss, gnorm, lr), cfg, &skips);
+    else
+      opt.update(m, lr);
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     tok_sum += toks;
     time_sum += dt;
@@ -392,12 +472,19 @@ TrainResult train_run(const TrainConfig& cfg) {
       sup_done += sup;
       res.last_loss = loss;
     }
-    json line = {{"step", step + 1}, {"loss", std::isfinite(loss) ? json(loss) : json(nullptr)}, {"lr", lr},
-                 {"grad_norm", std::isfinite(gnorm) ? json(gnorm) : json(nullptr)}, {"supervised_tokens", sup},
-                 {"tokens", toks}, {"tokens_per_s", toks / dt}, {"gflops", flops / dt / 1e9}, {"seconds", dt}};
+    json line = {{"step", step + 1},
+                 {"loss", std::isfinite(loss) ? json(loss) : json(nullptr)},
+                 {"lr", lr},
+                 {"grad_norm", std::isfinite(gnorm) ? json(gnorm) : json(nullptr)},
+                 {"supervised_tokens", sup},
+                 {"tokens", toks},
+                 {"tokens_per_s", toks / dt},
+                 {"gflops", flops / dt / 1e9},
+                 {"seconds", dt}};
     if (skipped) line.update({{"skipped", true}, {"skips", skips}});
     append_line(metrics, metrics_path, line);
-    if (!cfg.quiet) prog.update(step + 1, fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", loss, lr, toks / dt));
+    if (!cfg.quiet)
+      prog.update(step + 1, fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", loss, lr, toks / dt));
     bool last = cfg.max_supervised_tokens > 0 ? sup_done >= cfg.max_supervised_tokens || step + 1 == step_cap
                                               : step + 1 == total;
     if (last && cfg.max_supervised_tokens > 0) stop_reason = "tokens";
@@ -415,19 +502,36 @@ TrainResult train_run(const TrainConfig& cfg) {
           last = true;
           stop_reason = "early_stop";
           if (!cfg.quiet)
-            log_info("early stop at step {}: no validation improvement in {} evaluations (best {:.4f} at step {})",
-                     step + 1, bad_evals, best_val, best_step);
+            log_info(
+                "early stop at step {}: no validation improvement in {} evaluations (best {:.4f} at step {})",
+                step + 1, bad_evals, best_val, best_step);
         }
       }
     }
     step_end = step + 1;
     if ((cfg.save_every > 0 && (step + 1) % cfg.save_every == 0) || last) {
-      json st = {{"step", step + 1}, {"total_steps", total}, {"trainable", cfg.trainable}, {"rows", (int64_t)rows.size()},
-                 {"micro_batch", cfg.micro_batch}, {"grad_accum", cfg.grad_accum}, {"seed", cfg.seed},
-                 {"epoch", (step + 1) * per_step / sched.per_epoch()}, {"lr", lr}, {"loss", loss},
-                 {"supervised_tokens_done", sup_done}, {"best_step", best_step}, {"best_val_loss", best_val},
-                 {"bad_evals", bad_evals}, {"skipped_steps", skips}, {"config", train_config_to_json(cfg)}};
-      save_checkpoint(m, opt, st, (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step + 1)).string(), tok_dir);
+      json st = {{"step", step + 1},
+                 {"total_steps", total},
+                 {"trainable", cfg.trainable},
+                 {"rows", (int64_t)rows.size()},
+                 {"micro_batch", cfg.micro_batch},
+                 {"grad_accum", cfg.grad_accum},
+                 {"seed", cfg.seed},
+                 {"epoch", (step + 1) * per_step / sched.per_epoch()},
+                 {"lr", lr},
+                 {"loss", loss},
+                 {"supervised_tokens_done", sup_done},
+                 {"best_step", best_step},
+                 {"best_val_loss", best_val},
+                 {"bad_evals", bad_evals},
+                 {"skipped_steps", skips},
+                 {"config", run_config},
+                 {"last_loss", res.last_loss},
+                 {"val_loss", res.val_loss},
+                 {"stop_reason", stop_reason},
+                 {"finished", last}};
+      save_checkpoint(m, opt, st,
+                      (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step + 1)).string(), tok_dir);
       prune_checkpoints(cfg.out_dir, cfg.keep_last);
     }
     if (cfg.stop_after > 0 && step + 1 - start >= cfg.stop_after && !last) {
@@ -455,10 +559,12 @@ TrainResult train_run(const TrainConfig& cfg) {
   } else {
     model_save(download_finite(m, step_end, cfg.out_dir), res.final_dir, tok_dir, cfg.save_dtype);
   }
-  json summary = {{"steps", res.steps}, {"supervised_tokens", sup_done}, {"stop_reason", stop_reason},
-                  {"last_loss", res.last_loss}, {"val_loss", res.val_loss}, {"best_step", best_step},
-                  {"best_val_loss", best_val}, {"tokens_per_s", res.tokens_per_s}, {"gflops", res.gflops},
-                  {"trainable_params", m.table().count_params(true)}, {"skipped_steps", skips}};
+  json summary = {{"steps", res.steps},         {"supervised_tokens", sup_done},
+                  {"stop_reason", stop_reason}, {"last_loss", res.last_loss},
+                  {"val_loss", res.val_loss},   {"best_step", best_step},
+                  {"best_val_loss", best_val},  {"tokens_per_s", res.tokens_per_s},
+                  {"gflops", res.gflops},       {"trainable_params", m.table().count_params(true)},
+                  {"skipped_steps", skips}};
   fs_write_atomic((fs::path(cfg.out_dir) / "summary.json").string(), summary.dump(2) + "\n");
   return res;
 }

@@ -6,7 +6,9 @@
 // step, plus "val_loss" lines; a skipped step has "skipped": true), nonfinite-step-NNNNNN.json (the
 // diagnostic of a non-finite step), summary.json (steps, supervised tokens, stop reason, best validation),
 // checkpoint-NNNNNN/ (HF model in fp32 + optimizer.safetensors +
-// trainer_state.json), final/ (HF model).
+// trainer_state.json), final/ (HF model), tokenizer/ (the tokenizer files every save copies), .lock (one
+// writer per run directory). Every file and directory is written atomically; a killed run resumes
+// bit-identically from its last checkpoint (tests/reliability/test_kill_anywhere.cpp).
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -20,13 +22,13 @@ namespace tsft {
 
 struct TrainConfig {
   std::string model_dir, data_path, val_path, out_dir, resume_dir, tokenizer_path;
-  bool pretrain = false;        // raw text, every token supervised
+  bool pretrain = false;  // raw text, every token supervised
   std::string trainable = "all";
-  EngineSpec engine;            // --device / --precision
-  int block = 512;              // tokens per row
-  int micro_batch = 8;          // rows per micro-batch
-  int grad_accum = 1;           // micro-batches per optimizer step
-  int64_t max_steps = 0;        // 0: derive from epochs
+  EngineSpec engine;      // --device / --precision
+  int block = 512;        // tokens per row
+  int micro_batch = 8;    // rows per micro-batch
+  int grad_accum = 1;     // micro-batches per optimizer step
+  int64_t max_steps = 0;  // 0: derive from epochs
   double epochs = 1.0;
   AdamWConfig adam;
   std::string schedule = "cosine";
@@ -34,15 +36,15 @@ struct TrainConfig {
   double min_lr_ratio = 0.1;
   uint64_t seed = 0;
   int threads = 0;
-  int64_t save_every = 0;       // 0: only at the end
+  int64_t save_every = 0;  // 0: only at the end
   int keep_last = 2;
-  int64_t eval_every = 0;       // 0: only at the end (when val_path is set)
+  int64_t eval_every = 0;  // 0: only at the end (when val_path is set)
   bool packing = true;
   Overlong overlong = Overlong::truncate;
-  std::string chat_template;    // override of the tokenizer's template family
-  std::string save_dtype;       // dtype of final/ ("" = the base model's)
+  std::string chat_template;  // override of the tokenizer's template family
+  std::string save_dtype;     // dtype of final/ ("" = the base model's)
   bool quiet = false;
-  int64_t stop_after = 0;       // test hook: stop (without final save) after this many steps
+  int64_t stop_after = 0;  // test hook: stop (without final save) after this many steps
   // Budgets beside max_steps (the experiment compares arms at equal steps, equal supervised tokens, or
   // each trained to convergence):
   int64_t max_supervised_tokens = 0;  // > 0: stop once this many supervised tokens were trained; the
@@ -63,11 +65,11 @@ nlohmann::json train_config_to_json(const TrainConfig& c);
 struct TrainResult {
   int64_t steps = 0;
   double last_loss = 0, val_loss = -1;
-  int64_t supervised_tokens = 0;     // trained in this run, resumed part included
-  int64_t best_step = 0;             // early stopping: step of the best validation loss
+  int64_t supervised_tokens = 0;  // trained in this run, resumed part included
+  int64_t best_step = 0;          // early stopping: step of the best validation loss
   double best_val_loss = -1;
-  std::string stop_reason;           // "steps" | "tokens" | "early_stop"
-  int64_t skipped_steps = 0;         // steps dropped by the non-finite "skip" policy (resumed part included)
+  std::string stop_reason;    // "steps" | "tokens" | "early_stop"
+  int64_t skipped_steps = 0;  // steps dropped by the non-finite "skip" policy (resumed part included)
 
   double tokens_per_s = 0, gflops = 0;
   std::string final_dir;
