@@ -221,6 +221,9 @@ nlohmann::json gen_stream(const World& w,
 
 nlohmann::json gen_run(const World& w, const std::string& out_dir, bool with_corpus) {
   namespace fs = std::filesystem;
+  // One writer per output directory; what a killed run left half-written (temp files) goes first.
+  DirLock lock(out_dir, "tsft gen");
+  fs_remove_stale_temps(out_dir);
   fs::create_directories(fs::path(out_dir) / "problems");
   // Every file is written atomically once complete: a killed gen never leaves a torn problems file.
   std::map<std::string, std::string> files;

@@ -307,8 +307,9 @@ TEST_F(KillAnywhereSlow, GenNeverLeavesATornFile) {
   ASSERT_EQ(run_with_kill(args(), r.t / "gen.log", nullptr, [] { return 0; }).exit_code, 0);
   double secs = seconds_since(t0);
   fs::rename(out, ref);
-  // Targets are 0 (no progress count): each kill lands after a random delay within the reference time.
-  auto ks = draw_kill_points(kill_seed() + 3, 12, 0, (int)(1000 * secs));
+  // Targets are 0 (no progress count): each kill lands after a random delay within the first 60% of
+  // the reference time (so that most land although run times vary under load).
+  auto ks = draw_kill_points(kill_seed() + 3, 12, 0, (int)(600 * secs));
   int landed = kill_and_resume(ks, out, r.t / "gen.log", args, [] { return 0; });
   std::cout << landed << " kills of tsft gen landed (reference " << secs << " s)\n";
   EXPECT_GE(landed, 6);
