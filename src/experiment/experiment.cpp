@@ -133,6 +133,8 @@ struct Runner {
         (fs::path(opt.out_dir) / "logs" / (fs::path(name).filename().string() + ".log")).string();
     fs::create_directories(fs::path(log).parent_path());
     int status = spawn_and_wait(opt.tsft_bin, full, log);
+    TSFT_CHECK(!WIFEXITED(status) || WEXITSTATUS(status) != 127, "stage {}: cannot run {}; see {}", name,
+               opt.tsft_bin, log);
     TSFT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "stage {} failed (exit {}); see {}", name,
                WIFEXITED(status) ? WEXITSTATUS(status) : -1, log);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
