@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/progress.hpp"
 
 namespace tsft {
 
@@ -276,6 +277,15 @@ DirLock::DirLock(const std::string& dir, const std::string& what, bool inherit, 
   TSFT_CHECK(fd_ >= 0, "{}: cannot open directory to lock it: {}", dir, errno_text(errno));
   for (int waited = 0; flock(fd_, LOCK_EX | LOCK_NB) != 0; waited += 50) {
     int err = errno;
+    if (err == ENOLCK || err == EOPNOTSUPP || err == EBADF ||
+        err == EINVAL) {  // e.g. some network filesystems
+      log_info(
+          "warning: {}: directory locks are not supported here ({}); not guarding against a second writer",
+          dir, errno_text(err));
+      close(fd_);
+      fd_ = -1;
+      return;
+    }
     if (err != EWOULDBLOCK && err != EINTR) {
       close(fd_);
       TSFT_FAIL("{}: cannot lock directory: {}", dir, errno_text(err));
