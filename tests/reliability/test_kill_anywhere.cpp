@@ -155,6 +155,8 @@ TEST_F(KillAnywhereSlow, TrainResumesFromItsCheckpointToTheSameWeights) {
   Reference& r = *g_ref;
   const std::string model = r.ref + "/instruct/b1/final", data = r.ref + "/render/theorem/sft_train_v8.jsonl",
                     val = r.ref + "/render/theorem/sft_val_v8.jsonl";
+  // Checkpoints every step, validation every 2; stops early (at step 16 here), so final/ is best/ and a
+  // run resumed from the last checkpoint must not train past the stop.
   auto args = [&](const std::string& out, const std::string& resume) {
     std::vector<std::string> a = {tsft_bin(),
                                   "train",
@@ -171,9 +173,11 @@ TEST_F(KillAnywhereSlow, TrainResumesFromItsCheckpointToTheSameWeights) {
                                   "--keep-last",
                                   "2",
                                   "--eval-every",
-                                  "3",
+                                  "2",
                                   "--early-stop-patience",
-                                  "100",
+                                  "1",
+                                  "--early-stop-min-delta",
+                                  "0.06",
                                   "--micro-batch",
                                   "2",
                                   "--block",
@@ -199,8 +203,11 @@ TEST_F(KillAnywhereSlow, TrainResumesFromItsCheckpointToTheSameWeights) {
       << tsft::fs_read_text(r.t / "train-ref.log");
   fs::rename(out, ref);
   double secs = seconds_since(t0);
-  std::cout << "reference training: " << secs << " s, 24 steps\n";
-  auto ks = draw_kill_points(kill_seed() + 1, 24, 23, kill_delay_ms(secs, 24));
+  auto summary = json::parse(tsft::fs_read_text(ref + "/summary.json"));
+  const int64_t steps = summary["steps"];
+  std::cout << "reference training: " << secs << " s, " << steps << " steps (" << summary["stop_reason"]
+            << ")\n";
+  auto ks = draw_kill_points(kill_seed() + 1, 24, steps - 1, kill_delay_ms(secs, steps));
   auto progress = [&] { return (int64_t)count_lines_with(out + "/metrics.jsonl", "\"loss\""); };
   // The user's recipe: resume from the last complete checkpoint, or start over when there is none.
   auto attempt = [&] { return args(out, fs::exists(out) ? tsft::last_checkpoint(out) : ""); };
