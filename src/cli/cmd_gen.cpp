@@ -1,6 +1,7 @@
 // tsft gen: theorem catalog + [gen] config -> problems JSONL per split and probe type, corpus, manifest.
-#include <cstdio>
 #include <fmt/format.h>
+
+#include <cstdio>
 #include <iostream>
 
 #include "cli/command.hpp"
@@ -33,7 +34,8 @@ void print_list(const World& w) {
   for (auto& th : cat.theorems) {
     fmt::print("\n{} [{}] {}\n  {}\n", th.id, th.domain, th.name, th.statement);
     for (size_t k = 0; k < th.premises.size(); ++k)
-      fmt::print("  premise{}: {}\n", (int)k == th.violation_premise ? " (P8 breaks this)" : "", th.premises[k]);
+      fmt::print("  premise{}: {}\n", (int)k == th.violation_premise ? " (P8 breaks this)" : "",
+                 th.premises[k]);
     std::string slots;
     for (auto& s : th.slots) slots += fmt::format("{}{}={}", slots.empty() ? "" : ", ", s.name, s.role);
     fmt::print("  slots: {}  target: {}  templates: {}\n", slots, th.target, th.templates.size());
@@ -46,7 +48,6 @@ void print_list(const World& w) {
 }
 
 void print_show(const World& w, long n) {
-  const char* arms[] = {"theorem", "vanilla", "vanilla-matched", "answer-only"};
   long shown = 0;
   for (long i = 0; shown < n && i < 100000; ++i) {
     Recipe r = w.draw("test", i, 0);
@@ -57,7 +58,8 @@ void print_show(const World& w, long n) {
     auto j = problem_to_json(p);
     fmt::print("==================== {} [{}] ====================\n", p.id, p.family);
     fmt::print("PROMPT:\n{}\nANSWER: {}\n", p.question, p.answer);
-    for (auto a : arms) fmt::print("\n--- arm {} ---\n{}\n", a, render_target(j, render_parse_arm(a)));
+    for (auto& a : render_arm_names())
+      fmt::print("\n--- arm {} ---\n{}\n", a, render_target(j, render_parse_arm(a)));
     for (auto& type : w.config().probes) {
       Recipe pr;
       bool ok = false;
@@ -89,7 +91,8 @@ Action setup(CLI::App& app) {
   app.add_option("--out", o->out, "output directory (problems/*.jsonl, corpus.jsonl, manifest.json)");
   app.add_option("--catalog", o->catalog, "catalog directory (default: data/theorems of the source tree)");
   app.add_option("--seed", o->seed, "override gen.seed");
-  app.add_option("--format", o->format, "open | mc (multiple choice; enables P12)")->check(CLI::IsMember({"open", "mc"}));
+  app.add_option("--format", o->format, "open | mc (multiple choice; enables P12)")
+      ->check(CLI::IsMember({"open", "mc"}));
   app.add_flag("--corpus", o->corpus, "also write the pre-training corpus (corpus.jsonl)");
   app.add_flag("--list-theorems", o->list, "print the catalog and exit");
   app.add_option("--show", o->show, "print N test problems with all arms and their probe variants");
@@ -105,8 +108,7 @@ Action setup(CLI::App& app) {
     }
     TSFT_USAGE_CHECK(!o->out.empty(), "--out DIR is required (or --list-theorems / --show N)");
     auto man = gen_run(w, o->out, o->corpus);
-    for (auto& [k, v] : man["counts"].items())
-      fmt::print("{:<22} {:>9}\n", k, v.value("total", 0));
+    for (auto& [k, v] : man["counts"].items()) fmt::print("{:<22} {:>9}\n", k, v.value("total", 0));
     fmt::print("wrote {}/manifest.json\n", o->out);
     return 0;
   };

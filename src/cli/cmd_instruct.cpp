@@ -9,6 +9,7 @@ struct InstructOpts {
   std::string corpus, out;
   int64_t n = 2000;
   uint64_t seed = 1;
+  std::string style = tsft::data::kInstructStyleDefault;
 };
 
 tsft::cli::Action setup(CLI::App& app) {
@@ -17,12 +18,18 @@ tsft::cli::Action setup(CLI::App& app) {
   app.add_option("--out", o->out, "output chat JSONL")->required();
   app.add_option("-n,--count", o->n, "examples to write")->capture_default_str();
   app.add_option("--seed", o->seed, "sampling seed")->capture_default_str();
+  app.add_option("--style", o->style, "answer shape: vanilla (lhs = rhs, \\boxed) | neutral (prose)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"vanilla", "neutral"}));
   return [o]() {
-    auto st = tsft::data::instruct_write(o->corpus, o->out, o->n, o->seed);
-    fmt::print("{} instruction examples ({} arithmetic, {} copy) -> {}\n", st.written, st.facts, st.copies, o->out);
+    auto st = tsft::data::instruct_write(o->corpus, o->out, o->n, o->seed,
+                                         tsft::data::instruct_style_parse(o->style));
+    fmt::print("{} instruction examples ({} arithmetic, {} copy) -> {}\n", st.written, st.facts, st.copies,
+               o->out);
     return 0;
   };
 }
 }  // namespace
 
-TSFT_COMMAND(instruct, "instruct", "Generic chat-format instruction data from the corpus drills (base model stage)", setup);
+TSFT_COMMAND(instruct, "instruct",
+             "Generic chat-format instruction data from the corpus drills (base model stage)", setup);

@@ -20,9 +20,12 @@ Action setup(CLI::App& app) {
   auto o = std::make_shared<RenderOpts>();
   app.add_option("--in", o->in, "problems JSONL (from tsft gen)")->required();
   app.add_option("--out", o->out, "output chat JSONL ({id, arm, messages})")->required();
-  app.add_option("--arm", o->arm, "theorem | vanilla | vanilla-matched | answer-only")
+  app.add_option(
+         "--arm", o->arm,
+         "theorem | vanilla | vanilla-matched | answer-only | theorem-no-statement | theorem-no-cond | "
+         "theorem-no-map")
       ->required()
-      ->check(CLI::IsMember({"theorem", "vanilla", "vanilla-matched", "answer-only"}));
+      ->check(CLI::IsMember(render_arm_names()));
   app.add_option("--tokenizer", o->tokenizer,
                  "tokenizer.json counting vanilla-matched lengths (default: bytes / 4)");
   return [o]() {

@@ -1,9 +1,14 @@
 // tsft train (SFT on chat / prompt-completion JSONL) and tsft pretrain (raw text, all tokens supervised).
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
 #include "cli/command.hpp"
 #include "cli/engine_options.hpp"
 #include "core/error.hpp"
+#include "core/fs.hpp"
+#include "eval/run_eval.hpp"
 #include "train/trainer.hpp"
 
 namespace {
@@ -18,6 +23,48 @@ void option(CLI::App& app, const char* flag, T& var, const char* key, bool pretr
     o->check(CLI::IsMember(k.choices));
   else if (k.type == tsft::schema::Type::Int || k.type == tsft::schema::Type::Float)
     o->check(CLI::Range(k.lo, k.hi).description(""));  // the range is in the error, not the help
+}
+
+// Validation answer accuracy for early stopping (--early-stop-metric accuracy): the problems decoded
+// greedily by tsft eval's own path, with the arguments model selection uses, into
+// OUT/val-eval/checkpoint-NNNNNN (results.jsonl, metrics.json), so the experiment's selection stage
+// reads the same numbers instead of decoding that checkpoint again.
+struct ValOpts {
+  std::string problems;
+  int64_t limit = 0;
+  int max_new_tokens = 256, batch = 16;
+};
+
+tsft::ValScorer make_scorer(const tsft::TrainConfig& c, const ValOpts& v) {
+  if (c.early_stop_metric != "accuracy") return {};
+  TSFT_USAGE_CHECK(!v.problems.empty(), "--early-stop-metric accuracy needs --val-problems FILE");
+  return [c, v](const std::string& model_dir, int64_t step) {
+    tsft::eval::EvalConfig e;
+    e.model_dir = model_dir;
+    e.out_dir =
+        (std::filesystem::path(c.out_dir) / "val-eval" / fmt::format("checkpoint-{:06d}", step)).string();
+    std::filesystem::remove_all(e.out_dir);  // a fresh decode (a resumed run may have left a partial one)
+    e.data = {v.problems};
+    e.limit = v.limit;
+    e.max_new_tokens = v.max_new_tokens;
+    e.batch = v.batch;
+    e.threads = c.threads;
+    e.chat_template = c.chat_template;
+    e.engine = c.engine;
+    e.quiet = true;
+    tsft::eval::eval_run(e);
+    auto m = nlohmann::json::parse(tsft::fs_read_text(e.out_dir + "/metrics.json"));
+    return m["overall"]["accuracy"].get<double>();
+  };
+}
+
+void add_val_options(CLI::App& app, tsft::TrainConfig& c, ValOpts& v, bool pretrain) {
+  option(app, "--early-stop-metric", c.early_stop_metric, "early_stop_metric", pretrain);
+  app.add_option("--val-problems", v.problems, "problem JSONL decoded for the validation answer accuracy");
+  app.add_option("--val-limit", v.limit, "validation problems decoded (0: all)")->capture_default_str();
+  app.add_option("--val-max-new-tokens", v.max_new_tokens, "decoding budget of that evaluation")
+      ->capture_default_str();
+  app.add_option("--val-batch", v.batch, "sequences per batch of that evaluation")->capture_default_str();
 }
 
 void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong, bool pretrain) {
@@ -65,10 +112,10 @@ void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong, bool
   app.add_option("--stop-after", c.stop_after, "(testing) stop after N steps without the final save");
 }
 
-int run(tsft::TrainConfig c, const std::string& overlong) {
+int run(tsft::TrainConfig c, const std::string& overlong, const ValOpts& v) {
   c.overlong = overlong == "drop" ? tsft::Overlong::drop : tsft::Overlong::truncate;
   TSFT_USAGE_CHECK(!c.model_dir.empty() || !c.resume_dir.empty(), "--model or --resume is required");
-  tsft::TrainResult r = tsft::train_run(c);
+  tsft::TrainResult r = tsft::train_run(c, make_scorer(c, v));
   fmt::print("steps {} ({}{})  loss {:.4f}{}  {:.0f} tokens/s  {:.1f} GFLOP/s  -> {}\n", r.steps,
              r.stop_reason, r.skipped_steps ? fmt::format(", {} skipped", r.skipped_steps) : "", r.last_loss,
              r.val_loss >= 0 ? fmt::format("  val {:.4f}", r.val_loss) : "", r.tokens_per_s, r.gflops,
@@ -82,8 +129,10 @@ tsft::cli::Setup make(bool pretrain) {
     auto overlong = std::make_shared<std::string>(tsft::train_default<std::string>("overlong"));
     c->pretrain = pretrain;
     if (pretrain) c->adam = tsft::train_adam_defaults(true);
+    auto v = std::make_shared<ValOpts>();
     add_common(app, *c, *overlong, pretrain);
-    return [c, overlong] { return run(*c, *overlong); };
+    if (!pretrain) add_val_options(app, *c, *v, pretrain);
+    return [c, overlong, v] { return run(*c, *overlong, *v); };
   };
 }
 }  // namespace

@@ -9,7 +9,9 @@ namespace tsft::cli {
 
 inline void add_engine_options(CLI::App& app, EngineSpec& spec) {
   app.add_option("--device", spec.device, "engine device: cpu | cuda")->capture_default_str();
-  app.add_option("--precision", spec.precision, "engine precision: fp32 | bf16")->capture_default_str();
+  app.add_option("--precision", spec.precision,
+                 "engine precision: fp32 (oneDNN GEMMs) | fp32-ref (reference kernels) | bf16 (mixed)")
+      ->capture_default_str();
 }
 
 }  // namespace tsft::cli

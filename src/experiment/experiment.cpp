@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -237,10 +238,11 @@ std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, c
   if (cfg_value(cfg, "instruct", "steps").get<int64_t>() > 0) {
     const json& in = cfg["instruct"];
     std::string k_idata = experiment_hash(k_base + in.dump());
-    std::string idata = r.stage("instruct-data/" + tag, k_idata,
-                                {"instruct", "--corpus", gen + "/corpus.jsonl", "--out",
-                                 out + "/instruct-data/" + tag + "/chat.jsonl", "--count",
-                                 cfg_arg(p.cfg, "instruct", "examples"), "--seed", bs});
+    std::string idata = r.stage(
+        "instruct-data/" + tag, k_idata,
+        {"instruct", "--corpus", gen + "/corpus.jsonl", "--out",
+         out + "/instruct-data/" + tag + "/chat.jsonl", "--count", cfg_arg(p.cfg, "instruct", "examples"),
+         "--seed", bs, "--style", cfg_arg(p.cfg, "instruct", "style")});
     k_base = experiment_hash(k_pre + k_idata + in.dump());
     std::string ins = r.stage("instruct/" + tag, k_base,
                               {"train",
@@ -272,6 +274,11 @@ std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, c
   return {base, k_base};
 }
 
+std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 // Model selection, the same rule for every arm: each saved checkpoint is decoded greedily on the
 // validation problems (held-out training problems; [sft] select_limit of them, 0 = all) and the one with
 // the highest answer accuracy is kept (ties: the earliest step). Writes select/<name>.json.
@@ -296,21 +303,169 @@ std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name,
   r.planned += (int)ckpts.size() - 1;
   for (auto& c : ckpts) {
     std::string step = fs::path(c).filename().string(), dir = p.out + "/select/" + name + "/" + step;
-    r.stage("select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()),
-            {"eval", "--model", c, "--out", dir, "--chat-template", "chatml", "--max-new-tokens",
-             cfg_arg(p.cfg, "eval", "max_new_tokens"), "--batch", cfg_arg(p.cfg, "eval", "batch"), "--limit",
-             cfg_arg(p.cfg, "sft", "select_limit"), "--threads", p.threads, "-q", "--data", val_file});
+    // Early stopping on validation accuracy already decoded this checkpoint with the same arguments.
+    std::string early = tr + "/val-eval/" + step;
+    if (fs::exists(early + "/metrics.json"))
+      dir = early, r.done++;  // counted as a finished stage
+    else
+      r.stage("select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()),
+              plus({"eval", "--model", c, "--out", dir, "--max-new-tokens",
+                    cfg_arg(p.cfg, "eval", "max_new_tokens"), "--batch", cfg_arg(p.cfg, "eval", "batch"),
+                    "--limit", cfg_arg(p.cfg, "sft", "select_limit"), "--threads", p.threads, "-q", "--data",
+                    val_file},
+                   chat_args(p)));
     double acc = json::parse(fs_read_text(dir + "/metrics.json"))["overall"]["accuracy"].get<double>();
     sel["checkpoints"].push_back({{"checkpoint", step}, {"val_accuracy", acc}});
     if (acc > best_acc) best_acc = acc, best = c;
   }
   sel["selected"] = fs::path(best).filename().string();
   sel["val_accuracy"] = best_acc;
+  fs::create_directories(p.out + "/select");
   fs_write_atomic(p.out + "/select/" + name + ".json", sel.dump(2) + "\n");
+
   return best;
 }
 
+// The arguments of an eval stage over `files`.
+std::vector<std::string> eval_stage_args(const Plan& p, const std::vector<std::string>& files,
+                                         const std::string& model, const std::string& dir) {
+  std::vector<std::string> a = {"eval",
+                                "--model",
+                                model,
+                                "--out",
+                                dir,
+                                "--max-new-tokens",
+                                cfg_arg(p.cfg, "eval", "max_new_tokens"),
+                                "--batch",
+                                cfg_arg(p.cfg, "eval", "batch"),
+                                "--limit",
+                                cfg_arg(p.cfg, "eval", "limit"),
+                                "--threads",
+                                p.threads,
+                                "-q",
+                                "--data"};
+  a.insert(a.end(), files.begin(), files.end());
+  return plus(a, chat_args(p));
+}
+
+// What the arms of one base need: the base model and its key, how to evaluate a model, where each
+// supervision's SFT file comes from (a directory holding sft.jsonl, and its key).
+struct ArmInputs {
+  std::string base, k_base;
+  int b = 0;
+  std::function<std::vector<std::string>(const std::string&, const std::string&)> eval_args;
+  int64_t val_size = 0, train_limit = 0;
+  std::function<std::pair<std::string, std::string>(const std::string&)> source;
+  std::string val_eval;  // validation problems for checkpoint selection
+};
+
+// The base's evaluation, then every (sft seed, arm) of it: train (per learning rate of the arm's grid),
+// select, evaluate, and the transplant analysis of all-layer theorem/vanilla arms.
+json run_base(Runner& r, const Plan& p, const ArmInputs& in, json& runs) {
+  const std::string out = p.out;
+  const json& ev = p.cfg["eval"];
+  const json& sft = p.cfg["sft"];
+  const int b = in.b;
+  const int64_t val_size = in.val_size, train_limit = in.train_limit;
+  std::string bname = fmt::format("base-b{}", b);
+  r.stage("eval/" + bname, experiment_hash(in.k_base + ev.dump() + std::to_string(train_limit)),
+          in.eval_args(in.base, out + "/eval/" + bname));
+  for (int seed : p.sft_seeds)
+    for (auto& arm : p.arms) {
+      size_t colon = arm.find(':');
+      TSFT_CHECK(colon != std::string::npos, "{}: arm '{}' must be supervision:trainable (e.g. theorem:mlp)",
+                 p.config_path, arm);
+      std::string sup = arm.substr(0, colon), trainable = arm.substr(colon + 1);
+      auto [rend, k_render] = in.source(sup);
+      // The last val_size rendered problems are held out (same problems in every arm: render keeps order).
+      std::string train_file = rend + "/sft.jsonl", val_file;
+      if (val_size > 0) {
+        train_file = rend + fmt::format("/sft_train_v{}.jsonl", val_size);
+        val_file = rend + fmt::format("/sft_val_v{}.jsonl", val_size);
+        if (!r.dry) {
+          auto [tr_text, val_text] = experiment_split_tail(rend + "/sft.jsonl", val_size);
+          fs_write_atomic(train_file, tr_text);
+          fs_write_atomic(val_file, val_text);
+        }
+      }
+      std::string name = fmt::format("{}-{}-b{}s{}", sup, trainable, b, seed);
+      // One training per learning rate of the arm's grid ([sft.lr_grid], e.g. mlp = [1e-3, 3e-3]; none:
+      // [sft] lr); the rate whose selected checkpoint has the best validation answer accuracy is kept.
+      const bool selecting = val_size > 0 && select_rule(p) == "val_accuracy";
+      json sft_for_key = sft;  // the grid itself is not an input of one training (its rate is)
+      sft_for_key.erase("lr_grid");
+      const std::string sft_key = sft_for_key.dump();
+      std::vector<std::string> lrs = lr_grid(p, trainable);
+      TSFT_CHECK(lrs.size() == 1 || selecting,
+                 "{}: [sft.lr_grid] needs val_size > 0 and select = val_accuracy", p.config_path);
+      std::string k_train, tr, model, train_name;
+      double best_acc = -1;
+      for (auto& lr : lrs) {
+        std::string tn = lr.empty() ? name : name + "-lr" + lr;
+        std::string kt = experiment_hash(in.k_base + k_render + p.budget + sft_key + trainable +
+                                         std::to_string(seed) + lr);
+        std::string t =
+            r.stage("train/" + tn, kt,
+                    sft_args(p, in.base, train_file, val_file, out + "/train/" + tn, trainable, seed, lr));
+        std::string m = selecting ? select_checkpoint(r, p, tn, t, kt, in.val_eval) : t + "/final";
+        double acc =
+            selecting && !r.dry
+                ? json::parse(fs_read_text(out + "/select/" + tn + ".json"))["val_accuracy"].get<double>()
+                : 0.0;
+        if (model.empty() || acc > best_acc) best_acc = acc, model = m, tr = t, k_train = kt, train_name = tn;
+      }
+      r.stage("eval/" + name, experiment_hash(k_train + model + ev.dump() + std::to_string(train_limit)),
+              in.eval_args(model, out + "/eval/" + name));
+      json run = {{"name", name},   {"supervision", sup}, {"trainable", trainable},
+                  {"base_seed", b}, {"sft_seed", seed},   {"train_name", train_name}};
+      runs.push_back(run);
+      if (p.transplants && trainable == "all" && (sup == "theorem" || sup == "vanilla")) {
+        std::string k_an = experiment_hash(k_train + model + "analyze");
+        std::string an =
+            r.stage("analysis/" + name, k_an,
+                    {"analyze", "--base", in.base, "--tuned", model, "--out", out + "/analysis/" + name});
+        for (const char* g : {"mlp", "attn"}) {
+          std::string tname = fmt::format("{}-transplant_{}-b{}s{}", sup, g, b, seed);
+          r.stage("eval/" + tname, experiment_hash(k_an + g + ev.dump() + std::to_string(train_limit)),
+                  in.eval_args(an + "/transplant-" + g, out + "/eval/" + tname));
+          run["name"] = tname;
+          run["trainable"] = std::string("transplant_") + g;
+          run.erase("train_name");  // no training of its own
+          runs.push_back(run);
+        }
+      }
+    }
+  return {{"name", bname}, {"base_seed", b}};
+}
+
+// [real_data]: the user's base model (no init / pretrain / instruct stages) and the annotated arms as the
+// SFT data; the evaluation sets are the converted adapter-format files.
+json plan_run_real(Runner& r, const Plan& p) {
+  RealData d = real_prepare(p, r.dry);
+  const int64_t val_size = cfg_value(p.cfg, "sft", "val_size").get<int64_t>(),
+                train_limit = cfg_value(p.cfg, "eval", "train_limit").get<int64_t>();
+  TSFT_CHECK(p.budget != "converged" || val_size > 0,
+             "{}: [experiment] budget = 'converged' needs [sft] val_size > 0", p.config_path);
+  auto eval_args = [&](const std::string& model, const std::string& dir) {
+    return eval_stage_args(p, d.eval_files, model, dir);
+  };
+  ArmInputs in = {p.base_model, d.inputs_key, p.base_seeds[0], eval_args,
+                  val_size,     train_limit,  nullptr,         d.val_file};
+  in.source = [&](const std::string& sup) {
+    std::string dir = p.out + "/render/" + sup;
+    if (!r.dry) {
+      fs::create_directories(dir);
+      fs_write_atomic(dir + "/sft.jsonl", fs_read_text(p.annotated + "/" + sup + ".jsonl"));
+    }
+    return std::make_pair(dir, experiment_hash(d.inputs_key + sup));
+  };
+  json runs = json::array(), bases = json::array();
+  bases.push_back(run_base(r, p, in, runs));
+  return {{"runs", runs}, {"bases", bases}};
+}
+
 json plan_run(Runner& r, const Plan& p) {
+  if (p.real) return plan_run_real(r, p);
   const json& cfg = p.cfg;
   const std::string out = p.out;
   std::string k_gen = experiment_hash(cfg["gen"].dump() + catalog_hash(p.catalog));
@@ -324,8 +479,6 @@ json plan_run(Runner& r, const Plan& p) {
       {"tokenizer", "train", "--corpus", gen + "/corpus.jsonl", "--vocab-size",
        cfg_arg(p.cfg, "tokenizer", "vocab_size"), "--special-tokens", "<|endoftext|>,<|im_start|>,<|im_end|>",
        "--style", cfg_arg(p.cfg, "tokenizer", "style"), "--out", out + "/tokenizer/tokenizer.json"});
-  const json& ev = cfg["eval"];
-  const json& sft = cfg["sft"];
   // Evaluation sets: every split and probe file of gen except train, plus a sample of the training
   // problems themselves (train_limit; how well each arm fits its own data) -- written once here.
   const int64_t val_size = cfg_value(cfg, "sft", "val_size").get<int64_t>(),
@@ -358,107 +511,23 @@ json plan_run(Runner& r, const Plan& p) {
     }
   }
   auto eval_args = [&](const std::string& model, const std::string& dir) {
-    std::vector<std::string> a = {"eval",
-                                  "--model",
-                                  model,
-                                  "--out",
-                                  dir,
-                                  "--chat-template",
-                                  "chatml",
-                                  "--max-new-tokens",
-                                  cfg_arg(p.cfg, "eval", "max_new_tokens"),
-                                  "--batch",
-                                  cfg_arg(p.cfg, "eval", "batch"),
-                                  "--limit",
-                                  cfg_arg(p.cfg, "eval", "limit"),
-                                  "--threads",
-                                  p.threads,
-                                  "-q",
-                                  "--data"};
-    for (auto& f : eval_files) a.push_back(f);
-    return a;
+    return eval_stage_args(p, eval_files, model, dir);
   };
   json runs = json::array(), bases = json::array();
   for (int b : p.base_seeds) {
     auto [base, k_base] = plan_base(r, p, b, k_tok, gen, tokd);
-    std::string bname = fmt::format("base-b{}", b);
-    r.stage("eval/" + bname, experiment_hash(k_base + ev.dump() + std::to_string(train_limit)),
-            eval_args(base, out + "/eval/" + bname));
-    bases.push_back({{"name", bname}, {"base_seed", b}});
-    for (int seed : p.sft_seeds)
-      for (auto& arm : p.arms) {
-        size_t colon = arm.find(':');
-        TSFT_CHECK(colon != std::string::npos,
-                   "{}: arm '{}' must be supervision:trainable (e.g. theorem:mlp)", p.config_path, arm);
-        std::string sup = arm.substr(0, colon), trainable = arm.substr(colon + 1);
-        // vanilla-matched lengths are counted in the run's tokenizer (its render depends on it).
-        const bool matched = sup == "vanilla-matched";
-        std::string k_render = experiment_hash(k_gen + sup + (matched ? k_tok : ""));
-        std::vector<std::string> rargs = {
-            "render", "--in", gen + "/problems/train.jsonl", "--out", out + "/render/" + sup + "/sft.jsonl",
-            "--arm",  sup};
-        if (matched) rargs.insert(rargs.end(), {"--tokenizer", out + "/tokenizer/tokenizer.json"});
-        std::string rend = r.stage("render/" + sup, k_render, rargs);
-        // The last val_size rendered problems are held out (same problems in every arm: render keeps order).
-        std::string train_file = rend + "/sft.jsonl", val_file;
-        if (val_size > 0) {
-          train_file = rend + fmt::format("/sft_train_v{}.jsonl", val_size);
-          val_file = rend + fmt::format("/sft_val_v{}.jsonl", val_size);
-          if (!r.dry) {
-            auto [tr_text, val_text] = experiment_split_tail(rend + "/sft.jsonl", val_size);
-            fs_write_atomic(train_file, tr_text);
-            fs_write_atomic(val_file, val_text);
-          }
-        }
-        std::string name = fmt::format("{}-{}-b{}s{}", sup, trainable, b, seed);
-        // One training per learning rate of the arm's grid ([sft.lr_grid], e.g. mlp = [1e-3, 3e-3]; none:
-        // [sft] lr); the rate whose selected checkpoint has the best validation answer accuracy is kept.
-        const bool selecting = val_size > 0 && select_rule(p) == "val_accuracy";
-        json sft_for_key = sft;  // the grid itself is not an input of one training (its rate is)
-        sft_for_key.erase("lr_grid");
-        const std::string sft_key = sft_for_key.dump();
-        std::vector<std::string> lrs = lr_grid(p, trainable);
-        TSFT_CHECK(lrs.size() == 1 || selecting,
-                   "{}: [sft.lr_grid] needs val_size > 0 and select = val_accuracy", p.config_path);
-        std::string k_train, tr, model, train_name;
-        double best_acc = -1;
-        for (auto& lr : lrs) {
-          std::string tn = lr.empty() ? name : name + "-lr" + lr;
-          std::string kt =
-              experiment_hash(k_base + k_render + p.budget + sft_key + trainable + std::to_string(seed) + lr);
-          std::string t =
-              r.stage("train/" + tn, kt,
-                      sft_args(p, base, train_file, val_file, out + "/train/" + tn, trainable, seed, lr));
-          std::string m =
-              selecting ? select_checkpoint(r, p, tn, t, kt, out + "/eval-sets/val.jsonl") : t + "/final";
-          double acc =
-              selecting && !r.dry
-                  ? json::parse(fs_read_text(out + "/select/" + tn + ".json"))["val_accuracy"].get<double>()
-                  : 0.0;
-          if (model.empty() || acc > best_acc)
-            best_acc = acc, model = m, tr = t, k_train = kt, train_name = tn;
-        }
-        r.stage("eval/" + name, experiment_hash(k_train + model + ev.dump() + std::to_string(train_limit)),
-                eval_args(model, out + "/eval/" + name));
-        json run = {{"name", name},   {"supervision", sup}, {"trainable", trainable},
-                    {"base_seed", b}, {"sft_seed", seed},   {"train_name", train_name}};
-        runs.push_back(run);
-        if (p.transplants && trainable == "all" && (sup == "theorem" || sup == "vanilla")) {
-          std::string k_an = experiment_hash(k_train + model + "analyze");
-          std::string an =
-              r.stage("analysis/" + name, k_an,
-                      {"analyze", "--base", base, "--tuned", model, "--out", out + "/analysis/" + name});
-          for (const char* g : {"mlp", "attn"}) {
-            std::string tname = fmt::format("{}-transplant_{}-b{}s{}", sup, g, b, seed);
-            r.stage("eval/" + tname, experiment_hash(k_an + g + ev.dump() + std::to_string(train_limit)),
-                    eval_args(an + "/transplant-" + g, out + "/eval/" + tname));
-            run["name"] = tname;
-            run["trainable"] = std::string("transplant_") + g;
-            run.erase("train_name");  // no training of its own
-            runs.push_back(run);
-          }
-        }
-      }
+    ArmInputs in = {base, k_base, b, eval_args, val_size, train_limit, nullptr, out + "/eval-sets/val.jsonl"};
+    in.source = [&](const std::string& sup) {
+      // vanilla-matched lengths are counted in the run's tokenizer (its render depends on it).
+      const bool matched = sup == "vanilla-matched";
+      std::string k_render = experiment_hash(k_gen + sup + (matched ? k_tok : ""));
+      std::vector<std::string> rargs = {
+          "render", "--in", gen + "/problems/train.jsonl", "--out", out + "/render/" + sup + "/sft.jsonl",
+          "--arm",  sup};
+      if (matched) rargs.insert(rargs.end(), {"--tokenizer", out + "/tokenizer/tokenizer.json"});
+      return std::make_pair(r.stage("render/" + sup, k_render, rargs), k_render);
+    };
+    bases.push_back(run_base(r, p, in, runs));
   }
   return {{"runs", runs}, {"bases", bases}};
 }

@@ -43,7 +43,24 @@ struct Plan {
   std::vector<std::string> arms;
   bool transplants = true;          // [experiment] transplants: delta-transplant analysis of all-layer arms
   std::set<std::string> eval_skip;  // [eval] skip: gen problem files (stems, e.g. "probe_P3") not evaluated
+  // [real_data]: the user's base model and annotated data instead of the theorem world.
+  bool real = false;
+  std::string base_model, annotated, chat_template = "chatml";
+  std::vector<std::pair<std::string, std::string>> real_eval;  // (file, adapter format)
 };
+
+// "--chat-template X", or nothing when the model's own template is used.
+std::vector<std::string> chat_args(const Plan& p);
+
+// Real-data mode (experiment_real.cpp): the eval sets converted from their adapter formats into
+// DIR/eval-sets (plus the validation tail and the fit sample of the annotated problems), and the hash
+// of every input file. Files are written only when !dry.
+struct RealData {
+  std::vector<std::string> eval_files;
+  std::string val_file, inputs_key;
+};
+RealData real_prepare(const Plan& p, bool dry);
+void real_check_config(const json& cfg, const std::string& path, Plan& p);
 
 // Parses and checks the config against experiment_schema() (unknown, mistyped or out-of-range keys are
 // errors naming file:line and the closest key; keys of the old layout get a hint).

@@ -7,6 +7,7 @@
 #include "model/engine.hpp"
 #include "report/claims.hpp"
 #include "theorems/generate.hpp"
+#include "theorems/render.hpp"
 
 namespace tsft::exp_detail {
 
@@ -42,6 +43,15 @@ std::vector<int> seed_list(const json& cfg, const char* key, const std::string& 
 // Before any stage runs: the required tables, hints for keys of the old layout, then every section and
 // key against the schema (file:line, did you mean), then the sections with rules of their own.
 void check_config(const toml::table& tbl, const json& cfg, const std::string& path) {
+  if (cfg.contains("real_data")) {
+    for (const char* t : {"experiment", "sft", "eval"})
+      TSFT_CHECK(cfg.contains(t), "{}: missing table [{}]", path, t);
+    for (const char* t : {"gen", "tokenizer", "model", "pretrain", "instruct"})
+      TSFT_CHECK(!cfg.contains(t), "{}: [{}] is not used by a [real_data] experiment (remove it)", path, t);
+    schema::check_root(tbl, path, experiment_schema());
+    claims_from_json(cfg.contains("claims") ? cfg["claims"] : json(nullptr), path);
+    return;
+  }
   for (const char* t : {"experiment", "gen", "tokenizer", "model", "pretrain", "sft", "eval"})
     TSFT_CHECK(cfg.contains(t), "{}: missing table [{}]", path, t);
   TSFT_CHECK(
@@ -54,6 +64,23 @@ void check_config(const toml::table& tbl, const json& cfg, const std::string& pa
   schema::check_root(tbl, path, experiment_schema());
   gen_config_from_toml_text(fs_read_text(path), path);
   claims_from_json(cfg.contains("claims") ? cfg["claims"] : json(nullptr), path);
+}
+
+// Every arm is supervision:trainable with a known supervision (render_arm_names) and a trainable spec,
+// none repeated; checked before any stage runs.
+void check_arms(const std::vector<std::string>& arms, const std::string& path) {
+  std::set<std::string> seen;
+  for (auto& arm : arms) {
+    size_t colon = arm.find(':');
+    TSFT_CHECK(colon != std::string::npos && colon + 1 < arm.size(),
+               "{}: [experiment] arms: '{}' must be supervision:trainable (e.g. theorem:mlp)", path, arm);
+    try {
+      render_parse_arm(arm.substr(0, colon));
+    } catch (const std::exception& e) {
+      TSFT_FAIL("{}: [experiment] arms: '{}': {}", path, arm, e.what());
+    }
+    TSFT_CHECK(seen.insert(arm).second, "{}: [experiment] arms: '{}' is listed twice", path, arm);
+  }
 }
 
 }  // namespace
@@ -91,6 +118,7 @@ Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
   p.base_seeds = seed_list(cfg, "base_seeds", o.config_path);
   p.sft_seeds = seed_list(cfg, "sft_seeds", o.config_path);
   p.arms = cfg_value(cfg, "experiment", "arms").get<std::vector<std::string>>();
+  check_arms(p.arms, o.config_path);
   p.transplants = cfg_value(cfg, "experiment", "transplants").get<bool>();
   for (auto& f : cfg_value(cfg, "eval", "skip").get<std::vector<std::string>>()) {
     TSFT_CHECK(f != "train", "{}: [eval] skip: 'train' is never evaluated (train_limit sets the fit sample)",
@@ -104,6 +132,7 @@ Plan plan_parse(const ExperimentOptions& o, const std::string& out) {
   // [sft.lr_grid]: every trainable named by an arm, rates > 0 (before any stage).
   lr_grid(p, "");
   p.catalog = get<std::string>(cfg, "gen", "catalog", std::string(TSFT_SOURCE_DIR) + "/data/theorems");
+  if (cfg.contains("real_data")) real_check_config(cfg, o.config_path, p);
   return p;
 }
 
@@ -150,11 +179,10 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
       cfg_arg(p.cfg, "sft", "schedule"),
       "--seed",
       std::to_string(seed),
-      "--chat-template",
-      "chatml",
       "--threads",
       p.threads,
       "-q"};
+  for (auto& x : chat_args(p)) a.push_back(x);
   if (!val_file.empty()) {
     for (const char* x : {"--val", val_file.c_str(), "--eval-every"}) a.push_back(x);
     a.push_back(cfg_arg(p.cfg, "sft", "eval_every"));
@@ -169,8 +197,16 @@ std::vector<std::string> sft_args(const Plan& p, const std::string& base, const 
     a.push_back("--max-supervised-tokens");
     a.push_back(s(sft["supervised_tokens"]));
   } else if (p.budget == "converged") {
-    for (std::string x : {std::string("--early-stop-patience"), cfg_arg(p.cfg, "sft", "patience"),
-                          std::string("--early-stop-min-delta"), cfg_arg(p.cfg, "sft", "min_delta")})
+    // Early stopping compares validation answer accuracy (greedy decoding of the held-out training
+    // problems, decoded as model selection decodes them), the same rule for every arm; never the
+    // arm's own target loss, whose scale differs with the target's length.
+    for (std::string x :
+         {std::string("--early-stop-patience"), cfg_arg(p.cfg, "sft", "patience"),
+          std::string("--early-stop-min-delta"), cfg_arg(p.cfg, "sft", "min_delta"),
+          std::string("--early-stop-metric"), std::string("accuracy"), std::string("--val-problems"),
+          p.out + "/eval-sets/val.jsonl", std::string("--val-limit"), cfg_arg(p.cfg, "sft", "select_limit"),
+          std::string("--val-max-new-tokens"), cfg_arg(p.cfg, "eval", "max_new_tokens"),
+          std::string("--val-batch"), cfg_arg(p.cfg, "eval", "batch")})
       a.push_back(x);
   }
   return a;

@@ -1,5 +1,6 @@
 // The schema of an experiment config: every section and key `tsft experiment` reads, with its type,
 // default, range and help text. The stage arguments take their defaults from here (schema::value).
+#include "data/instruct.hpp"
 #include "experiment/experiment_impl.hpp"
 #include "theorems/gen_schema.hpp"
 
@@ -43,12 +44,19 @@ schema::Section experiment_section() {
       "experiment",
       {{"base_seeds", Type::IntList, {1}, 0, 2e9, {}, "one base model (init, pretrain, instruct) per seed"},
        {"sft_seeds", Type::IntList, {1}, 0, 2e9, {}, "SFT data orders; runs = base_seeds x sft_seeds"},
-       {"arms", Type::StringList, arms, -1e300, 1e300, {}, "supervision:trainable pairs"},
+       {"arms",
+        Type::StringList,
+        arms,
+        -1e300,
+        1e300,
+        {},
+        "supervision:trainable pairs; supervision: theorem, vanilla, vanilla-matched, answer-only, "
+        "theorem-no-statement, theorem-no-cond, theorem-no-map"},
        str("budget", "steps", {"steps", "tokens", "problems", "converged"}, "what arms are compared at"),
        {"transplants", Type::Bool, true, -1e300, 1e300, {}, "delta-transplant analysis of all-layer arms"},
        nonneg("threads", 0, "threads per stage (0: all cores)"),
        str("device", "cpu", {}, "engine device (cpu | cuda)"),
-       str("precision", "fp32", {}, "engine precision (fp32 | bf16)")},
+       str("precision", "fp32", {}, "engine precision (fp32 | fp32-ref | bf16)")},
       false,
       "runs and arms"};
 }
@@ -83,6 +91,31 @@ std::vector<schema::Section> claims_and_eval() {
           {"claims", claims, false, "pre-declared claims and decision rules (values checked by claims.cpp)"}};
 }
 
+// Real data instead of the theorem world: no gen / tokenizer / model / pretrain / instruct stages.
+schema::Section real_data_section() {
+  return {"real_data",
+          {str("base_model", nullptr, {}, "the user's base model (HF directory with tokenizer)"),
+           str("annotated", nullptr, {},
+               "a `tsft annotate` output dir (theorem.jsonl, vanilla.jsonl, problems.jsonl)"),
+           {"eval_files",
+            Type::StringList,
+            json::array(),
+            -1e300,
+            1e300,
+            {},
+            "evaluation datasets (native files)"},
+           {"eval_formats",
+            Type::StringList,
+            json::array(),
+            -1e300,
+            1e300,
+            {},
+            "adapter format of each eval file"},
+           str("chat_template", "", {}, "chat template override for train/eval (\"\": the model's own)")},
+          false,
+          "real-data experiment: the user's model, annotated training data, public eval sets"};
+}
+
 schema::Schema build() {
   schema::Schema s = {
       experiment_section(),
@@ -99,10 +132,15 @@ schema::Schema build() {
        false,
        "the model initialized per base seed"},
       {"pretrain", training(200, 8, 256, 2e-3, 20), false, "pre-training on the gen corpus"},
-      {"instruct", plus(training(0, 8, 256, 1e-3, 10), {pos("examples", 2000, "chat drills generated")}),
+      {"instruct",
+       plus(training(0, 8, 256, 1e-3, 10), {pos("examples", 2000, "chat drills generated"),
+                                            str("style", data::kInstructStyleDefault, {"vanilla", "neutral"},
+                                                "answer shape: vanilla (lhs = rhs, \\boxed: the vanilla "
+                                                "arm's) | neutral (prose: neither arm's)")}),
        false, "generic instruction stage (steps = 0: none)"},
       sft_section(),
       {"sft.lr_grid", {}, true, "trainable = [lr, ...] (checked by lr_grid)"},
+      real_data_section(),
   };
   for (auto& sec : claims_and_eval()) s.push_back(sec);
   for (auto& sec : gen_schema()) s.push_back(sec);

@@ -28,7 +28,9 @@ struct AdamWConfig {
   double clip = 1.0;       // global-norm clipping threshold; <= 0 disables
 };
 
-// Which engine: device ("cpu" | "cuda") and precision ("fp32" | "bf16").
+// Which engine: device ("cpu" | "cuda") and precision: "fp32" (the fast fp32 engine: on CPU oneDNN
+// GEMMs where they are faster), "fp32-ref" (the plain reference kernels, bit-identical to
+// model_forward/model_backward; CPU only) or "bf16" (mixed precision).
 struct EngineSpec {
   std::string device = "cpu", precision = "fp32";
   std::string name() const { return device + "/" + precision; }

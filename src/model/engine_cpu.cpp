@@ -97,8 +97,8 @@ void CpuEngine::download(Model& host) const {
   host.bind();
 }
 
-std::unique_ptr<Engine> engine_cpu_fp32(Model m) {
-  return std::make_unique<CpuEngine>(std::move(m), &step_ops_reference(), "cpu/fp32");
+std::unique_ptr<Engine> engine_cpu_fp32_ref(Model m) {
+  return std::make_unique<CpuEngine>(std::move(m), &step_ops_reference(), "cpu/fp32-ref");
 }
 
 }  // namespace tsft

@@ -1,6 +1,7 @@
 // The CPU engine: the host Model is the engine's memory; every step runs model_forward /
 // model_backward with the GEMM ops the engine was made with. With step_ops_reference() it is the
-// fp32 reference engine ("cpu/fp32"); a mixed-precision engine derives from it with its own ops.
+// fp32 reference engine ("cpu/fp32-ref"); the oneDNN engines (cpu/fp32, cpu/bf16) derive from it with
+// their own ops.
 #pragma once
 #include "kernels/cpu/kernels.hpp"
 #include "model/engine.hpp"
@@ -44,7 +45,10 @@ class CpuEngine : public Engine {
   std::vector<AdamwSegment> segments_;  // scratch of adamw_step (capacity kept)
 };
 
+// cpu/fp32-ref: the plain kernels (scalar + OpenBLAS), bit-identical to model_forward/model_backward.
+std::unique_ptr<Engine> engine_cpu_fp32_ref(Model m);
+// cpu/fp32 (oneDNN fp32 where faster) and cpu/bf16 (mixed precision): engine_gemm.cpp.
 std::unique_ptr<Engine> engine_cpu_fp32(Model m);
-std::unique_ptr<Engine> engine_cpu_bf16(Model m);  // engine_bf16.cpp
+std::unique_ptr<Engine> engine_cpu_bf16(Model m);
 
 }  // namespace tsft

@@ -14,15 +14,16 @@ struct Entry {
   std::unique_ptr<Engine> (*make)(Model);
 };
 const std::vector<Entry>& builtin() {
-  static const std::vector<Entry> e = {{"cpu/fp32", engine_cpu_fp32}, {"cpu/bf16", engine_cpu_bf16}};
+  static const std::vector<Entry> e = {
+      {"cpu/fp32", engine_cpu_fp32}, {"cpu/fp32-ref", engine_cpu_fp32_ref}, {"cpu/bf16", engine_cpu_bf16}};
   return e;
 }
 }  // namespace
 
 EngineSpec engine_spec_parse(const std::string& device, const std::string& precision) {
   TSFT_USAGE_CHECK(device == "cpu" || device == "cuda", "unknown --device '{}' (cpu, cuda)", device);
-  TSFT_USAGE_CHECK(precision == "fp32" || precision == "bf16", "unknown --precision '{}' (fp32, bf16)",
-                   precision);
+  TSFT_USAGE_CHECK(precision == "fp32" || precision == "fp32-ref" || precision == "bf16",
+                   "unknown --precision '{}' (fp32, fp32-ref, bf16)", precision);
   return {device, precision};
 }
 

@@ -65,9 +65,25 @@ ChatResult parse_ok(const HttpResponse& r, const std::string& where) {
   }
   return out;
 }
+}  // namespace
 
-ChatResult complete_one(const ChatClientConfig& c, const json& messages, size_t index, ChatStats& st,
-                        std::mutex& mu) {
+void RateLimiter::wait() {
+  if (interval_s_ <= 0) return;
+  std::chrono::steady_clock::time_point at;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto now = std::chrono::steady_clock::now();
+    at = std::max(now, next_);
+    next_ = at + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::duration<double>(interval_s_));
+  }
+  std::this_thread::sleep_until(at);
+}
+
+ChatResult chat_complete_one(const ChatClientConfig& c, const json& messages, size_t index, ChatStats* stats,
+                             RateLimiter* limiter) {
+  ChatStats local;
+  ChatStats& st = stats ? *stats : local;
   json body = c.params;
   body["model"] = c.model;
   body["messages"] = messages;
@@ -79,15 +95,15 @@ ChatResult complete_one(const ChatClientConfig& c, const json& messages, size_t 
   if (!c.api_key.empty()) req.headers.push_back("Authorization: Bearer " + c.api_key);
   const std::string where = fmt::format("{} (item {})", req.url, index);
   for (int attempt = 0;; attempt++) {
+    if (limiter) limiter->wait();
     HttpResponse r = http_request(req);
-    {
-      std::lock_guard<std::mutex> lk(mu);
-      st.requests++;
-      st.retries += attempt > 0;
-    }
+    st.requests++;
+    st.retries += attempt > 0;
     if (r.status == 200) {
       ChatResult out = parse_ok(r, where);
       out.attempts = attempt + 1;
+      st.prompt_tokens += out.prompt_tokens;
+      st.completion_tokens += out.completion_tokens;
       return out;
     }
     TSFT_CHECK(retryable(r), "{}: {} (not retried)", where, describe(r));
@@ -95,6 +111,14 @@ ChatResult complete_one(const ChatClientConfig& c, const json& messages, size_t 
                attempt + 1);
     std::this_thread::sleep_for(std::chrono::duration<double>(wait_s(c, r, attempt + 1)));
   }
+}
+
+namespace {
+void add_stats(ChatStats& a, const ChatStats& b) {
+  a.requests += b.requests;
+  a.retries += b.retries;
+  a.prompt_tokens += b.prompt_tokens;
+  a.completion_tokens += b.completion_tokens;
 }
 }  // namespace
 
@@ -109,14 +133,15 @@ std::vector<ChatResult> chat_complete_all(const ChatClientConfig& cfg, const std
   ChatStats st;
   auto worker = [&] {
     for (size_t i; !failed && (i = next++) < messages.size();) {
+      ChatStats one;
       try {
-        out[i] = complete_one(cfg, messages[i], i, st, mu);
+        out[i] = chat_complete_one(cfg, messages[i], i, &one);
         std::lock_guard<std::mutex> lk(mu);
-        st.prompt_tokens += out[i].prompt_tokens;
-        st.completion_tokens += out[i].completion_tokens;
+        add_stats(st, one);
         if (on_done) on_done(i);
       } catch (...) {
         std::lock_guard<std::mutex> lk(mu);
+        add_stats(st, one);
         if (!failed.exchange(true)) error = std::current_exception();
       }
     }

@@ -2,8 +2,10 @@
 // APIs): bounded concurrency, per-request timeouts, retries with exponential backoff (honouring
 // Retry-After) on 429 / 5xx / connection errors and timeouts, token accounting from "usage".
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -30,6 +32,23 @@ struct ChatStats {
 
 // "http://h:p", "http://h:p/", "http://h:p/v1" -> "http://h:p/v1"
 std::string openai_base_url(const std::string& url);
+
+// Spaces the starts of requests at least 1 / per_s seconds apart, across threads (per_s <= 0: no limit).
+class RateLimiter {
+ public:
+  explicit RateLimiter(double per_s) : interval_s_(per_s > 0 ? 1.0 / per_s : 0.0) {}
+  void wait();
+
+ private:
+  double interval_s_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point next_{};
+};
+
+// One conversation with the retries / backoff below; `stats` (if given) counts its requests, retries and
+// tokens as they happen; `limiter` (if given) paces every attempt. Throws like chat_complete_all.
+ChatResult chat_complete_one(const ChatClientConfig& cfg, const nlohmann::json& messages, size_t index,
+                             ChatStats* stats = nullptr, RateLimiter* limiter = nullptr);
 
 // One result per conversation (each a JSON array of {"role", "content"}), in order. Throws tsft::Error
 // naming the endpoint and the item when a request fails for good (a 4xx other than 429, or retries

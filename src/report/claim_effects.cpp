@@ -272,6 +272,38 @@ std::vector<ClaimResult> claims_decide(const ReportData& d) {
   return out;
 }
 
+std::vector<ControlRow> control_effects(const ReportData& d) {
+  auto c1 = [&](const Item& x) { return !x.parent_id.empty() && in(d.c1_pool, x.probe); };
+  auto c2b = [&](const Item& x) { return !x.parent_id.empty() && in(d.c2b_pool, x.probe); };
+  auto test = [](const Item& x) { return x.split == "test"; };
+  std::vector<std::string> arms;
+  for (auto& r : d.runs)
+    if (r.trainable == "all" && r.sup != "base" && r.sup != "theorem" && r.sup != "vanilla" &&
+        !in(arms, r.arm()))
+      arms.push_back(r.arm());
+  std::vector<ControlRow> out;
+  for (auto& a : arms) {
+    ControlRow cr{a, {}};
+    auto add = [&](const std::string& label, const Spec& sp, bool fraction = false) {
+      EffectRow r{label, {}, 0, fraction, {}};
+      r.e = over_runs(d, sp, r.per_run);
+      cr.rows.push_back(r);
+    };
+    for (const char* ref : {"vanilla:all", "theorem:all"}) {
+      add(a + " - " + ref + ", i.i.d. test", acc_diff(a, ref, test));
+      add(a + " - " + ref + ", valid-probe variants", acc_diff(a, ref, c2b));
+    }
+    add(a + " conditional drop (C1 pool)",
+        Spec{{a},
+             c1,
+             [](auto& its, auto& rs, std::vector<double>& v) { return drop_comps(*its[0], *rs[0], v); },
+             ratio},
+        true);
+    out.push_back(cr);
+  }
+  return out;
+}
+
 std::vector<std::string> run_table_labels(const std::vector<ClaimResult>& claims) {
   std::vector<std::string> l;
   for (auto& c : claims)

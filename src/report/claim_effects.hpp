@@ -27,6 +27,16 @@ struct ClaimResult {
 
 std::vector<ClaimResult> claims_decide(const ReportData& d);
 
+// Controls and ablations beside the claims (described, never decided): for every all-layer arm other
+// than theorem and vanilla (vanilla-matched, answer-only, theorem-no-statement/-cond/-map), its accuracy
+// minus vanilla:all's and minus theorem:all's on the i.i.d. test and on the C2b pool's variants, and its
+// own conditional drop on the C1 pool; per run, summarized over runs like the claims' effects.
+struct ControlRow {
+  std::string arm;
+  std::vector<EffectRow> rows;
+};
+std::vector<ControlRow> control_effects(const ReportData& d);
+
 // Per-run table: one row per (base seed, sft seed) with every claim's per-run effect.
 struct RunRow {
   int base_seed = 0, sft_seed = 0;

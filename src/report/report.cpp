@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/fs.hpp"
+#include "data/instruct.hpp"
 #include "report/claim_effects.hpp"
 #include "report/report_data.hpp"
 #include "report/report_svg.hpp"
@@ -27,12 +28,11 @@ std::string budget_sentence(const std::string& budget) {
            "number of "
            "target tokens).";
   if (budget == "converged")
-    return "Arms are compared trained to convergence: each stops when its validation loss on held-out "
-           "training "
-           "problems stops improving; every arm's weights are then chosen by the same rule, the saved "
-           "checkpoint with "
-           "the highest validation answer accuracy (greedy decoding of the held-out training problems; [sft] "
-           "select = final keeps the trainer's best-validation-loss weights instead).";
+    return "Arms are compared trained to convergence: each stops when its validation answer accuracy "
+           "(greedy decoding of held-out training problems) stops improving, the same rule for every arm "
+           "(never the arm's own target loss, whose scale depends on the target's length); every arm's "
+           "weights are then chosen by the same rule, the saved checkpoint with the highest validation "
+           "answer accuracy (ties: the earliest).";
   return "Arms are compared at equal optimizer steps (theorem targets are longer, so that arm sees more "
          "supervised "
          "tokens).";
@@ -92,6 +92,23 @@ struct Doc {
   void svg(const std::string& s) { html += s; }
 };
 
+// How the base model was primed (issue 12 item 5): the corpus's worked examples and the instruct stage.
+std::string base_sentence(const GenConfig& g, const json& cfg) {
+  const json& in = cfg.contains("instruct") ? cfg["instruct"] : json::object();
+  std::string style = in.value("style", std::string(data::kInstructStyleDefault));
+  std::string instruct =
+      in.value("steps", (int64_t)0) == 0
+          ? "no instruct stage"
+          : fmt::format("instruct stage in style {} ({})", style,
+                        style == "neutral" ? "prose answers, neither arm's shape"
+                                           : "\"lhs = rhs\" then \\boxed: the vanilla arm's shape");
+  return fmt::format(
+      "Base model: corpus worked examples {} the \"Known: ... Asked: ...\" restatement ([gen.corpus] "
+      "restatement = {}) and {} each step's theorem (theorem_names = {}); {}.",
+      g.corpus_restatement ? "carry" : "omit", g.corpus_restatement,
+      g.corpus_theorem_names ? "name" : "do not name", g.corpus_theorem_names, instruct);
+}
+
 void claims_section(Doc& doc, const ReportData& d) {
   doc.section("Question and declared claims");
   doc.para(
@@ -104,8 +121,20 @@ void claims_section(Doc& doc, const ReportData& d) {
   std::string decl = claims_declaration(d.claims, d.c1_pool, d.c2b_pool);
   doc.md += decl + "\n";
   doc.html += "<pre class='claims'>" + html_escape(decl) + "</pre>\n";
-  GenConfig g = gen_config_load(d.dir + "/config.toml");
   const json& ex = d.experiment;
+  if (d.real) {
+    const json& rd = ex["config"]["real_data"];
+    doc.para(fmt::format(
+        "Real data: base model {}, SFT data from the annotation run {} (theorem and vanilla arms over the "
+        "same "
+        "accepted problems), evaluation sets {}. There is no theorem world, so the probe pools are empty and "
+        "every claim that needs them has no items. Runs: {} = SFT seeds {}; a run is the unit of analysis. "
+        "{}",
+        rd["base_model"].dump(), rd["annotated"].dump(), rd["eval_files"].dump(), d.run_keys().size(),
+        ex["sft_seeds"].dump(), budget_sentence(d.budget)));
+    return;
+  }
+  GenConfig g = gen_config_load(d.dir + "/config.toml");
   doc.para(fmt::format(
       "Runs: {} = base seeds {} (init + pre-training + instruct) x SFT seeds {}; a run is the unit of "
       "analysis. "
@@ -116,6 +145,7 @@ void claims_section(Doc& doc, const ReportData& d) {
       d.run_keys().size(), ex["base_seeds"].dump(), ex["sft_seeds"].dump(),
       d.counterfactual_in_c1 ? "in" : "out", g.seed, g.corpus_step_eval_facts ? "DO state" : "do not state",
       g.corpus_step_eval_facts ? "true" : "false", budget_sentence(d.budget)));
+  doc.para(base_sentence(g, ex.contains("config") ? ex["config"] : json::object()));
 }
 
 void verdict_section(Doc& doc, const ReportData& d, const std::vector<ClaimResult>& claims) {
@@ -142,6 +172,29 @@ void verdict_section(Doc& doc, const ReportData& d, const std::vector<ClaimResul
     rt.rows.push_back(cells);
   }
   doc.table(rt);
+}
+
+// Controls and ablations, described beside the verdicts with the same per-run summaries.
+void controls_section(Doc& doc, const ReportData& d) {
+  std::vector<ControlRow> cs = control_effects(d);
+  if (cs.empty()) return;
+  doc.section("Controls and ablations");
+  doc.para(
+      "Not claims (nothing is decided here): each all-layer control or ablation arm against vanilla:all and "
+      "theorem:all (accuracy difference in points, 95% interval over runs; one run: the clustered "
+      "bootstrap), and its own conditional drop on the C1 pool. vanilla-matched: vanilla padded with the "
+      "question to the theorem target's token count; answer-only: the box alone; theorem-no-statement / "
+      "-no-cond / -no-map: the theorem target without its Theorem / Cond / Map lines.");
+  Table t{{"arm", "effect", "estimate [95%]", "runs", "clusters"}, {}};
+  for (auto& c : cs)
+    for (auto& r : c.rows) {
+      std::string v = !r.e.defined() ? "not measured"
+                      : r.fraction   ? fmt::format("{} [{}, {}] %", pct(r.e.est), pct(r.e.lo), pct(r.e.hi))
+                                     : fmt::format("{} [{}, {}]", signed_pts(r.e.est), signed_pts(r.e.lo),
+                                                   signed_pts(r.e.hi));
+      t.rows.push_back({c.arm, r.label, v, std::to_string(r.e.runs), std::to_string(r.e.n_items)});
+    }
+  doc.table(t);
 }
 
 // Accuracy of every arm on every split and probe, from the eval stage's metrics.json.
@@ -238,7 +291,7 @@ void training_section(Doc& doc, const ReportData& d) {
     if (!r.val_curve.empty()) val.push_back({r.name, r.val_curve});
   }
   doc.svg(svg_curves("training loss per step", loss, "step"));
-  if (!val.empty()) doc.svg(svg_curves("validation loss per evaluation (early stopping)", val, "step"));
+  if (!val.empty()) doc.svg(svg_curves("validation loss per evaluation", val, "step"));
   std::vector<Series> acc;  // validation answer accuracy of every saved checkpoint (model selection)
   for (auto& r : d.runs) {
     if (!r.selection.is_object()) continue;
@@ -309,6 +362,7 @@ std::string report_write(const std::string& dir) {
       "</style></head><body><h1>theorem-sft experiment report</h1>\n";
   claims_section(doc, d);
   verdict_section(doc, d, claims);
+  controls_section(doc, d);
   accuracy_section(doc, d);
   pairs_section(doc, d);
   theorem_section(doc, d);

@@ -37,6 +37,8 @@ struct ReportData {
   ClaimsConfig claims;
   std::vector<std::string> c1_pool, c2b_pool;  // resolved pools
   bool counterfactual_in_c1 = false;
+  bool real =
+      false;  // a [real_data] experiment: no theorem world, so no probe pools (claims on them: no items)
   // The run of arm `arm` ("theorem:all") with these seeds, or the base of base seed b (arm "base").
   const ReportRun* find(const std::string& arm, int b, int s) const;
   // Every (base seed, sft seed) pair, in order.

@@ -3,7 +3,8 @@
 //   example    worked examples in plain prose ("We know ... so ... The result is ..."), unlike every SFT
 //              arm (no Theorem/Cond/Map labels, no \boxed); drawn from their own seed stream;
 //   example    ... each with the problem's restatement ("Known: ... Asked: ..."), so the base has read
-//              how a problem's values are found by their objects (pilot lesson 11);
+//              how a problem's values are found by their objects (pilot lesson 11), and the name of
+//              each step's theorem ([gen.corpus] restatement / theorem_names = false: neither);
 //   drill      arithmetic facts (+, -, x, exact division, squares, square-root simplification, fraction
 //              reduction) over every operand range any split uses, including the P3 magnitude ranges,
 //              so P2/P3 measure whether a procedure transfers, not whether the arithmetic was learned;
@@ -118,9 +119,9 @@ std::string gen_corpus(const World& w, const EvalReserved& reserved) {
   // Worked examples (the corpus stream: same held-out predicate, own draws).
   World ew(cat, corpus_stream_config(cfg));
   for (const Problem& p : corpus_examples(w, reserved)) {
-    std::string body = p.question + " " + p.restatement, work;
+    std::string body = p.question + (cfg.corpus_restatement ? " " + p.restatement : ""), work;
     for (auto& st : p.steps) {
-      work += fmt::format(" This is a case of the {}.", st.name);
+      if (cfg.corpus_theorem_names) work += fmt::format(" This is a case of the {}.", st.name);
       for (auto& l : st.exec) work += " We get " + l + ".";
     }
     doc(out, "example", body + work + " The result is " + p.answer + ".");

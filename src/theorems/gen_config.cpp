@@ -113,7 +113,21 @@ const schema::Schema& gen_schema() {
            -1e300,
            1e300,
            {},
-           "drills may state arithmetic facts of evaluation items"}},
+           "drills may state arithmetic facts of evaluation items"},
+          {"restatement",
+           Type::Bool,
+           d.corpus_restatement,
+           -1e300,
+           1e300,
+           {},
+           "worked examples carry the \"Known: ... Asked: ...\" restatement"},
+          {"theorem_names",
+           Type::Bool,
+           d.corpus_theorem_names,
+           -1e300,
+           1e300,
+           {},
+           "worked examples name the theorem of each step"}},
          false,
          "the pre-training corpus"},
         {"gen.ranges", {}, true, "theorem.slot = [lo, hi] or [lo, hi, step]"},
@@ -227,10 +241,12 @@ GenConfig gen_config_from_toml_text(const std::string& text, const std::string& 
       TSFT_CHECK(ct, "{}: must be a table", where);
       for (auto& [ck, cv] : *ct) {
         std::string s(ck.str());
-        if (s == "step_drills_eval_facts") {
+        if (s == "step_drills_eval_facts" || s == "restatement" || s == "theorem_names") {
           auto b = cv.value<bool>();
           TSFT_CHECK(b, "{}.{}: must be true or false", where, s);
-          c.corpus_step_eval_facts = *b;
+          (s == "restatement"     ? c.corpus_restatement
+           : s == "theorem_names" ? c.corpus_theorem_names
+                                  : c.corpus_step_eval_facts) = *b;
           continue;
         }
         auto v = cv.value<int64_t>();
@@ -249,7 +265,7 @@ GenConfig gen_config_from_toml_text(const std::string& text, const std::string& 
           TSFT_FAIL(
               "{}.{}: unknown key (examples_per_theorem, drill_max, drill_repeats, step_drills, "
               "step_repeats, "
-              "step_drills_eval_facts)",
+              "step_drills_eval_facts, restatement, theorem_names)",
               where, s);
       }
     } else {

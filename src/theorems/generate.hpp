@@ -60,6 +60,12 @@ struct GenConfig {
   // declared, because such a fact can be an item's answer ("5 \times 3 \times 5 = 75"). false: drills
   // come from i.i.d. draws only and every fact of an evaluation item's solution is left out.
   bool corpus_step_eval_facts = true;
+  // Worked examples of the corpus (issue 12 item 5: a base that favours neither arm). restatement: each
+  // example carries the problem's "Known: ... Asked: ..." restatement (the theorem arm's bindings without
+  // role names); theorem_names: each step says "This is a case of the <theorem>" (the theorem arm's
+  // statement line). Both false: plain prose (question, computation lines, result).
+  bool corpus_restatement = true;
+  bool corpus_theorem_names = true;
 };
 
 GenConfig gen_config_load(const std::string& path);  // reads [gen] (or the top level if absent)

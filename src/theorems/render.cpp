@@ -4,26 +4,26 @@
 
 namespace tsft {
 
+const std::vector<std::string>& render_arm_names() {
+  static const std::vector<std::string> names = {
+      "theorem",         "vanilla",       "vanilla-matched", "answer-only", "theorem-no-statement",
+      "theorem-no-cond", "theorem-no-map"};
+  return names;
+}
+
 Arm render_parse_arm(const std::string& name) {
-  if (name == "theorem") return Arm::kTheorem;
-  if (name == "vanilla") return Arm::kVanilla;
-  if (name == "vanilla-matched") return Arm::kVanillaMatched;
-  if (name == "answer-only") return Arm::kAnswerOnly;
-  TSFT_FAIL("unknown arm '{}' (theorem, vanilla, vanilla-matched, answer-only)", name);
+  const auto& names = render_arm_names();
+  for (size_t k = 0; k < names.size(); ++k)
+    if (names[k] == name) return static_cast<Arm>(k);
+  std::string all;
+  for (auto& n : names) all += (all.empty() ? "" : ", ") + n;
+  TSFT_FAIL("unknown arm '{}' ({})", name, all);
 }
 
 const char* render_arm_name(Arm arm) {
-  switch (arm) {
-    case Arm::kTheorem:
-      return "theorem";
-    case Arm::kVanilla:
-      return "vanilla";
-    case Arm::kVanillaMatched:
-      return "vanilla-matched";
-    case Arm::kAnswerOnly:
-      return "answer-only";
-  }
-  return "?";
+  const auto& names = render_arm_names();
+  size_t k = static_cast<size_t>(arm);
+  return k < names.size() ? names[k].c_str() : "?";
 }
 
 size_t render_token_count(std::string_view text) {
@@ -43,16 +43,24 @@ std::string render_exec_block(const nlohmann::json& p) {
 
 namespace {
 
-std::string theorem_target(const nlohmann::json& p) {
+// Which lines of the theorem target are written (all, or one kind dropped by an ablation arm).
+struct TheoremLines {
+  bool statement = true, cond = true, map = true;
+};
+
+std::string theorem_target(const nlohmann::json& p, TheoremLines keep = {}) {
   const auto& steps = p.at("solution").at("steps");
   std::string out;
   for (size_t k = 0; k < steps.size(); ++k) {
     const auto& st = steps[k];
     if (steps.size() > 1) out += "Step " + std::to_string(k + 1) + ".\n";
-    out +=
-        "Theorem: " + st.at("name").get<std::string>() + ". " + st.at("statement").get<std::string>() + "\n";
-    for (auto& l : st.at("cond")) out += l.get<std::string>() + "\n";
-    for (auto& l : st.at("map")) out += l.get<std::string>() + "\n";
+    if (keep.statement)
+      out += "Theorem: " + st.at("name").get<std::string>() + ". " + st.at("statement").get<std::string>() +
+             "\n";
+    if (keep.cond)
+      for (auto& l : st.at("cond")) out += l.get<std::string>() + "\n";
+    if (keep.map)
+      for (auto& l : st.at("map")) out += l.get<std::string>() + "\n";
     for (auto& l : st.at("exec")) out += l.get<std::string>() + "\n";
   }
   return out + render_box(p);
@@ -112,6 +120,12 @@ std::string render_target(const nlohmann::json& p, Arm arm, const TokenCount& co
       return matched_target(p, count);
     case Arm::kAnswerOnly:
       return render_box(p);
+    case Arm::kTheoremNoStatement:
+      return theorem_target(p, {.statement = false});
+    case Arm::kTheoremNoCond:
+      return theorem_target(p, {.cond = false});
+    case Arm::kTheoremNoMap:
+      return theorem_target(p, {.map = false});
   }
   TSFT_FAIL("bad arm");
 }

@@ -8,18 +8,36 @@
 //                    nothing beyond the prompt), padded so its token count reaches the theorem arm's,
 //                    counted by the run's tokenizer where given (else render_token_count)
 //   answer-only      \boxed{answer}
+// Theorem-target ablations (issue 12 item 5): the theorem target with one kind of line dropped, all else
+// (step headers, the other lines, their order, the box) unchanged:
+//   theorem-no-statement  without the "Theorem: <name>. <statement>" lines
+//   theorem-no-cond       without the "Cond:" lines
+//   theorem-no-map        without the "Map:" lines
 #pragma once
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tsft {
 
-enum class Arm { kTheorem, kVanilla, kVanillaMatched, kAnswerOnly };
+enum class Arm {
+  kTheorem,
+  kVanilla,
+  kVanillaMatched,
+  kAnswerOnly,
+  kTheoremNoStatement,
+  kTheoremNoCond,
+  kTheoremNoMap
+};
 
-Arm render_parse_arm(const std::string& name);  // "theorem" | "vanilla" | "vanilla-matched" | "answer-only"
+// "theorem" | "vanilla" | "vanilla-matched" | "answer-only" | "theorem-no-statement" | "theorem-no-cond" |
+// "theorem-no-map"; anything else is an error listing them.
+Arm render_parse_arm(const std::string& name);
 const char* render_arm_name(Arm arm);
+// Every arm's name, in enum order.
+const std::vector<std::string>& render_arm_names();
 
 // Token-count proxy until a tokenizer exists: the number of bytes / 4, rounded up (about one BPE token
 // per 4 characters of English/LaTeX). Every length comparison between arms goes through this function.

@@ -22,8 +22,10 @@ TensorPredicate preset(const std::string& name, bool tied, const std::string& sp
     if (tied) return [](const TensorEntry& e) { return e.group == Group::embed; };
     return [](const TensorEntry& e) { return e.group == Group::head; };
   }
-  throw UsageError(fmt::format("--trainable '{}': unknown group '{}' (all, mlp, attn, embed, norm, head, "
-                               "layers[a:b][.group], re:<regex>)", spec, name));
+  throw UsageError(
+      fmt::format("--trainable '{}': unknown group '{}' (all, mlp, attn, embed, norm, head, "
+                  "layers[a:b][.group], re:<regex>)",
+                  spec, name));
 }
 
 int parse_bound(const std::string& s, int L, int def, const std::string& spec) {
@@ -81,10 +83,12 @@ TensorPredicate select_parse(const std::string& spec, int L, bool tied) {
       TensorPredicate group = [](const TensorEntry&) { return true; };
       std::string tail = term.substr(close + 1);
       if (!tail.empty()) {
-        if (tail[0] != '.') throw UsageError(fmt::format("--trainable '{}': expected '.group' after ']'", spec));
+        if (tail[0] != '.')
+          throw UsageError(fmt::format("--trainable '{}': expected '.group' after ']'", spec));
         group = preset(tail.substr(1), tied, spec);
       }
-      terms.push_back([a, b, group](const TensorEntry& e) { return e.layer >= a && e.layer < b && group(e); });
+      terms.push_back(
+          [a, b, group](const TensorEntry& e) { return e.layer >= a && e.layer < b && group(e); });
     } else {
       terms.push_back(preset(term, tied, spec));
     }

@@ -54,6 +54,9 @@ schema::Section build(bool pretrain) {
        integer(
            "early_stop_patience", 0, 0,
            "stop after N validations without improvement; final/ = best-validation weights (needs --val)"),
+       choice("early_stop_metric", "loss", {"loss", "accuracy"},
+              "what early stopping compares: loss (validation loss) | accuracy (validation answer accuracy, "
+              "greedy; needs --val-problems)"),
        real("early_stop_min_delta", 0.0, 0, kNoMax, "smallest validation-loss drop that counts"),
        choice("nonfinite", "stop", {"stop", "skip"},
               "a step with a non-finite loss or gradient: stop (with a diagnostic) | skip (no update)"),

@@ -18,6 +18,7 @@
 #include "kernels/cpu/kernels.hpp"
 #include "model/engine.hpp"
 #include "train/guard.hpp"
+#include "train/run_dir.hpp"
 #include "train/select.hpp"
 
 namespace fs = std::filesystem;
@@ -58,6 +59,7 @@ json train_config_to_json(const TrainConfig& c) {
           {"max_supervised_tokens", c.max_supervised_tokens},
           {"early_stop_patience", c.early_stop_patience},
           {"early_stop_min_delta", c.early_stop_min_delta},
+          {"early_stop_metric", c.early_stop_metric},
           {"device", c.engine.device},
           {"precision", c.engine.precision},
           {"nonfinite", c.nonfinite},
@@ -164,38 +166,6 @@ void save_checkpoint(Engine& e, const Optimizer& opt, const json& state, const s
   fs_commit_dir(tmp, dir);
 }
 
-void prune_checkpoints(const std::string& out, int keep) {
-  if (keep <= 0) return;
-  std::vector<std::string> cks;
-  for (auto& p : fs::directory_iterator(out)) {
-    std::string n = p.path().filename().string();
-    if (p.is_directory() && n.rfind("checkpoint-", 0) == 0 && n.find(".tsft") == std::string::npos)
-      cks.push_back(p.path().string());
-  }
-  std::sort(cks.begin(), cks.end());
-  for (size_t i = 0; i + keep < cks.size(); i++) fs_remove_dir(cks[i]);  // never seen half-deleted
-}
-
-// The tokenizer files every save copies, staged once in OUT/tokenizer/: the source may be a checkpoint
-// of this run (--resume) that pruning deletes later.
-std::string stage_tokenizer(const std::string& tok_path, const std::string& out_dir) {
-  const std::string dst = (fs::path(out_dir) / "tokenizer").string();
-  std::vector<std::pair<std::string, std::string>> files = {{"tokenizer.json", fs_read_text(tok_path)}};
-  for (const char* f : {"tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
-                        "generation_config.json", "vocab.json", "merges.txt"}) {
-    fs::path src = fs::path(tok_path).parent_path() / f;
-    if (fs::exists(src)) files.push_back({f, fs_read_text(src.string())});
-  }
-  bool same = fs::is_directory(dst);  // a resumed run usually finds them in place: nothing is written
-  for (auto& [name, text] : files)
-    same = same && fs::exists(dst + "/" + name) && fs_read_text(dst + "/" + name) == text;
-  if (same) return dst;
-  std::string tmp = fs_make_temp_dir(dst);
-  for (auto& [name, text] : files) fs_write_atomic((fs::path(tmp) / name).string(), text);
-  fs_commit_dir(tmp, dst);
-  return dst;
-}
-
 // metrics.jsonl keeps the lines of steps <= `step` (a resumed run rewrites what followed).
 void truncate_metrics(const std::string& path, int64_t step) {
   if (!fs::exists(path)) return;
@@ -296,9 +266,32 @@ void handle_nonfinite(Engine& e, Workspace& ws, const std::vector<MicroBatch>& m
   TSFT_FAIL("{}{}; diagnostic {}; last good checkpoint: {}", nonfinite_summary(r), why, path,
             last.empty() ? "none" : last);
 }
+
+// Early stopping's comparison: the validation loss (lower is better) or answer accuracy (higher is
+// better; a tie is no improvement, so the earliest best step is kept, as in model selection).
+struct ValBest {
+  bool accuracy = false;
+  double min_delta = 0, loss = -1, acc = -1;
+  bool improves(double l, double a) const {
+    if (accuracy) return acc < 0 || a > acc + min_delta;
+    return loss < 0 || l < loss - min_delta;
+  }
+};
+
+// The current weights saved for the scorer (DIR/val-model, removed once scored) and scored.
+double score_weights(Engine& m, const ValScorer& score, const std::string& out_dir,
+                     const std::string& tok_dir, int64_t step) {
+  const std::string dir = (fs::path(out_dir) / "val-model").string();
+  model_save(engine_download(m), dir, tok_dir, "float32");
+  double a = score(dir, step);
+  fs::remove_all(dir);
+  TSFT_CHECK(a >= 0 && a <= 1, "validation accuracy at step {} is {} (expected [0, 1])", step, a);
+  return a;
+}
+
 }  // namespace
 
-TrainResult train_run(const TrainConfig& cfg) {
+TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   kernels_init_threads(cfg.threads);
   TSFT_USAGE_CHECK(cfg.block > 1 && cfg.micro_batch > 0 && cfg.grad_accum > 0,
                    "block, micro_batch and grad_accum must be positive");
@@ -353,6 +346,10 @@ TrainResult train_run(const TrainConfig& cfg) {
   const int64_t per_step = cfg.grad_accum;
   TSFT_USAGE_CHECK(cfg.early_stop_patience <= 0 || !val_rows.empty(),
                    "early stopping (patience {}) needs a validation file (--val)", cfg.early_stop_patience);
+  TSFT_USAGE_CHECK(cfg.early_stop_metric == "loss" || cfg.early_stop_metric == "accuracy",
+                   "unknown early-stop metric '{}' (loss, accuracy)", cfg.early_stop_metric);
+  TSFT_USAGE_CHECK(cfg.early_stop_metric != "accuracy" || val_accuracy,
+                   "early stopping on validation accuracy needs the validation problems (--val-problems)");
   int64_t total = cfg.max_steps > 0
                       ? cfg.max_steps
                       : std::max<int64_t>(1, (int64_t)std::ceil(cfg.epochs * sched.per_epoch() / per_step));
@@ -378,7 +375,7 @@ TrainResult train_run(const TrainConfig& cfg) {
   // Budget and early-stopping state (saved in trainer_state.json, so a resumed run stops where the
   // uninterrupted one would).
   int64_t sup_done = 0, best_step = 0, bad_evals = 0, skips = 0;
-  double best_val = -1;
+  ValBest best{cfg.early_stop_metric == "accuracy", cfg.early_stop_min_delta};
   const std::string best_dir = (fs::path(cfg.out_dir) / "best").string();
   // The run's configuration as recorded: a resumed run (--resume without --model) keeps its base model's.
   json run_config = train_config_to_json(cfg);
@@ -389,7 +386,8 @@ TrainResult train_run(const TrainConfig& cfg) {
     start = st.at("step").get<int64_t>();
     sup_done = st.value("supervised_tokens_done", (int64_t)0);
     best_step = st.value("best_step", (int64_t)0);
-    best_val = st.value("best_val_loss", -1.0);
+    best.loss = st.value("best_val_loss", -1.0);
+    best.acc = st.value("best_val_accuracy", -1.0);
     bad_evals = st.value("bad_evals", (int64_t)0);
     skips = st.value("skipped_steps", (int64_t)0);
     TSFT_CHECK(
@@ -490,11 +488,18 @@ TrainResult train_run(const TrainConfig& cfg) {
     if (last && cfg.max_supervised_tokens > 0) stop_reason = "tokens";
     if (!val_rows.empty() && ((cfg.eval_every > 0 && (step + 1) % cfg.eval_every == 0) || last)) {
       res.val_loss = train_eval_loss(m, val_rows, cfg.micro_batch, cfg.block);
-      append_line(metrics, metrics_path, {{"step", step + 1}, {"val_loss", res.val_loss}});
-      if (!cfg.quiet) log_info("step {}: validation loss {:.4f}", step + 1, res.val_loss);
+      json vline = {{"step", step + 1}, {"val_loss", res.val_loss}};
+      double acc = -1;
+      if (val_accuracy)
+        vline["val_accuracy"] = acc = score_weights(m, val_accuracy, cfg.out_dir, tok_dir, step + 1);
+      append_line(metrics, metrics_path, vline);
+      if (!cfg.quiet)
+        log_info("step {}: validation loss {:.4f}{}", step + 1, res.val_loss,
+                 acc >= 0 ? fmt::format(", answer accuracy {:.3f}", acc) : "");
       if (cfg.early_stop_patience > 0) {
-        if (best_val < 0 || res.val_loss < best_val - cfg.early_stop_min_delta) {
-          best_val = res.val_loss;
+        if (best.improves(res.val_loss, acc)) {
+          best.loss = res.val_loss;
+          best.acc = acc;
           best_step = step + 1;
           bad_evals = 0;
           model_save(engine_download(m), best_dir, tok_dir, "float32");  // atomic (temp dir + rename)
@@ -503,8 +508,8 @@ TrainResult train_run(const TrainConfig& cfg) {
           stop_reason = "early_stop";
           if (!cfg.quiet)
             log_info(
-                "early stop at step {}: no validation improvement in {} evaluations (best {:.4f} at step {})",
-                step + 1, bad_evals, best_val, best_step);
+                "early stop at step {}: no validation {} improvement in {} evaluations (best at step {})",
+                step + 1, cfg.early_stop_metric, bad_evals, best_step);
         }
       }
     }
@@ -522,7 +527,8 @@ TrainResult train_run(const TrainConfig& cfg) {
                  {"loss", loss},
                  {"supervised_tokens_done", sup_done},
                  {"best_step", best_step},
-                 {"best_val_loss", best_val},
+                 {"best_val_loss", best.loss},
+                 {"best_val_accuracy", best.acc},
                  {"bad_evals", bad_evals},
                  {"skipped_steps", skips},
                  {"config", run_config},
@@ -549,7 +555,8 @@ TrainResult train_run(const TrainConfig& cfg) {
   res.final_dir = (fs::path(cfg.out_dir) / "final").string();
   res.supervised_tokens = sup_done;
   res.best_step = best_step;
-  res.best_val_loss = best_val;
+  res.best_val_loss = best.loss;
+  res.best_val_accuracy = best.acc;
   res.stop_reason = stop_reason;
   res.skipped_steps = skips;
   if (cfg.early_stop_patience > 0 && fs::exists(best_dir)) {
@@ -559,11 +566,18 @@ TrainResult train_run(const TrainConfig& cfg) {
   } else {
     model_save(download_finite(m, step_end, cfg.out_dir), res.final_dir, tok_dir, cfg.save_dtype);
   }
-  json summary = {{"steps", res.steps},         {"supervised_tokens", sup_done},
-                  {"stop_reason", stop_reason}, {"last_loss", res.last_loss},
-                  {"val_loss", res.val_loss},   {"best_step", best_step},
-                  {"best_val_loss", best_val},  {"tokens_per_s", res.tokens_per_s},
-                  {"gflops", res.gflops},       {"trainable_params", m.table().count_params(true)},
+  json summary = {{"steps", res.steps},
+                  {"supervised_tokens", sup_done},
+                  {"stop_reason", stop_reason},
+                  {"last_loss", res.last_loss},
+                  {"val_loss", res.val_loss},
+                  {"best_step", best_step},
+                  {"best_val_loss", best.loss},
+                  {"best_val_accuracy", best.acc},
+                  {"early_stop_metric", cfg.early_stop_metric},
+                  {"tokens_per_s", res.tokens_per_s},
+                  {"gflops", res.gflops},
+                  {"trainable_params", m.table().count_params(true)},
                   {"skipped_steps", skips}};
   fs_write_atomic((fs::path(cfg.out_dir) / "summary.json").string(), summary.dump(2) + "\n");
   return res;

@@ -34,16 +34,21 @@ TEST(Cli, ParityPassesOnFixturesAndFailsOnMismatch) {
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_NE(bad.output.find("FAIL"), std::string::npos);
   // The bf16 engine passes its own derived bounds; unknown engines are usage errors naming the choices.
-  CmdResult bf = run_cmd(tsft_bin() + " parity --precision bf16 --model " + fixture("hf/llama3") + " --golden " +
-                         fixture("hf/llama3/golden.safetensors"));
+  CmdResult bf = run_cmd(tsft_bin() + " parity --precision bf16 --model " + fixture("hf/llama3") +
+                         " --golden " + fixture("hf/llama3/golden.safetensors"));
   EXPECT_EQ(bf.exit_code, 0) << bf.output;
   EXPECT_NE(bf.output.find("on cpu/bf16"), std::string::npos) << bf.output;
-  CmdResult fp16 = run_cmd(tsft_bin() + " parity --precision fp16 --model " + fixture("hf/llama3") + " --golden " +
-                           fixture("hf/llama3/golden.safetensors"));
+  CmdResult fp16 = run_cmd(tsft_bin() + " parity --precision fp16 --model " + fixture("hf/llama3") +
+                           " --golden " + fixture("hf/llama3/golden.safetensors"));
   EXPECT_EQ(fp16.exit_code, 2) << fp16.output;
-  EXPECT_NE(fp16.output.find("fp32, bf16"), std::string::npos) << fp16.output;
-  CmdResult cuda = run_cmd("TSFT_CUDA_MODULE=/nonexistent/m.so " + tsft_bin() + " generate --device cuda --raw --prompt hi --model " +
-                           fixture("hf/llama3"));
+  EXPECT_NE(fp16.output.find("fp32, fp32-ref, bf16"), std::string::npos) << fp16.output;
+  // The reference engine passes the fp32 bounds too.
+  CmdResult ref = run_cmd(tsft_bin() + " parity --precision fp32-ref --model " + fixture("hf/llama3") +
+                          " --golden " + fixture("hf/llama3/golden.safetensors"));
+  EXPECT_EQ(ref.exit_code, 0) << ref.output;
+  EXPECT_NE(ref.output.find("on cpu/fp32-ref"), std::string::npos) << ref.output;
+  CmdResult cuda = run_cmd("TSFT_CUDA_MODULE=/nonexistent/m.so " + tsft_bin() +
+                           " generate --device cuda --raw --prompt hi --model " + fixture("hf/llama3"));
   EXPECT_EQ(cuda.exit_code, 2) << cuda.output;
   EXPECT_NE(cuda.output.find("/nonexistent/m.so"), std::string::npos) << cuda.output;
   CmdResult missing = run_cmd(tsft_bin() + " parity --model /nonexistent --golden x");
@@ -53,16 +58,20 @@ TEST(Cli, ParityPassesOnFixturesAndFailsOnMismatch) {
 
 TEST(Cli, InitThenInfo) {
   TempDir tmp;
-  CmdResult r = run_cmd(tsft_bin() + " init --arch qwen3 --vocab 128 --hidden 64 --layers 2 --heads 4 "
-                                     "--kv-heads 2 --seed 3 --out " + tmp / "m");
+  CmdResult r = run_cmd(tsft_bin() +
+                        " init --arch qwen3 --vocab 128 --hidden 64 --layers 2 --heads 4 "
+                        "--kv-heads 2 --seed 3 --out " +
+                        tmp / "m");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   CmdResult i = run_cmd(tsft_bin() + " info --model " + tmp / "m");
   ASSERT_EQ(i.exit_code, 0) << i.output;
   EXPECT_NE(i.output.find("qwen3"), std::string::npos);
   EXPECT_NE(i.output.find("mlp"), std::string::npos);
   EXPECT_NE(i.output.find("activations"), std::string::npos);
-  CmdResult same = run_cmd(tsft_bin() + " init --arch qwen3 --vocab 128 --hidden 64 --layers 2 --heads 4 "
-                                        "--kv-heads 2 --seed 3 --out " + tmp / "m2");
+  CmdResult same = run_cmd(tsft_bin() +
+                           " init --arch qwen3 --vocab 128 --hidden 64 --layers 2 --heads 4 "
+                           "--kv-heads 2 --seed 3 --out " +
+                           tmp / "m2");
   ASSERT_EQ(same.exit_code, 0);
   EXPECT_EQ(run_cmd("cmp " + tmp / "m/model.safetensors" + " " + tmp / "m2/model.safetensors").exit_code, 0)
       << "same seed must give identical weights";

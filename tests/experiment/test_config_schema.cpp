@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "data/instruct.hpp"
 #include "experiment/experiment_impl.hpp"
 #include "test_util.hpp"
 
@@ -52,7 +53,7 @@ void expect_has(const std::string& msg, const std::string& part) {
 }  // namespace
 
 TEST(ExperimentSchema, EveryShippedExperimentConfigValidates) {
-  for (const char* name : {"smoke", "theorem_world", "full"}) {
+  for (const char* name : {"smoke", "theorem_world", "full", "confirm", "sensitivity_restatement"}) {
     tsft::ExperimentOptions o;
     o.config_path = std::string(TSFT_SOURCE_DIR) + "/configs/" + name + ".toml";
     EXPECT_NO_THROW(plan_parse(o, "/nonexistent")) << name;
@@ -153,4 +154,43 @@ TEST(ExperimentSchema, EditDistance) {
   EXPECT_EQ(tsft::schema::edit_distance("stesp", "steps"), 2u);
   EXPECT_EQ(closest("stesp", {"warmup", "steps", "lr"}), "steps");
   EXPECT_EQ(closest("zzzzzzzz", {"lr", "steps"}), "");
+}
+
+TEST(ExperimentSchema, ArmsAreKnownSupervisionTrainablePairs) {
+  TempDir t;
+  std::string cfg = smoke();
+  insert_after(cfg, "[experiment]",
+               "arms = [\"theorem:all\", \"theorem-no-map:all\", \"theorem-no-stmt:all\"]");
+  std::string msg = error_of(cfg, t);
+  expect_has(msg, "theorem-no-stmt:all");
+  expect_has(msg, "theorem-no-statement");  // the known names are listed
+  cfg = smoke();
+  insert_after(cfg, "[experiment]", "arms = [\"theorem\"]");
+  expect_has(error_of(cfg, t), "must be supervision:trainable");
+  cfg = smoke();
+  insert_after(cfg, "[experiment]", "arms = [\"vanilla:all\", \"vanilla:all\"]");
+  expect_has(error_of(cfg, t), "listed twice");
+  cfg = smoke();
+  insert_after(cfg, "[experiment]",
+               "arms = [\"theorem-no-statement:all\", \"theorem-no-cond:mlp\", \"answer-only:attn\"]");
+  EXPECT_EQ(error_of(cfg, t), "");
+}
+
+TEST(ExperimentSchema, NeutralBaseKnobs) {
+  TempDir t;
+  std::string cfg = smoke();
+  insert_after(cfg, "[instruct]", "style = \"neutral\"");
+  insert_after(cfg, "[gen.corpus]", "restatement = false");
+  insert_after(cfg, "[gen.corpus]", "theorem_names = false");
+  EXPECT_EQ(error_of(cfg, t), "");
+  cfg = smoke();
+  insert_after(cfg, "[instruct]", "style = \"prose\"");
+  std::string msg = error_of(cfg, t);
+  expect_has(msg, "[instruct] style");
+  expect_has(msg, "neutral");
+  cfg = smoke();
+  insert_after(cfg, "[gen.corpus]", "restatement = 1");
+  expect_has(error_of(cfg, t), "restatement");
+  // The stage argument defaults come from the one declaration of each default.
+  EXPECT_EQ(cfg_arg(json::object(), "instruct", "style"), tsft::data::kInstructStyleDefault);
 }

@@ -238,8 +238,8 @@ TEST_F(ExperimentE2E, ReportHasEverySection) {
   ASSERT_EQ(s.second_exit, 0) << s.second_output;
   std::string md = tsft::fs_read_text(s.out + "/report.md");
   for (const char* sec : {"## Question and declared claims", "## Verdicts", "## Per-run effects",
-                          "## Accuracy by split and probe", "## Probe drops", "## Per-theorem breakdown",
-                          "## Training and validation curves", "## Setup"}) {
+                          "## Controls and ablations", "## Accuracy by split and probe", "## Probe drops",
+                          "## Per-theorem breakdown", "## Training and validation curves", "## Setup"}) {
     size_t at = md.find(sec);
     ASSERT_NE(at, std::string::npos) << sec;
     size_t next = md.find("\n## ", at + 3);
@@ -254,11 +254,40 @@ TEST_F(ExperimentE2E, ReportHasEverySection) {
   EXPECT_NE(md.find("| train |"), std::string::npos) << "no 'train' column in the accuracy table";
   EXPECT_NE(md.find("step_drills_eval_facts = true"), std::string::npos)
       << "the leakage declaration is missing";
+  // Every control and ablation arm is trained, evaluated and reported beside the others.
+  for (const char* arm : {"vanilla-matched:all", "answer-only:all", "theorem-no-statement:all",
+                          "theorem-no-cond:all", "theorem-no-map:all"}) {
+    EXPECT_NE(md.find(std::string("| ") + arm + " - vanilla:all, i.i.d. test |"), std::string::npos) << arm;
+    std::string run = std::string(arm).replace(std::string(arm).find(':'), 1, "-") + "-b1s1";
+    EXPECT_TRUE(fs::exists(s.out + "/eval/" + run + "/metrics.json")) << run;
+  }
   // The neutral control's length is counted in the run's own tokenizer.
   auto rs = json::parse(tsft::fs_read_text(s.out + "/render/vanilla-matched/.stage.json"));
   EXPECT_NE(rs["args"].dump().find("--tokenizer"), std::string::npos) << rs.dump();
   auto summary = json::parse(tsft::fs_read_text(s.out + "/train/theorem-all-b1s1/summary.json"));
   EXPECT_GT(summary["supervised_tokens"].get<int64_t>(), 0);
+}
+
+// budget = converged: every arm stops on validation answer accuracy (not its own target loss), and the
+// selection stage reads the very decodes early stopping made of each checkpoint.
+TEST_F(ExperimentE2E, ConvergedArmsStopOnValidationAccuracy) {
+  Smoke& s = *g_smoke;
+  ASSERT_EQ(s.second_exit, 0) << s.second_output;
+  for (const char* run : {"theorem-all-b1s1", "vanilla-all-b1s1", "theorem-no-map-all-b1s1"}) {
+    std::string tr = s.out + "/train/" + run;
+    auto cfg = json::parse(tsft::fs_read_text(tr + "/config.json"));
+    EXPECT_EQ(cfg["early_stop_metric"], "accuracy") << run;
+    auto summary = json::parse(tsft::fs_read_text(tr + "/summary.json"));
+    EXPECT_EQ(summary["early_stop_metric"], "accuracy") << run;
+    auto sel = json::parse(tsft::fs_read_text(s.out + "/select/" + run + ".json"));
+    ASSERT_FALSE(sel["checkpoints"].empty()) << run;
+    for (auto& c : sel["checkpoints"]) {
+      std::string m = tr + "/val-eval/" + c["checkpoint"].get<std::string>() + "/metrics.json";
+      ASSERT_TRUE(fs::exists(m)) << m;
+      EXPECT_EQ(json::parse(tsft::fs_read_text(m))["overall"]["accuracy"], c["val_accuracy"]) << m;
+    }
+    EXPECT_FALSE(fs::exists(tr + "/val-model")) << "the scored weights are not kept";
+  }
 }
 
 // report.html in headless Chromium: a layout probe (script added to a copy of the page) measures every

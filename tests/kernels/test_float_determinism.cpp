@@ -99,46 +99,7 @@ TEST(FloatVsDouble, Swiglu) {
   for (size_t i = 0; i < n; i++) ASSERT_LE(std::fabs(of[i] - od[i]), 6 * u * std::fabs(od[i])) << i;
 }
 
-// attention, per query row t: scores S = scale (q.k) carry dS <= (D+3) u scale sum|q||k| (dot product
-// gamma_D, alpha product, scale = 1/sqrt(D) rounded twice), plus u |S - max| from the shift. Softmax is
-// 2-Lipschitz in max-norm for log p, expf/normalisation add ~6u, and O = P V adds gamma_T:
-// |dO| <= (2 dS_max + (T + 6) u) sum_s p_s |v_s|.
-TEST(FloatVsDouble, Attention) {
-  ScopedThreads th(2);
-  const int B = 2, T = 9, H = 4, KV = 2, D = 16, G = H / KV;
-  std::vector<int32_t> doc = {0, 0, 0, 1, 1, 1, 1, 2, 2, 5, 5, 5, 5, 5, 6, 6, 6, 6};
-  auto q = randn((size_t)B * T * H * D, 4500), k = randn((size_t)B * T * KV * D, 4501),
-       v = randn((size_t)B * T * KV * D, 4502);
-  auto qf = cast<float>(q), kf = cast<float>(k), vf = cast<float>(v);
-  std::vector<double> od(q.size()), pd((size_t)B * H * T * T);
-  std::vector<float> of(q.size()), pf(pd.size());
-  attention_forward<double>(od.data(), pd.data(), q.data(), k.data(), v.data(), doc.data(), B, T, H, KV, D);
-  attention_forward<float>(of.data(), pf.data(), qf.data(), kf.data(), vf.data(), doc.data(), B, T, H, KV, D);
-  const double scale = 1 / std::sqrt((double)D);
-  for (int b = 0; b < B; b++)
-    for (int h = 0; h < H; h++)
-      for (int t = 0; t < T; t++) {
-        const double* qt = &q[((size_t)(b * T + t) * H + h) * D];
-        const double* P = &pd[(((size_t)b * H + h) * T + t) * T];
-        double ds = 0, smax = -INFINITY, smin = INFINITY;
-        std::vector<double> vmag(D, 0.0);
-        for (int s = 0; s <= t; s++) {
-          if (doc[b * T + s] != doc[b * T + t]) continue;
-          const double* ks = &k[((size_t)(b * T + s) * KV + h / G) * D];
-          double dotp = 0, mag = 0;
-          for (int i = 0; i < D; i++) dotp += qt[i] * ks[i], mag += std::fabs(qt[i] * ks[i]);
-          ds = std::max(ds, (D + 3) * u * scale * mag);
-          smax = std::max(smax, scale * dotp), smin = std::min(smin, scale * dotp);
-          const double* vs = &v[((size_t)(b * T + s) * KV + h / G) * D];
-          for (int i = 0; i < D; i++) vmag[i] += P[s] * std::fabs(vs[i]);
-        }
-        ds += u * (smax - smin);
-        for (int i = 0; i < D; i++) {
-          size_t o = ((size_t)(b * T + t) * H + h) * D + i;
-          ASSERT_LE(std::fabs(of[o] - od[o]), (2 * ds + (T + 6) * u) * vmag[i]) << b << " " << h << " " << t;
-        }
-      }
-}
+// attention: tests/kernels/test_attention_numerics.cpp (the plain float kernel and every GemmOps kind).
 
 // cross-entropy: max, z[y] are exact; only z_j - max is rounded in float (u |z_j - max|), which moves
 // log-sum-exp by <= u max_j |z_j - max|: per valid row |dloss| <= u max_j |z_j - max|.

@@ -1,5 +1,5 @@
-// The engine interface: the factory's errors, gradient memory only when training, and the fp32 CPU
-// engine equal (bit for bit) to the kernels it wraps.
+// The engine interface: the factory's errors, gradient memory only when training, and the fp32
+// reference CPU engine (cpu/fp32-ref) equal (bit for bit) to the kernels it wraps.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -22,6 +22,8 @@ TEST(Engine, UnknownDeviceOrPrecisionIsAUsageError) {
   EXPECT_THROW(engine_create({"tpu", "fp32"}, model_load(fixture("hf/qwen2"))), UsageError);
   EXPECT_THROW(engine_create({"cpu", "fp8"}, model_load(fixture("hf/qwen2"))), UsageError);
   EXPECT_THROW(engine_spec_parse("gpu", "fp32"), UsageError);
+  EXPECT_EQ(engine_create({"cpu", "fp32-ref"}, model_load(fixture("hf/qwen2")))->name(), "cpu/fp32-ref");
+  EXPECT_EQ(engine_create({"cpu", "fp32"}, model_load(fixture("hf/qwen2")))->name(), "cpu/fp32");
   EXPECT_NO_THROW(engine_spec_parse("cuda", "bf16"));
 }
 
@@ -62,11 +64,11 @@ TEST(Engine, InferenceAllocatesNoGradientMemory) {
   EXPECT_LT(e->table().count_params(true), e->table().count_params());
 }
 
-// The engine's step equals the kernels it wraps, bit for bit (forward, backward, clip, AdamW).
-TEST(Engine, Fp32EngineIsTheReferenceBitForBit) {
+// The reference engine's step equals the kernels it wraps, bit for bit (forward, backward, clip, AdamW).
+TEST(Engine, Fp32RefEngineIsTheReferenceBitForBit) {
   Model ref = model_load(fixture("hf/qwen2"));
   ref.set_trainable(all);
-  auto e = engine_create({"cpu", "fp32"}, model_load(fixture("hf/qwen2")));
+  auto e = engine_create({"cpu", "fp32-ref"}, model_load(fixture("hf/qwen2")));
   e->set_trainable(all);
   const int B = 2, T = 8, N = B * T;
   std::vector<int32_t> ids(N), tg(N), pos(N);

@@ -96,7 +96,8 @@ TEST(Generate, NoLeakageIntoEvaluationSplits) {
       if (name == "probe_P2") EXPECT_FALSE(train_values.count(p["values_key"])) << p["id"];  // unseen numbers
       if (name == "compositional") EXPECT_FALSE(train_families.count(p["family"])) << p["family"];
       if (name == "probe_P1") {  // only held-out names
-        for (auto& n : cat.train.persons) EXPECT_EQ(p["question"].get<std::string>().find(n + " "), std::string::npos);
+        for (auto& n : cat.train.persons)
+          EXPECT_EQ(p["question"].get<std::string>().find(n + " "), std::string::npos);
       }
     }
   }
@@ -126,8 +127,11 @@ TEST(Generate, ProbesHaveTheirDefiningProperty) {
       if (k == 6) EXPECT_NE(p["bindings"].back()["target"], par["bindings"].back()["target"]);
       if (k == 7) EXPECT_NE(p["theorems"].size(), par["theorems"].size());
       if (k == 10) EXPECT_NE(p["answer_value"], par["answer_value"]) << p["id"];
-      if (k == 5) EXPECT_TRUE(std::set<std::string>({"temperature", "page", "floor"}).count(p["distractor_kind"]));
-      if (k == 4) EXPECT_TRUE(std::set<std::string>({"question_first", "setup_last", "swap_first_two"}).count(p["order_kind"]));
+      if (k == 5)
+        EXPECT_TRUE(std::set<std::string>({"temperature", "page", "floor"}).count(p["distractor_kind"]));
+      if (k == 4)
+        EXPECT_TRUE(
+            std::set<std::string>({"question_first", "setup_last", "swap_first_two"}).count(p["order_kind"]));
     }
   }
   // Open format: no P12.
@@ -210,7 +214,8 @@ TEST(Generate, ConfigKnobs) {
     }
     EXPECT_NEAR(distracted / 1000.0, 0.5, 0.06);
     for (auto& p : f.at("probe_P4")) EXPECT_EQ(p["order_kind"], "question_first");
-    for (auto& p : f.at("probe_P5")) EXPECT_TRUE(p["distractor_kind"] == "age" || p["distractor_kind"] == "bus");
+    for (auto& p : f.at("probe_P5"))
+      EXPECT_TRUE(p["distractor_kind"] == "age" || p["distractor_kind"] == "bus");
     c.reorder_fraction = 0.0;
     c.distractor_fraction = 0.0;
     auto plain = tsft_test::generate(c);
@@ -241,7 +246,8 @@ TEST(Generate, ConfigKnobs) {
     long big = 0;
     auto scaled = tsft_test::generate(c);
     for (auto& p : scaled.at("train"))
-      if (p["family"] == "triangle_area") big += std::stol(p["bindings"].at(0)["slots"]["b"]["value"].get<std::string>()) > 20;
+      if (p["family"] == "triangle_area")
+        big += std::stol(p["bindings"].at(0)["slots"]["b"]["value"].get<std::string>()) > 20;
     EXPECT_GT(big, 50);
   }
   // Per-split sizes and the theorem filter.
@@ -311,7 +317,9 @@ TEST(Generate, AmbiguousPairsShareFrames) {
     ++pairs;
     int shared = 0;
     for (auto& a : th.templates)
-      for (auto& b : o.templates) shared += a.setup == b.setup && a.ask == b.ask && (a.setup + a.ask).find("{kind}") != std::string::npos;
+      for (auto& b : o.templates)
+        shared +=
+            a.setup == b.setup && a.ask == b.ask && (a.setup + a.ask).find("{kind}") != std::string::npos;
     EXPECT_GE(shared, 3) << th.id;
   }
   EXPECT_GE(pairs, 6);
@@ -323,14 +331,15 @@ TEST(GenE2E, CliGenShowRender) {
   fs::path d = fs::temp_directory_path() / "tsft_cli_gen";
   fs::remove_all(d);
   std::string cfg = std::string(TSFT_SOURCE_DIR) + "/configs/gen_smoke.toml";
-  std::string cmd = std::string(TSFT_TSFT_BIN) + " gen --config " + cfg + " --out " + d.string() + " --corpus > /dev/null";
+  std::string cmd =
+      std::string(TSFT_TSFT_BIN) + " gen --config " + cfg + " --out " + d.string() + " --corpus > /dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   ASSERT_TRUE(fs::exists(d / "manifest.json"));
   ASSERT_TRUE(fs::exists(d / "corpus.jsonl"));
-  for (auto arm : {"theorem", "vanilla", "vanilla-matched", "answer-only"}) {
-    std::string out = (d / (std::string(arm) + ".jsonl")).string();
-    std::string r = std::string(TSFT_TSFT_BIN) + " render --in " + (d / "problems/train.jsonl").string() + " --arm " + arm +
-                    " --out " + out + " > /dev/null";
+  for (const std::string& arm : render_arm_names()) {
+    std::string out = (d / (arm + ".jsonl")).string();
+    std::string r = std::string(TSFT_TSFT_BIN) + " render --in " + (d / "problems/train.jsonl").string() +
+                    " --arm " + arm + " --out " + out + " > /dev/null";
     ASSERT_EQ(std::system(r.c_str()), 0) << arm;
     std::ifstream in(out);
     std::string line;
@@ -410,5 +419,6 @@ TEST(Generate, ExecLineFact) {
   EXPECT_EQ(exec_line_fact("N = 5 \\times 4 \\times 2 = 40"), "5 \\times 4 \\times 2 = 40");
   EXPECT_EQ(exec_line_fact("r = 1"), "");
   EXPECT_EQ(exec_line_fact("x = (c - b) / a"), "");
-  EXPECT_EQ(exec_line_fact("The number of outfits cannot be computed: the number of shirts is not given."), "");
+  EXPECT_EQ(exec_line_fact("The number of outfits cannot be computed: the number of shirts is not given."),
+            "");
 }

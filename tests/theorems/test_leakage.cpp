@@ -1,5 +1,5 @@
-// No leakage (issue 12, lesson 12): on the default and the full config, generated at the configs' own
-// sizes, no evaluation item (test, counterfactual, compositional, any probe) and no P2 value
+// No leakage (issue 12, lesson 12): on the default, full, confirm and sensitivity configs, generated at the
+// configs' own sizes, no evaluation item (test, counterfactual, compositional, any probe) and no P2 value
 // combination appears in a training stream (SFT train -- validation is its tail --, the corpus's
 // worked examples) as a worked example with its answer. Step-drill arithmetic facts of evaluation items
 // are allowed only where the config declares it (corpus.step_drills_eval_facts); the test counts them.
@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <unordered_set>
 
@@ -35,8 +36,19 @@ std::vector<std::string> corpus_docs(const std::string& corpus, const std::strin
   return out;
 }
 
+// A worked example that starts with `question` (docs sorted: those with the prefix follow lower_bound).
+bool starts_some(const std::vector<std::string>& sorted_docs, const std::string& question) {
+  auto it = std::lower_bound(sorted_docs.begin(), sorted_docs.end(), question);
+  return it != sorted_docs.end() && it->rfind(question, 0) == 0;
+}
+
+LeakCount check_world(const GenConfig& cfg, const std::string& name);
+
 LeakCount check_config(const std::string& name) {
-  GenConfig cfg = gen_config_load(std::string(TSFT_SOURCE_DIR) + "/configs/" + name);
+  return check_world(gen_config_load(std::string(TSFT_SOURCE_DIR) + "/configs/" + name), name);
+}
+
+LeakCount check_world(const GenConfig& cfg, const std::string& name) {
   World w(tsft_test::catalog(), cfg);
   tsft_test::Files files;
   EvalReserved reserved;
@@ -51,8 +63,12 @@ LeakCount check_config(const std::string& name) {
     example_q.insert(p.question), example_keys.insert(fmt::format("{:016x}", p.numbers_key));
   const auto worked = corpus_docs(corpus, "example");
   EXPECT_EQ(worked.size(), examples.size()) << name;
+  std::vector<std::string> sorted_docs = worked;  // every worked example begins with its question
+  std::sort(sorted_docs.begin(), sorted_docs.end());
+  for (auto& p : examples) EXPECT_TRUE(starts_some(sorted_docs, p.question)) << p.question;
   std::unordered_set<std::string> worked_pairs;  // "restatement|answer" of every worked example
   for (auto& d : worked) {
+    if (!cfg.corpus_restatement) break;  // prose examples: no restatement to parse
     size_t k = d.find("Known: "), a = d.find(". Asked: ", k), e = d.find('.', a + 9),
            r = d.rfind("The result is ");
     EXPECT_TRUE(k != std::string::npos && a != std::string::npos && r != std::string::npos) << d;
@@ -60,7 +76,9 @@ LeakCount check_config(const std::string& name) {
     worked_pairs.insert(d.substr(k, e + 1 - k) + "|" + d.substr(r + 14, d.size() - r - 15));
   }
   // The parse finds what gen_corpus wrote (the check below is not vacuous).
-  for (auto& p : examples) EXPECT_TRUE(worked_pairs.count(p.restatement + "|" + p.answer)) << p.restatement;
+  for (auto& p : examples)
+    if (cfg.corpus_restatement)
+      EXPECT_TRUE(worked_pairs.count(p.restatement + "|" + p.answer)) << p.restatement;
   std::set<std::string> steps;
   for (auto& d : corpus_docs(corpus, "step")) {
     size_t a = 0;
@@ -75,6 +93,7 @@ LeakCount check_config(const std::string& name) {
       c.eval_items++;
       EXPECT_FALSE(train_q.count(q)) << name << ": " << id << " is a training question";
       EXPECT_FALSE(example_q.count(q)) << name << ": " << id << " is a corpus worked example";
+      EXPECT_FALSE(starts_some(sorted_docs, q)) << name << ": " << id << "'s question opens a worked example";
       EXPECT_FALSE(example_keys.count(key)) << name << ": " << id << "'s values are a corpus worked example";
       // Independent of the keys: no worked example restates this item's givens (values by object) and
       // ends with its answer.
@@ -126,6 +145,31 @@ TEST(LeakageSlow, FullConfigHasNoEvaluationItemInAnyTrainingStream) {
   std::printf(
       "full.toml: %ld eval items, %ld P2, i.i.d. test %ld/%ld seen in train, %ld eval facts in step drills\n",
       c.eval_items, c.p2_items, c.seen_in_train, c.test_items, c.eval_facts_in_steps);
+}
+
+// The pre-registered confirmatory run (prose worked examples, no restatement) and its sensitivity run.
+TEST(LeakageSlow, ConfirmConfigsHaveNoEvaluationItemInAnyTrainingStream) {
+  for (const char* name : {"confirm.toml", "sensitivity_restatement.toml"}) {
+    LeakCount c = check_config(name);
+    EXPECT_GT(c.p2_items, 100) << name;
+    std::printf(
+        "%s: %ld eval items, %ld P2, i.i.d. test %ld/%ld seen in train, %ld eval facts in step drills\n",
+        name, c.eval_items, c.p2_items, c.seen_in_train, c.test_items, c.eval_facts_in_steps);
+  }
+}
+
+// The same checks on a smoke-sized world with the neutral corpus (prose worked examples: the key- and
+// question-based checks stand without a restatement to parse).
+TEST(Leakage, NeutralCorpusHasNoEvaluationItemInAnyTrainingStream) {
+  GenConfig cfg = tsft_test::small_config(600, 80, 20);
+  cfg.theorems = {"linear_equation", "triangle_angle_sum", "division_algorithm", "product_rule"};
+  cfg.corpus_examples_per_theorem = 60;
+  cfg.corpus_step_drills = 50;
+  cfg.corpus_drill_repeats = 0;
+  cfg.corpus_restatement = cfg.corpus_theorem_names = false;
+  LeakCount c = check_world(cfg, "neutral");
+  EXPECT_GT(c.p2_items, 10);
+  EXPECT_GT(c.test_items, 50);
 }
 
 // Without declared eval facts, step drills hold none (smoke-sized world, the same code path).

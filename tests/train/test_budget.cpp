@@ -1,8 +1,10 @@
-// Training budgets beside max_steps: equal supervised tokens and early stopping on validation loss.
+// Training budgets beside max_steps: equal supervised tokens and early stopping (validation loss or answer
+// accuracy).
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <fstream>
+#include <map>
 
 #include "core/error.hpp"
 #include "test_util.hpp"
@@ -123,4 +125,56 @@ TEST(Budget, EarlyStoppingWithoutValidationIsAUsageError) {
   c.max_steps = 2;
   c.early_stop_patience = 2;
   EXPECT_THROW(train_run(c), UsageError);
+}
+
+// Early stopping on validation answer accuracy (issue 12: the rule of model selection, the same for
+// every arm): the scorer sees the current weights; a tie is no improvement (the earliest best step is
+// kept); the run stops after `patience` evaluations without a higher accuracy although the validation
+// loss still falls, and final/ holds the best-accuracy weights.
+TEST(Budget, EarlyStoppingOnValidationAccuracy) {
+  TempDir t;
+  write_tiny_model(t / "model", 32, 1, 6);
+  write_reverse_data(t / "train.jsonl", 40, 4, 3);
+  write_reverse_data(t / "val.jsonl", 12, 4, 4);
+  TrainConfig c = budget_config(t, "run");
+  c.val_path = t / "val.jsonl";
+  c.max_steps = 50;
+  c.eval_every = 2;
+  c.save_every = 2;
+  c.keep_last = 10;
+  c.early_stop_patience = 2;
+  c.early_stop_metric = "accuracy";
+  const std::map<int64_t, double> acc = {{2, 0.2}, {4, 0.5}, {6, 0.5}, {8, 0.4}, {10, 0.9}};
+  std::vector<float> seen_at4;
+  ValScorer score = [&](const std::string& dir, int64_t step) {
+    if (step == 4) seen_at4 = model_load(dir).params;
+    return acc.at(step);
+  };
+  TrainResult r = train_run(c, score);
+  EXPECT_EQ(r.stop_reason, "early_stop");
+  EXPECT_EQ(r.steps, 8);  // 6 ties 4, 8 is lower: two evaluations without improvement
+  EXPECT_EQ(r.best_step, 4);
+  EXPECT_DOUBLE_EQ(r.best_val_accuracy, 0.5);
+  Model fin = model_load(t / "run/final"), at4 = model_load(t / "run/checkpoint-000004");
+  EXPECT_EQ(0, std::memcmp(fin.params.data(), at4.params.data(), fin.params.size() * 4));
+  ASSERT_EQ(seen_at4.size(), at4.params.size());
+  EXPECT_EQ(0, std::memcmp(seen_at4.data(), at4.params.data(), seen_at4.size() * 4))
+      << "scored other weights";
+  std::vector<double> losses;
+  for (auto& l : read_jsonl(t / "run/metrics.jsonl"))
+    if (l.contains("val_accuracy")) {
+      EXPECT_DOUBLE_EQ(l["val_accuracy"].get<double>(), acc.at(l["step"].get<int64_t>()));
+      losses.push_back(l["val_loss"].get<double>());
+    }
+  ASSERT_EQ(losses.size(), 4u);
+  EXPECT_LT(losses.back(), losses[1]) << "the loss still fell: a loss rule would not have stopped here";
+  auto summary = json::parse(fs_read_text(t / "run/summary.json"));
+  EXPECT_EQ(summary["early_stop_metric"], "accuracy");
+  EXPECT_DOUBLE_EQ(summary["best_val_accuracy"].get<double>(), 0.5);
+
+  TrainConfig d = c;  // accuracy without a scorer, or an unknown metric: usage errors
+  d.out_dir = t / "run2";
+  EXPECT_THROW(train_run(d), UsageError);
+  d.early_stop_metric = "f1";
+  EXPECT_THROW(train_run(d, score), UsageError);
 }

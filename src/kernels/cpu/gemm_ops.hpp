@@ -30,7 +30,7 @@
 //    are locked, scratch is per thread), so per-head calls in a parallel attention loop are fine.
 //    weights_changed(W) must not overlap a call that reads W.
 //  - Which code runs (measured per shape, bench/README.md "GEMM backends"): fp32 forwards with
-//    N <= 4 rows (decoding) use the reference kernel (bit-identical to it); bf16 forwards with
+//    N <= 16 rows (decoding) use the reference kernel (bit-identical to it); bf16 forwards with
 //    N <= 8 rows use a bf16 dot-product kernel (bf16_gemv.hpp); everything else is oneDNN brgemm.
 //  - Rounding: reference is bit-identical to matmul_forward/matmul_backward/gemm of kernels.hpp and
 //    blas.hpp. oneDNN fp32 and bf16 differ in summation order; bounds derived in

@@ -25,12 +25,14 @@
 
 namespace tsft {
 
-// Per-shape rule (measured, bench/README.md "GEMM backends"): forwards of at most 4 rows stay on the
-// reference's dot-product kernel, which reads each weight row once (oneDNN: 0.2-0.8x at N = 1,
-// 0.4-1.2x at N = 4); from N = 8 oneDNN wins on 13 of 16 decode shapes in two runs; everything else
-// goes to oneDNN.
+// Per-shape rule (measured, bench/README.md "GEMM backends" and "fp32 engine on oneDNN"): forwards of
+// at most 16 rows stay on the reference's dot-product kernel, which reads each weight row once. Per
+// shape oneDNN loses at N = 1 on every shape and at N = 4 on 7 of 8 (0.2-1.2x) and is mixed at N = 16
+// (0.8-1.7x), but its calls are split into column chunks of a few dozen outputs there and their
+// overhead dominates: end to end, batched generation (16 rows per decode step) ran at 0.76-0.80x of the
+// reference with the rule at N <= 4 and 0.95x with it at N <= 16. Everything else goes to oneDNN.
 bool dnnl_fp32_prefers_reference_forward(int N, int I, int O) {
-  return N <= 4;
+  return N <= 16;
 }
 
 namespace {

@@ -42,8 +42,8 @@ template <typename T>
 void residual_rmsnorm_forward(T* sum, T* out, T* rstd, const T* a, const T* b, const T* weight, int N, int C,
                               double eps);
 template <typename T>
-void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* rstd, const T* weight,
-                      int N, int C);
+void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* rstd, const T* weight, int N,
+                      int C);
 
 // ---- RoPE (HF rotate_half convention), in place on x[N, nh, D] ----------------------------------
 // cos/sin tables are [max_pos, D/2]; token n uses row pos[n].
@@ -71,6 +71,15 @@ template <typename T>
 void attention_backward(T* dq, T* dk, T* dv, T* scratch, const T* dout, const T* probs, const T* q,
                         const T* k, const T* v, const int32_t* doc, int B, int T_, int H, int KV, int D);
 
+// The same with the attention core's GEMMs on a GemmOps (kernels/cpu/gemm_ops.hpp); softmax and its
+// backward stay fp32 as above.
+struct GemmOps;
+void attention_forward(GemmOps& g, float* out, float* probs, const float* q, const float* k, const float* v,
+                       const int32_t* doc, int B, int T_, int H, int KV, int D);
+void attention_backward(GemmOps& g, float* dq, float* dk, float* dv, float* scratch, const float* dout,
+                        const float* probs, const float* q, const float* k, const float* v,
+                        const int32_t* doc, int B, int T_, int H, int KV, int D);
+
 // ---- SwiGLU: out = silu(gate) * up, silu(g) = g * sigmoid(g), elementwise over n -----------------
 template <typename T>
 void swiglu_forward(T* out, const T* gate, const T* up, size_t n);
@@ -93,13 +102,13 @@ double crossentropy_forward_backward(T* dlogits, int64_t* n_valid, const T* logi
 // non-ignored targets.
 template <typename T>
 double lm_head_ce_forward_backward(T* dx, T* dW, int64_t* n_valid, T* scratch, int chunk_rows, const T* x,
-                                   const T* W, const int32_t* targets, int N, int C, int V, double grad_scale);
+                                   const T* W, const int32_t* targets, int N, int C, int V,
+                                   double grad_scale);
 size_t lm_head_ce_scratch_size(int chunk_rows, int C, int V, bool dx);
 // The same with the GEMMs of a GemmOps (kernels/cpu/gemm_ops.hpp; e.g. bf16 inputs, fp32 accumulation).
-struct GemmOps;
 double lm_head_ce_forward_backward(GemmOps& g, float* dx, float* dW, int64_t* n_valid, float* scratch,
-                                   int chunk_rows, const float* x, const float* W, const int32_t* targets, int N,
-                                   int C, int V, double grad_scale);
+                                   int chunk_rows, const float* x, const float* W, const int32_t* targets,
+                                   int N, int C, int V, double grad_scale);
 
 // ---- AdamW (decoupled weight decay, torch.optim.AdamW semantics), step counts from 1 --------------
 // p -= lr*wd*p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;

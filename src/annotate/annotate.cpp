@@ -1,0 +1,204 @@
+#include "annotate/annotate.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "annotate/annotate_impl.hpp"
+#include "annotate/bm25.hpp"
+#include "annotate/prompt.hpp"
+#include "annotate/validate.hpp"
+#include "core/error.hpp"
+#include "core/jsonl_log.hpp"
+#include "core/progress.hpp"
+#include "data/adapters.hpp"
+#include "net/openai_client.hpp"
+#include "theorems/catalog.hpp"
+
+namespace tsft::annotate {
+using json = nlohmann::json;
+
+namespace {
+std::string hash_hex(const std::string& bytes) {
+  return fmt::format("{:016x}", catalog_fnv1a(bytes.data(), bytes.size()));
+}
+
+// Everything a worker reads (immutable during the run) and the run's shared counters.
+struct Ctx {
+  Ctx(const AnnotateConfig& c, const MathCatalog& k, const PromptTemplate& p, net::ChatClientConfig cl)
+      : cfg(c), cat(k), prompt(p), client(std::move(cl)), limiter(c.rate) {}
+  const AnnotateConfig& cfg;
+  const MathCatalog& cat;
+  const PromptTemplate& prompt;
+  net::ChatClientConfig client;
+  net::RateLimiter limiter;
+  std::mutex mu;
+  RunTotals totals;
+  int64_t accepted = 0, rejected = 0;
+};
+
+net::ChatClientConfig client_config(const AnnotateConfig& c) {
+  TSFT_USAGE_CHECK(!c.endpoint.empty() && !c.model.empty(), "annotate needs --endpoint URL and --model NAME");
+  TSFT_USAGE_CHECK(c.concurrency >= 1 && c.retries >= 0 && c.top_k >= 1,
+                   "--concurrency and --top-k must be >= 1, --retries >= 0");
+  net::ChatClientConfig k;
+  k.base_url = c.endpoint;
+  k.model = c.model;
+  if (!c.api_key_env.empty()) {
+    const char* v = std::getenv(c.api_key_env.c_str());
+    TSFT_USAGE_CHECK(v && *v, "--api-key-env {}: the environment variable is not set or empty",
+                     c.api_key_env);
+    k.api_key = v;
+  }
+  k.concurrency = c.concurrency;
+  k.max_retries = c.http_retries;
+  k.timeout_s = c.timeout_s;
+  k.backoff_s = c.backoff_s;
+  k.params = {{"max_tokens", c.max_tokens}, {"temperature", c.temperature}};
+  return k;
+}
+
+std::vector<Job> make_jobs(const AnnotateConfig& cfg, const MathCatalog& cat, const PromptTemplate& prompt) {
+  auto problems = data::adapter_load(cfg.format, cfg.data, "train");
+  if (cfg.limit > 0 && (int64_t)problems.size() > cfg.limit) problems.resize(cfg.limit);
+  Bm25 index = catalog_index(cat);
+  std::vector<Job> jobs;
+  for (size_t i = 0; i < problems.size(); i++) {
+    Job j;
+    j.index = i;
+    j.problem = std::move(problems[i]);
+    j.solution = annotate_vanilla_target(j.problem);
+    std::string ref = j.problem.extra.value("solution", "");
+    std::vector<int> cand;
+    for (auto& [d, s] : index.top_k(j.problem.question + "\n" + ref, cfg.top_k)) cand.push_back(d);
+    j.messages = prompt_messages(prompt, {{"problem", j.problem.question},
+                                          {"solution", ref},
+                                          {"answer", j.problem.answer},
+                                          {"theorems", prompt_theorem_list(cat, cand)}});
+    j.key = hash_hex(cfg.model + '\0' + cat.hash + '\0' + prompt.hash + '\0' + j.messages.dump() + '\0' +
+                     j.problem.answer);
+    jobs.push_back(std::move(j));
+  }
+  return jobs;
+}
+
+json base_record(const Job& j) {
+  return {
+      {"key", j.key}, {"id", j.problem.id}, {"attempts", 0}, {"prompt_tokens", 0}, {"completion_tokens", 0}};
+}
+
+// One problem: ask, validate, re-ask with the validator's message. status: accepted | rejected | error
+// (endpoint failure; not cached).
+json annotate_one(const Job& j, Ctx& ctx) {
+  json rec = base_record(j), msgs = j.messages;
+  for (int a = 0; a <= ctx.cfg.retries; a++) {
+    net::ChatStats st;
+    net::ChatResult res;
+    std::string error;
+    try {
+      res = net::chat_complete_one(ctx.client, msgs, j.index, &st, &ctx.limiter);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+    rec["prompt_tokens"] = rec["prompt_tokens"].get<int64_t>() + st.prompt_tokens;
+    rec["completion_tokens"] = rec["completion_tokens"].get<int64_t>() + st.completion_tokens;
+    {
+      std::lock_guard<std::mutex> lk(ctx.mu);
+      ctx.totals.requests += st.requests, ctx.totals.retries += st.retries;
+      ctx.totals.prompt_tokens += st.prompt_tokens, ctx.totals.completion_tokens += st.completion_tokens;
+    }
+    if (!error.empty()) {
+      rec.update({{"status", "error"}, {"reason", "endpoint_error"}, {"message", error}});
+      return rec;
+    }
+    AnnotationCheck chk = validate_annotation(res.text, j.problem.question, j.problem.answer, ctx.cat);
+    rec.update({{"attempts", a + 1}, {"last_answer", res.text}});
+    if (chk.ok) {
+      rec.update({{"status", "accepted"}, {"target", chk.target}, {"theorems", chk.theorems}});
+      return rec;
+    }
+    rec.update({{"status", "rejected"}, {"reason", chk.reason}, {"message", chk.message}});
+    msgs.push_back({{"role", "assistant"}, {"content", res.text}});
+    msgs.push_back({{"role", "user"}, {"content", prompt_fill(ctx.prompt.retry, {{"reason", chk.message}})}});
+  }
+  return rec;
+}
+
+std::string progress_extra(const Ctx& ctx) {
+  return fmt::format("ok {} rejected {} errors {} | tokens {} in {} out", ctx.accepted, ctx.rejected,
+                     ctx.totals.endpoint_errors, ctx.totals.prompt_tokens, ctx.totals.completion_tokens);
+}
+
+// Runs the pending jobs on `concurrency` threads; every finished (non-error) record is appended to the log.
+void run_pending(const std::vector<const Job*>& pending, Ctx& ctx, JsonlLog& log,
+                 std::map<std::string, json>& done) {
+  Progress prog("annotate", (int64_t)pending.size(), "problems");
+  std::atomic<size_t> next{0};
+  std::exception_ptr failure;
+  int64_t finished = 0;
+  auto worker = [&] {
+    for (size_t i; !failure && (i = next++) < pending.size();) {
+      try {
+        json rec = annotate_one(*pending[i], ctx);
+        if (rec["status"] != "error") log.append(rec);
+        std::lock_guard<std::mutex> lk(ctx.mu);
+        if (rec["status"] == "error") {
+          ctx.totals.endpoint_errors++;
+          log_info("{}: {}", pending[i]->problem.id, rec["message"].get<std::string>());
+        } else {
+          (rec["status"] == "accepted" ? ctx.accepted : ctx.rejected)++;
+          done[rec["key"]] = rec;
+        }
+        if (!ctx.cfg.quiet) prog.update(++finished, progress_extra(ctx));
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(ctx.mu);
+        if (!failure) failure = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> th;
+  for (int k = 0; k < std::min<int>(ctx.cfg.concurrency, (int)pending.size()); k++) th.emplace_back(worker);
+  for (auto& t : th) t.join();
+  if (failure) std::rethrow_exception(failure);
+  if (!ctx.cfg.quiet) prog.finish(progress_extra(ctx));
+}
+}  // namespace
+
+json annotate_run(const AnnotateConfig& cfg) {
+  auto t0 = std::chrono::steady_clock::now();
+  MathCatalog cat =
+      math_catalog_load(cfg.catalog_path.empty() ? math_catalog_default_path() : cfg.catalog_path);
+  std::string prompt_path = cfg.prompt_path.empty() ? prompt_default_path() : cfg.prompt_path;
+  PromptTemplate prompt = prompt_load(prompt_path);
+  Ctx ctx(cfg, cat, prompt, client_config(cfg));
+  std::vector<Job> jobs = make_jobs(cfg, cat, prompt);
+  std::filesystem::create_directories(cfg.out_dir);
+  std::vector<json> records;
+  JsonlLog log(cfg.out_dir + "/annotations.jsonl", &records);
+  if (log.had_torn_tail())
+    log_info("{}: dropped a torn last line (interrupted run); it is redone", log.path());
+  std::map<std::string, json> done;
+  for (auto& r : records) done[r.at("key").get<std::string>()] = r;
+  std::vector<const Job*> pending;
+  for (auto& j : jobs)
+    if (!j.solution.empty() && !done.count(j.key)) pending.push_back(&j);
+  if (!cfg.quiet)
+    log_info("{} problems: {} cached, {} to annotate with {} at {}", jobs.size(),
+             jobs.size() - pending.size(), pending.size(), cfg.model, cfg.endpoint);
+  run_pending(pending, ctx, log, done);
+  ctx.totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  json prov = {
+      {"teacher", cfg.model},
+      {"endpoint", cfg.endpoint},
+      {"data", cfg.data},
+      {"format", cfg.format},
+      {"catalog", {{"path", cfg.catalog_path}, {"hash", cat.hash}, {"theorems", cat.theorems.size()}}},
+      {"prompt", {{"path", prompt_path}, {"hash", prompt.hash}}},
+      {"top_k", cfg.top_k},
+      {"retries", cfg.retries}};
+  return annotate_write_outputs(cfg, jobs, done, prov, ctx.totals);
+}
+
+}  // namespace tsft::annotate

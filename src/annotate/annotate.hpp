@@ -1,0 +1,50 @@
+// tsft annotate: Theorem-SFT targets for a real dataset. For each problem (any adapter format) BM25 picks
+// candidate theorems from the catalog, a teacher model behind an OpenAI-compatible endpoint rewrites the
+// reference solution into the theorem arm's form (prompt template: data/annotate/prompt.toml), and the
+// answer is validated (validate.hpp); a rejected answer is sent back with the validator's message, up to
+// `retries` times, then the problem is logged as rejected with its reason.
+//
+// Out dir:
+//   annotations.jsonl  the cache: one record per finished problem, keyed by a content hash of (teacher
+//                      model, catalog, prompt template, the problem's first prompt and answer); appended
+//                      atomically (core/jsonl_log.hpp), so a rerun or a resume after kill -9 asks nothing
+//                      twice. Endpoint failures (retries exhausted) are not cached: a rerun asks again.
+//   theorem.jsonl / vanilla.jsonl  SFT chat JSONL (what `tsft train` reads) for the same accepted problems:
+//                      theorem = the validated annotation, vanilla = the dataset's own solution
+//                      (GSM8K <<calc>> marks removed, "#### N" -> \boxed{N}; a \boxed{answer} line added
+//                      when the solution has none). Problems without a reference solution are skipped.
+//   problems.jsonl     the accepted problems as problem records (data/problem.hpp; what `tsft eval` reads),
+//                      in the same order as the two arms
+//   rejected.jsonl     id, reason, message, attempts, last answer of every rejected problem
+//   summary.json       accepted / rejected by reason / not annotated / tokens / theorem use
+// The three output files are rewritten (atomically) from the cache at the end of every run.
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "data/problem.hpp"
+
+namespace tsft::annotate {
+
+struct AnnotateConfig {
+  std::string data, format, out_dir;
+  std::string endpoint, model, api_key_env;  // the teacher
+  std::string prompt_path, catalog_path;     // "" = the defaults under data/
+  int top_k = 8;                             // candidate theorems per problem
+  int retries = 2;                           // re-asks after a failed validation
+  int concurrency = 4, http_retries = 6;
+  double timeout_s = 300, backoff_s = 1.0, rate = 0;  // rate: requests per second (0 = no limit)
+  int max_tokens = 1024;
+  double temperature = 0;
+  int64_t limit = 0;  // first N problems (0 = all)
+  bool quiet = false;
+};
+
+// Runs (or resumes) the annotation; returns summary.json's content.
+nlohmann::json annotate_run(const AnnotateConfig& cfg);
+
+// The vanilla arm's target: the dataset's own solution ("" when the problem has none).
+std::string annotate_vanilla_target(const data::Problem& p);
+
+}  // namespace tsft::annotate

@@ -1,0 +1,56 @@
+// tsft annotate --data FILE --format F --endpoint URL --model NAME --out DIR: Theorem-SFT targets for a
+// real dataset through a teacher model (src/annotate/annotate.hpp).
+#include <fmt/format.h>
+
+#include "annotate/annotate.hpp"
+#include "cli/command.hpp"
+#include "data/adapters.hpp"
+
+namespace {
+int run(const tsft::annotate::AnnotateConfig& c) {
+  auto s = tsft::annotate::annotate_run(c);
+  int64_t errors = s["not_annotated"]["endpoint_error"];
+  fmt::print(
+      "{} problems: {} accepted, {} rejected, {} without a reference solution, {} endpoint errors{}; "
+      "tokens {} in / {} out -> {}/summary.json\n",
+      s["problems"].get<int64_t>(), s["accepted"].get<int64_t>(), s["rejected"]["total"].get<int64_t>(),
+      s["not_annotated"]["no_reference_solution"].get<int64_t>(), errors,
+      errors ? " (rerun to retry them)" : "", s["tokens"]["prompt"].get<int64_t>(),
+      s["tokens"]["completion"].get<int64_t>(), c.out_dir);
+  return 0;
+}
+}  // namespace
+
+TSFT_COMMAND(
+    annotate, "annotate", "Theorem-SFT targets for a real dataset through a teacher endpoint",
+    [](CLI::App& app) {
+      auto c = std::make_shared<tsft::annotate::AnnotateConfig>();
+      app.add_option("--data", c->data, "dataset file (JSONL or JSON, adapter format)")->required();
+      app.add_option("--format", c->format, "dataset format")
+          ->required()
+          ->check(CLI::IsMember(tsft::data::adapter_formats()));
+      app.add_option("--endpoint", c->endpoint,
+                     "teacher: OpenAI-compatible URL (e.g. http://127.0.0.1:8000/v1)")
+          ->required();
+      app.add_option("--model", c->model, "teacher: the served model's name")->required();
+      app.add_option("--out", c->out_dir, "output directory")->required();
+      app.add_option("--api-key-env", c->api_key_env, "environment variable holding the API key");
+      app.add_option("--prompt", c->prompt_path, "prompt template TOML (default data/annotate/prompt.toml)");
+      app.add_option("--catalog", c->catalog_path,
+                     "theorem catalog TOML file or dir (default data/catalog/competition_math.toml)");
+      app.add_option("--top-k", c->top_k, "candidate theorems per problem")->capture_default_str();
+      app.add_option("--retries", c->retries, "re-asks after a failed validation")->capture_default_str();
+      app.add_option("--concurrency", c->concurrency, "problems in flight")->capture_default_str();
+      app.add_option("--rate", c->rate, "at most this many requests per second (0 = no limit)")
+          ->capture_default_str();
+      app.add_option("--timeout", c->timeout_s, "seconds per request")->capture_default_str();
+      app.add_option("--http-retries", c->http_retries, "retries on 429/5xx/connection errors/timeouts")
+          ->capture_default_str();
+      app.add_option("--backoff", c->backoff_s, "first retry delay, doubling (Retry-After honoured)")
+          ->capture_default_str();
+      app.add_option("--max-tokens", c->max_tokens, "teacher completion budget")->capture_default_str();
+      app.add_option("--temperature", c->temperature, "teacher temperature")->capture_default_str();
+      app.add_option("--limit", c->limit, "first N problems (0 = all)");
+      app.add_flag("-q,--quiet", c->quiet, "no progress output");
+      return [c] { return run(*c); };
+    });

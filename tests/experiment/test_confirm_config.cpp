@@ -1,0 +1,91 @@
+// The pre-registered confirmatory run (configs/confirm.toml, issue 12 item 7) and its sensitivity run
+// (configs/sensitivity_restatement.toml, item 5), checked without running them: both pass the strict
+// schema; confirm has >= 5 runs per arm, every control and ablation arm, a neutral base, and >= 500
+// items in every valid probe of its own [gen] world (counted by generating that world's evaluation
+// splits); the sensitivity file differs from it in [gen.corpus] restatement and nothing else.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "core/fs.hpp"
+#include "experiment/experiment_impl.hpp"
+#include "report/claims.hpp"
+#include "theorems/generate.hpp"
+#include "theorems/render.hpp"
+
+using namespace tsft::exp_detail;
+
+namespace {
+
+std::string config_path(const char* name) {
+  return std::string(TSFT_SOURCE_DIR) + "/configs/" + name + ".toml";
+}
+
+Plan parse(const char* name) {
+  tsft::ExperimentOptions o;
+  o.config_path = config_path(name);
+  return plan_parse(o, "/nonexistent");
+}
+
+// Items per probe file of the config's [gen] world (train shrunk: probes are drawn from the test split).
+std::map<std::string, long> probe_counts(const char* name) {
+  tsft::GenConfig g = tsft::gen_config_from_toml_text(tsft::fs_read_text(config_path(name)), name);
+  g.sizes["train"] = 20;
+  tsft::World w(tsft::catalog_load(tsft::catalog_default_dir()), g);
+  std::map<std::string, long> n;
+  tsft::gen_stream(w, [&](const std::string& file, const std::string&) { n[file]++; });
+  return n;
+}
+
+}  // namespace
+
+TEST(ConfirmConfig, RunsArmsAndNeutralBase) {
+  Plan p = parse("confirm");
+  EXPECT_GE(p.base_seeds.size() * p.sft_seeds.size(), 5u) << "runs per arm";
+  EXPECT_GE(p.base_seeds.size(), 3u) << "base models (init + pre-training + instruct) must vary too";
+  std::set<std::string> arms(p.arms.begin(), p.arms.end());
+  for (const std::string& sup : tsft::render_arm_names()) EXPECT_TRUE(arms.count(sup + ":all")) << sup;
+  for (const char* a : {"theorem:mlp", "vanilla:mlp", "theorem:attn", "vanilla:attn"})
+    EXPECT_TRUE(arms.count(a));
+  EXPECT_EQ(p.budget, "converged");
+  EXPECT_EQ(select_rule(p), "val_accuracy");
+  EXPECT_EQ(cfg_arg(p.cfg, "sft", "schedule"), "constant");
+  // A base that favours neither arm.
+  EXPECT_GT(cfg_value(p.cfg, "instruct", "steps").get<long>(), 0);
+  EXPECT_EQ(cfg_arg(p.cfg, "instruct", "style"), "neutral");
+  tsft::GenConfig g = tsft::gen_config_load(config_path("confirm"));
+  EXPECT_FALSE(g.corpus_restatement);
+  EXPECT_FALSE(g.corpus_theorem_names);
+  // Every item evaluated; enough training problems to measure the fit.
+  tsft::ClaimsConfig c = tsft::claims_from_json(p.cfg["claims"], "confirm.toml");
+  EXPECT_EQ(cfg_value(p.cfg, "eval", "limit").get<long>(), 0);
+  EXPECT_GE(cfg_value(p.cfg, "eval", "train_limit").get<long>(), c.min_fit_items);
+}
+
+TEST(ConfirmConfigSlow, EveryValidProbeHasAtLeast500Items) {
+  Plan p = parse("confirm");
+  tsft::ClaimsConfig c = tsft::claims_from_json(p.cfg["claims"], "confirm.toml");
+  std::vector<std::string> pool = c.pool;
+  if (c.p3 != "out") pool.push_back("P3");  // counted whether or not the drills admit it
+  std::map<std::string, long> n = probe_counts("confirm");
+  int present = 0;
+  for (auto& probe : pool) {
+    auto it = n.find("probe_" + probe);
+    if (it == n.end()) continue;  // not in this world (e.g. P12 needs format = "mc")
+    present++;
+    EXPECT_GE(it->second, 500) << probe;
+  }
+  EXPECT_GE(present, 7) << "valid probes generated";
+  EXPECT_GE(n["test"], 500);
+}
+
+TEST(ConfirmConfig, SensitivityRunChangesOnlyTheRestatement) {
+  Plan a = parse("confirm"), b = parse("sensitivity_restatement");
+  json ca = a.cfg, cb = b.cfg;
+  ASSERT_EQ(ca["gen"]["corpus"]["restatement"], false);
+  ASSERT_EQ(cb["gen"]["corpus"]["restatement"], true);
+  ca["gen"]["corpus"].erase("restatement");
+  cb["gen"]["corpus"].erase("restatement");
+  EXPECT_EQ(ca, cb) << "sensitivity_restatement.toml must equal confirm.toml except [gen.corpus] restatement";
+}
