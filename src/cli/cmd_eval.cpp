@@ -9,7 +9,8 @@
 #include "eval/run_eval.hpp"
 
 namespace {
-int run(tsft::eval::EvalConfig c, const std::string& shard) {
+int run(tsft::eval::EvalConfig c, const std::string& shard, bool chunk_given) {
+  TSFT_USAGE_CHECK(c.chunk > 0, "--chunk must be positive (got {})", c.chunk);
   if (!c.endpoint.empty()) {  // --model names the served model; there is no local directory
     TSFT_USAGE_CHECK(c.adapter_dir.empty(),
                      "--adapter applies to a local model, not to --endpoint "
@@ -17,7 +18,7 @@ int run(tsft::eval::EvalConfig c, const std::string& shard) {
     c.endpoint_model = c.model_dir;
     c.model_dir.clear();
     // Results are appended per chunk: keep chunks a few rounds of requests, so a kill loses little.
-    c.chunk = std::max(8, 4 * c.concurrency);
+    if (!chunk_given) c.chunk = std::max(8, 4 * c.concurrency);
   }
   if (!shard.empty()) {
     size_t s = shard.find('/');
@@ -67,8 +68,12 @@ TSFT_COMMAND(
       app.add_option("--max-new-tokens", c->max_new_tokens, "generation budget")->capture_default_str();
       app.add_option("--batch", c->batch, "concurrent sequences")->capture_default_str();
       app.add_option("--threads", c->threads, "threads (0 = all cores)");
+      CLI::Option* chunk =
+          app.add_option("--chunk", c->chunk,
+                         "items generated between appends to results.jsonl (a kill loses at most "
+                         "one chunk; default 256, with --endpoint 4 x --concurrency)");
       app.add_flag("-q,--quiet", c->quiet, "no progress output");
       tsft::cli::add_engine_options(app, c->engine);
       tsft::cli::add_adapter_option(app, c->adapter_dir);
-      return [c, shard] { return run(*c, *shard); };
+      return [c, shard, chunk] { return run(*c, *shard, chunk->count() > 0); };
     });

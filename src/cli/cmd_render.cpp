@@ -5,6 +5,7 @@
 
 #include "cli/command.hpp"
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "theorems/render.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -37,9 +38,7 @@ Action setup(CLI::App& app) {
     }
     std::ifstream in(o->in, std::ios::binary);
     TSFT_CHECK(in, "cannot read '{}'", o->in);
-    std::ofstream out(o->out, std::ios::binary | std::ios::trunc);
-    TSFT_CHECK(out, "cannot write '{}'", o->out);
-    std::string line;
+    std::string out, line;  // written atomically once complete (a killed render leaves no torn file)
     long n = 0, lineno = 0;
     while (std::getline(in, line)) {
       ++lineno;
@@ -47,14 +46,13 @@ Action setup(CLI::App& app) {
       nlohmann::json p;
       try {
         p = nlohmann::json::parse(line);
-        out << render_chat(p, arm, count).dump() << '\n';
+        out += render_chat(p, arm, count).dump() + '\n';
       } catch (const nlohmann::json::exception& e) {
         TSFT_FAIL("{}:{}: {}", o->in, lineno, e.what());
       }
       ++n;
     }
-    out.close();
-    TSFT_CHECK(out, "write error on '{}'", o->out);
+    fs_write_atomic(o->out, out);
     fmt::print("rendered {} problems ({} arm) -> {}\n", n, o->arm, o->out);
     return 0;
   };

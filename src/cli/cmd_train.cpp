@@ -13,6 +13,18 @@
 
 namespace {
 
+// An option whose help text, default and allowed values (choices or range) come from the schema
+// (train/train_schema.cpp); the default shown is the variable's, which TrainConfig took from there.
+template <typename T>
+void option(CLI::App& app, const char* flag, T& var, const char* key, bool pretrain) {
+  const tsft::schema::Key& k = tsft::train_key(key, pretrain);
+  CLI::Option* o = app.add_option(flag, var, k.help)->capture_default_str();
+  if (!k.choices.empty())
+    o->check(CLI::IsMember(k.choices));
+  else if (k.type == tsft::schema::Type::Int || k.type == tsft::schema::Type::Float)
+    o->check(CLI::Range(k.lo, k.hi).description(""));  // the range is in the error, not the help
+}
+
 // Validation answer accuracy for early stopping (--early-stop-metric accuracy): the problems decoded
 // greedily by tsft eval's own path, with the arguments model selection uses, into
 // OUT/val-eval/checkpoint-NNNNNN (results.jsonl, metrics.json), so the experiment's selection stage
@@ -46,13 +58,8 @@ tsft::ValScorer make_scorer(const tsft::TrainConfig& c, const ValOpts& v) {
   };
 }
 
-void add_val_options(CLI::App& app, tsft::TrainConfig& c, ValOpts& v) {
-  app.add_option(
-         "--early-stop-metric", c.early_stop_metric,
-         "what early stopping compares: loss (validation loss) | accuracy (validation answer accuracy, "
-         "greedy; needs --val-problems)")
-      ->check(CLI::IsMember({"loss", "accuracy"}))
-      ->capture_default_str();
+void add_val_options(CLI::App& app, tsft::TrainConfig& c, ValOpts& v, bool pretrain) {
+  option(app, "--early-stop-metric", c.early_stop_metric, "early_stop_metric", pretrain);
   app.add_option("--val-problems", v.problems, "problem JSONL decoded for the validation answer accuracy");
   app.add_option("--val-limit", v.limit, "validation problems decoded (0: all)")->capture_default_str();
   app.add_option("--val-max-new-tokens", v.max_new_tokens, "decoding budget of that evaluation")
@@ -60,62 +67,44 @@ void add_val_options(CLI::App& app, tsft::TrainConfig& c, ValOpts& v) {
   app.add_option("--val-batch", v.batch, "sequences per batch of that evaluation")->capture_default_str();
 }
 
-void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong) {
+void add_common(CLI::App& app, tsft::TrainConfig& c, std::string& overlong, bool pretrain) {
   app.add_option("--model", c.model_dir, "HF model directory to start from (e.g. made by tsft init)");
   app.add_option("--data", c.data_path, "training data (JSONL; raw text for pretrain)")->required();
   app.add_option("--val", c.val_path, "held-out data for validation loss");
   app.add_option("--out", c.out_dir, "run directory (metrics, checkpoints, final model)")->required();
   app.add_option("--resume", c.resume_dir, "continue bit-identically from a checkpoint directory");
   app.add_option("--tokenizer", c.tokenizer_path, "tokenizer.json (default: the model's)");
-  app.add_option("--trainable", c.trainable,
-                 "tensors to train: all|mlp|attn|embed|norm|head, a+b, layers[a:b].group, re:<regex>")
-      ->capture_default_str();
-  app.add_option("--block", c.block, "tokens per packed row")->capture_default_str();
-  app.add_option("--micro-batch", c.micro_batch, "rows per micro-batch")->capture_default_str();
-  app.add_option("--grad-accum", c.grad_accum, "micro-batches per optimizer step")->capture_default_str();
-  app.add_option("--steps", c.max_steps, "optimizer steps (0: from --epochs)")->capture_default_str();
-  app.add_option("--epochs", c.epochs, "passes over the data when --steps is 0")->capture_default_str();
-  app.add_option("--lr", c.adam.lr, "peak learning rate")->capture_default_str();
-  app.add_option("--beta1", c.adam.beta1, "AdamW beta1")->capture_default_str();
-  app.add_option("--beta2", c.adam.beta2, "AdamW beta2")->capture_default_str();
-  app.add_option("--eps", c.adam.eps, "AdamW epsilon")->capture_default_str();
-  app.add_option("--weight-decay", c.adam.weight_decay, "decoupled weight decay")->capture_default_str();
+  option(app, "--trainable", c.trainable, "trainable", pretrain);
+  option(app, "--block", c.block, "block", pretrain);
+  option(app, "--micro-batch", c.micro_batch, "micro_batch", pretrain);
+  option(app, "--grad-accum", c.grad_accum, "grad_accum", pretrain);
+  option(app, "--steps", c.max_steps, "steps", pretrain);
+  option(app, "--epochs", c.epochs, "epochs", pretrain);
+  option(app, "--lr", c.adam.lr, "lr", pretrain);
+  option(app, "--beta1", c.adam.beta1, "beta1", pretrain);
+  option(app, "--beta2", c.adam.beta2, "beta2", pretrain);
+  option(app, "--eps", c.adam.eps, "eps", pretrain);
+  option(app, "--weight-decay", c.adam.weight_decay, "weight_decay", pretrain);
   app.add_flag("--decay-norms-and-biases", c.adam.decay_all, "also decay 1-D tensors (off by default)");
-  app.add_option("--clip", c.adam.clip, "global gradient-norm clipping (<= 0: off)")->capture_default_str();
-  app.add_option("--schedule", c.schedule, "constant | linear | cosine")->capture_default_str();
-  app.add_option("--warmup", c.warmup, "warm-up steps")->capture_default_str();
-  app.add_option("--min-lr-ratio", c.min_lr_ratio, "final lr / peak lr for linear/cosine")
-      ->capture_default_str();
-  app.add_option("--seed", c.seed, "shuffling seed")->capture_default_str();
+  option(app, "--clip", c.adam.clip, "clip", pretrain);
+  option(app, "--schedule", c.schedule, "schedule", pretrain);
+  option(app, "--warmup", c.warmup, "warmup", pretrain);
+  option(app, "--min-lr-ratio", c.min_lr_ratio, "min_lr_ratio", pretrain);
+  option(app, "--seed", c.seed, "seed", pretrain);
   app.add_option("--threads", c.threads, "threads (0: all cores)");
-  app.add_option("--save-every", c.save_every, "checkpoint every N steps (0: end only)")
-      ->capture_default_str();
-  app.add_option("--keep-last", c.keep_last, "checkpoints kept")->capture_default_str();
-  app.add_option("--eval-every", c.eval_every, "validation every N steps (0: end only)")
-      ->capture_default_str();
-  app.add_option("--max-supervised-tokens", c.max_supervised_tokens,
-                 "equal-token budget: stop once this many supervised tokens were trained (0: off)")
-      ->capture_default_str();
-  app.add_option(
-         "--early-stop-patience", c.early_stop_patience,
-         "stop after N validations without improvement; final/ = best-validation weights (needs --val)")
-      ->capture_default_str();
-  app.add_option("--early-stop-min-delta", c.early_stop_min_delta,
-                 "smallest validation improvement that counts (loss, or accuracy in [0, 1])")
-      ->capture_default_str();
-  app.add_option("--nonfinite", c.nonfinite,
-                 "a step with a non-finite loss or gradient: stop (with a diagnostic) | skip (no update)")
-      ->check(CLI::IsMember({"stop", "skip"}))
-      ->capture_default_str();
-  app.add_option("--max-skips", c.max_skips, "--nonfinite skip: stop once more than N steps were skipped")
-      ->capture_default_str();
+  option(app, "--save-every", c.save_every, "save_every", pretrain);
+  option(app, "--keep-last", c.keep_last, "keep_last", pretrain);
+  option(app, "--eval-every", c.eval_every, "eval_every", pretrain);
+  option(app, "--max-supervised-tokens", c.max_supervised_tokens, "max_supervised_tokens", pretrain);
+  option(app, "--early-stop-patience", c.early_stop_patience, "early_stop_patience", pretrain);
+  option(app, "--early-stop-min-delta", c.early_stop_min_delta, "early_stop_min_delta", pretrain);
+  option(app, "--nonfinite", c.nonfinite, "nonfinite", pretrain);
+  option(app, "--max-skips", c.max_skips, "max_skips", pretrain);
   app.add_flag("!--no-memory-check", c.memory_check,
                "train even when gradients + moments + activations exceed the available memory "
                "(or TSFT_NO_MEMORY_CHECK=1)");
   app.add_flag("!--no-packing", c.packing, "one example per row (for comparison)");
-  app.add_option("--overlong", overlong, "examples longer than the block: truncate | drop")
-      ->check(CLI::IsMember({"truncate", "drop"}))
-      ->capture_default_str();
+  option(app, "--overlong", overlong, "overlong", pretrain);
   app.add_option("--chat-template", c.chat_template, "override the tokenizer's chat template family");
   app.add_option("--save-dtype", c.save_dtype, "dtype of final/: float32 | bfloat16 | float16");
   app.add_flag("-q,--quiet", c.quiet, "no progress output");
@@ -138,12 +127,12 @@ int run(tsft::TrainConfig c, const std::string& overlong, const ValOpts& v) {
 tsft::cli::Setup make(bool pretrain) {
   return [pretrain](CLI::App& app) -> tsft::cli::Action {
     auto c = std::make_shared<tsft::TrainConfig>();
-    auto overlong = std::make_shared<std::string>("truncate");
+    auto overlong = std::make_shared<std::string>(tsft::train_default<std::string>("overlong"));
     c->pretrain = pretrain;
-    if (pretrain) c->adam.lr = 1e-3;
+    if (pretrain) c->adam = tsft::train_adam_defaults(true);
     auto v = std::make_shared<ValOpts>();
-    add_common(app, *c, *overlong);
-    if (!pretrain) add_val_options(app, *c, *v);
+    add_common(app, *c, *overlong, pretrain);
+    if (!pretrain) add_val_options(app, *c, *v, pretrain);
     return [c, overlong, v] { return run(*c, *overlong, *v); };
   };
 }

@@ -1,6 +1,7 @@
 #include "core/fs.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/progress.hpp"
 
 namespace tsft {
 
@@ -223,6 +225,84 @@ void fs_commit_dir(const std::string& temp_dir, const std::string& final_dir) {
     TSFT_CHECK(!ec, "{}: new version committed but removing the previous one '{}' failed: {}", final_dir, old,
                ec.message());
   }
+}
+
+void fs_remove_dir(const std::string& dir) {
+  std::string d = fs_strip_slashes(dir);
+  std::error_code ec;
+  if (!stdfs::exists(d, ec)) return;
+  std::string trash =
+      (stdfs::path(fs_parent_dir(d)) / fmt::format(".{}.tsft-tmp-rm-{}", fs_base_name(d), getpid())).string();
+  stdfs::remove_all(trash, ec);
+  TSFT_CHECK(rename(d.c_str(), trash.c_str()) == 0, "{}: cannot move aside for removal to '{}': {}", dir,
+             trash, errno_text(errno));
+  stdfs::remove_all(trash, ec);
+  TSFT_CHECK(!ec, "{}: removing '{}' failed: {}", dir, trash, ec.message());
+}
+
+int fs_remove_stale_temps(const std::string& dir) {
+  std::vector<stdfs::path> temps, olds, subdirs;
+  std::error_code ec;
+  for (auto& e : stdfs::directory_iterator(dir, ec)) {
+    std::string n = e.path().filename().string();
+    if (n.size() > 1 && n[0] == '.' && n.find(".tsft-tmp-") != std::string::npos)
+      temps.push_back(e.path());
+    else if (n.size() > 1 && n[0] == '.' && n.size() > 9 && n.compare(n.size() - 9, 9, ".tsft-old") == 0)
+      olds.push_back(e.path());
+    else if (e.is_directory(ec) && !e.is_symlink(ec))
+      subdirs.push_back(e.path());
+  }
+  int n = 0;
+  for (auto& t : temps) {
+    stdfs::remove_all(t, ec);
+    TSFT_CHECK(!ec, "{}: cannot remove stale temp '{}': {}", dir, t.string(), ec.message());
+    n++;
+  }
+  for (auto& o : olds) {  // ".<name>.tsft-old" -> resolve <name> by the recovery rule
+    std::string name = o.filename().string();
+    fs_recover_dir((o.parent_path() / name.substr(1, name.size() - 10)).string());
+    n++;
+  }
+  for (auto& d : subdirs) n += fs_remove_stale_temps(d.string());
+  return n;
+}
+
+DirLock::DirLock(const std::string& dir, const std::string& what, bool inherit, int wait_ms) {
+  std::error_code ec;
+  stdfs::create_directories(dir, ec);
+  TSFT_CHECK(!ec, "{}: cannot create directory: {}", dir, ec.message());
+  // The lock is on the directory itself (flock works on a directory descriptor): no lock file is left
+  // among the outputs.
+  fd_ = open(dir.c_str(), O_RDONLY | O_DIRECTORY | (inherit ? 0 : O_CLOEXEC));
+  TSFT_CHECK(fd_ >= 0, "{}: cannot open directory to lock it: {}", dir, errno_text(errno));
+  for (int waited = 0; flock(fd_, LOCK_EX | LOCK_NB) != 0; waited += 50) {
+    int err = errno;
+    if (err == ENOLCK || err == EOPNOTSUPP || err == EBADF ||
+        err == EINVAL) {  // e.g. some network filesystems
+      log_info(
+          "warning: {}: directory locks are not supported here ({}); not guarding against a second writer",
+          dir, errno_text(err));
+      close(fd_);
+      fd_ = -1;
+      return;
+    }
+    if (err != EWOULDBLOCK && err != EINTR) {
+      close(fd_);
+      TSFT_FAIL("{}: cannot lock directory: {}", dir, errno_text(err));
+    }
+    if (waited >= wait_ms) {
+      close(fd_);
+      TSFT_FAIL(
+          "{}: another {} (or a process it started) is writing into this directory (it is locked); "
+          "stop it or use another output directory",
+          dir, what);
+    }
+    usleep(50 * 1000);
+  }
+}
+
+DirLock::~DirLock() {
+  if (fd_ >= 0) close(fd_);  // releases the flock (children that inherited it keep it until they exit)
 }
 
 }  // namespace tsft

@@ -36,6 +36,30 @@ bool fs_recover_dir(const std::string& final_dir);
 // The sibling path where fs_commit_dir parks the previous version of `final_dir`.
 std::string fs_old_dir_path(const std::string& final_dir);
 
+// Removes a directory tree so that no reader ever sees it half-deleted: it is first renamed to a temp
+// name (".<name>.tsft-tmp-rm-<pid>"), then deleted. A no-op when `dir` does not exist.
+void fs_remove_dir(const std::string& dir);
+// Removes what killed writers left under `dir` (recursively): temp files and directories of
+// fs_write_atomic, fs_make_temp_dir and fs_remove_dir; a parked ".tsft-old" version is resolved by
+// fs_recover_dir. Call it only while holding the DirLock of `dir` (no writer can be running there).
+// Returns the number of entries removed or restored.
+int fs_remove_stale_temps(const std::string& dir);
+
+// One writer per output directory: an exclusive flock on DIR itself (created if missing), held until
+// destruction. A second command writing into DIR waits up to `wait_ms`, then fails naming
+// `what` (e.g. "tsft train"). With `inherit`, child processes keep the lock while they run (a command
+// that starts others: the lock outlives it until its last child is gone).
+class DirLock {
+ public:
+  DirLock(const std::string& dir, const std::string& what, bool inherit = false, int wait_ms = 20000);
+  ~DirLock();
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // Streaming form of fs_write_atomic for large files: bytes go to a temp file in the target's directory;
 // commit() fsyncs, renames over `path` and fsyncs the directory. Destroying an uncommitted writer
 // removes the temp file, so an exception mid-write leaves the previous `path` untouched.

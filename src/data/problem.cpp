@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
 
 namespace tsft::data {
 namespace {
@@ -90,14 +91,7 @@ std::vector<Problem> problems_read_jsonl(const std::string& path) {
 void problems_write_jsonl(const std::string& path, const std::vector<Problem>& problems) {
   std::string text;
   for (const auto& p : problems) text += problem_to_json(p).dump() + "\n";
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    TSFT_CHECK(out, "cannot write '{}'", tmp);
-    out << text;
-    TSFT_CHECK(out.good(), "write to '{}' failed", tmp);
-  }
-  TSFT_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename '{}' to '{}'", tmp, path);
+  fs_write_atomic(path, text);
 }
 
 }  // namespace tsft::data

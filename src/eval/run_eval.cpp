@@ -270,7 +270,9 @@ EvalSummary eval_run(const EvalConfig& cfg) {
   std::vector<Pending> mine;
   for (size_t i = 0; i < all.size(); i++)
     if ((int)(i % cfg.shard_count) == cfg.shard_index) mine.push_back(std::move(all[i]));
-  fs::create_directories(cfg.out_dir);
+  // One writer per output directory; what a killed run left half-written (temp files) goes first.
+  DirLock lock(cfg.out_dir, "tsft eval");
+  fs_remove_stale_temps(cfg.out_dir);
   const std::string res_path = (fs::path(cfg.out_dir) / "results.jsonl").string();
   std::vector<ItemResult> done = eval_read_results(res_path);
   // Resume only the same evaluation: results of another model or other settings are never mixed in.
@@ -341,17 +343,23 @@ EvalSummary eval_run(const EvalConfig& cfg) {
     sum.new_tokens_per_s = sum.seconds > 0 ? sum.generated / sum.seconds : 0;
   }
   sum.items = (int64_t)done.size();
+  // metrics.json is a function of results.jsonl (+ model and shard), so a resumed evaluation writes the
+  // same bytes as an uninterrupted one; this invocation's throughput goes to generation.json.
+  int64_t new_tokens = 0;
+  for (auto& r : done) new_tokens += r.new_tokens;
   json metrics = eval_metrics(done);
   metrics["model"] = model_name;
-  metrics["generation"] = {{"new_tokens", sum.generated},
-                           {"prompt_tokens", sum.prompt_tokens},
-                           {"seconds", sum.seconds},
-                           {"new_tokens_per_s", sum.new_tokens_per_s}};
-  if (!cfg.endpoint.empty())
-    metrics["generation"]["endpoint"] = {
-        {"url", cfg.endpoint}, {"requests", sum.requests}, {"retries", sum.retries}};
+  metrics["generation"] = {{"new_tokens", new_tokens}};
   metrics["shard"] = fmt::format("{}/{}", cfg.shard_index, cfg.shard_count);
   fs_write_atomic((fs::path(cfg.out_dir) / "metrics.json").string(), metrics.dump(2) + "\n");
+  json gen = {{"items_generated", (int64_t)todo.size()},
+              {"new_tokens", sum.generated},
+              {"prompt_tokens", sum.prompt_tokens},
+              {"seconds", sum.seconds},
+              {"new_tokens_per_s", sum.new_tokens_per_s}};
+  if (!cfg.endpoint.empty())
+    gen["endpoint"] = {{"url", cfg.endpoint}, {"requests", sum.requests}, {"retries", sum.retries}};
+  fs_write_atomic((fs::path(cfg.out_dir) / "generation.json").string(), gen.dump(2) + "\n");
   return sum;
 }
 

@@ -1,6 +1,8 @@
 // tsft eval: prompts through the chat template, batched generation, grading, per-item results and
 // metrics with intervals. Resumable: items already in results.jsonl are skipped; results are appended
-// (flushed) as generation chunks finish, so an interrupted run loses at most one chunk.
+// (flushed) as generation chunks finish, so an interrupted run loses at most one chunk. metrics.json is a
+// function of results.jsonl (a resumed run writes the same bytes as an uninterrupted one); this
+// invocation's throughput (seconds, tokens/s, prompt tokens, endpoint requests/retries) is generation.json.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>

@@ -1,11 +1,13 @@
 #include "experiment/experiment.hpp"
 
 #include <fcntl.h>
-#include <spawn.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -49,6 +51,29 @@ std::string catalog_hash(const std::string& dir) {
   std::string all;
   for (auto& f : files) all += f.substr(f.rfind('/') + 1) + "\n" + fs_read_text(f);
   return experiment_hash(all);
+}
+
+// Runs `bin argv...` with stdout+stderr to `log` and waits; returns the wait status. The child is
+// killed when this process dies (PR_SET_PDEATHSIG), so a `kill -9` of the experiment never leaves a
+// stage writing into a directory the resumed experiment is about to clean and redo.
+int spawn_and_wait(const std::string& bin, std::vector<std::string> args, const std::string& log) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  pid_t pid = fork();
+  TSFT_CHECK(pid >= 0, "cannot start {}: fork failed ({})", bin, std::strerror(errno));
+  if (pid == 0) {  // only async-signal-safe calls until exec
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(126);
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
+    execve(bin.c_str(), argv.data(), environ);
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    TSFT_CHECK(errno == EINTR, "waiting for {} failed ({})", bin, std::strerror(errno));
+  return status;
 }
 
 struct Runner {
@@ -99,28 +124,18 @@ struct Runner {
     // resumes inside tsft eval. A stage whose inputs changed (another key) always starts clean.
     std::string pending = dir + "/.stage.pending";
     bool resume = name.rfind("eval", 0) == 0 && fs::exists(pending) && fs_read_text(pending) == key;
-    if (fs::exists(dir) && !resume) fs::remove_all(dir);
+    if (!resume) fs_remove_dir(dir);
     fs::create_directories(dir);
     fs_write_atomic(pending, key);
     auto t0 = std::chrono::steady_clock::now();
     std::vector<std::string> full = {opt.tsft_bin};
     for (auto& a : args) full.push_back(a);
-    std::vector<char*> argv;
-    for (auto& a : full) argv.push_back(a.data());
-    argv.push_back(nullptr);
     std::string log =
         (fs::path(opt.out_dir) / "logs" / (fs::path(name).filename().string() + ".log")).string();
     fs::create_directories(fs::path(log).parent_path());
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid;
-    int rc = posix_spawn(&pid, opt.tsft_bin.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    TSFT_CHECK(rc == 0, "stage {}: cannot start {} ({})", name, opt.tsft_bin, std::strerror(rc));
-    int status = 0;
-    waitpid(pid, &status, 0);
+    int status = spawn_and_wait(opt.tsft_bin, full, log);
+    TSFT_CHECK(!WIFEXITED(status) || WEXITSTATUS(status) != 127, "stage {}: cannot run {}; see {}", name,
+               opt.tsft_bin, log);
     TSFT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "stage {} failed (exit {}); see {}", name,
                WIFEXITED(status) ? WEXITSTATUS(status) : -1, log);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -530,6 +545,10 @@ std::string experiment_run(const ExperimentOptions& o) {
   fs::create_directories(o.out_dir);
   const std::string out = fs::absolute(o.out_dir).string();
   Plan p = plan_parse(o, out);
+  // One experiment per directory; its running stage inherits the lock, so a resumed run waits for a killed
+  // run's stage to die before it cleans up what the killed run left (temp files of interrupted writes).
+  DirLock lock(out, "tsft experiment", /*inherit=*/true);
+  fs_remove_stale_temps(out);
   Runner r;
   r.opt = o;
   if (r.opt.tsft_bin.empty()) r.opt.tsft_bin = self_exe();
@@ -545,16 +564,14 @@ std::string experiment_run(const ExperimentOptions& o) {
   plan_run(r, p);
   r.dry = false;
   json plan = plan_run(r, p);
-  json manifest = {
-      {"config", p.cfg},
-      {"budget", p.budget},
-      {"runs", plan["runs"]},
-      {"bases", plan["bases"]},
-      {"base_seeds", p.base_seeds},
-      {"sft_seeds", p.sft_seeds},
-      {"timings", r.timings},
-      {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()}};
+  // Wall times go to timings.json, not experiment.json or the report: a resumed run's manifest and
+  // report are then byte-identical to an uninterrupted run's.
+  json manifest = {{"config", p.cfg},        {"budget", p.budget},         {"runs", plan["runs"]},
+                   {"bases", plan["bases"]}, {"base_seeds", p.base_seeds}, {"sft_seeds", p.sft_seeds}};
   fs_write_atomic(out + "/experiment.json", manifest.dump(2) + "\n");
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  fs_write_atomic(out + "/timings.json",
+                  json{{"stages", r.timings}, {"wall_seconds_last_invocation", wall}}.dump(2) + "\n");
   return report_write(out);
 }
 

@@ -332,11 +332,10 @@ void training_section(Doc& doc, const ReportData& d) {
 
 void setup_section(Doc& doc, const ReportData& d) {
   doc.section("Setup");
-  Table st{{"stage", "seconds"}, {}};
-  for (auto& [k, v] : d.experiment["timings"].items())
-    st.rows.push_back({k, fmt::format("{:.1f}", v.get<double>())});
-  st.rows.push_back({"total wall time", fmt::format("{:.1f}", d.experiment.value("wall_seconds", 0.0))});
-  doc.table(st);
+  // Stage wall times are in timings.json, kept out of the report so that it is a function of the
+  // results only (a resumed run's report is byte-identical to an uninterrupted run's).
+  doc.md += "Stage wall times: `timings.json` (seconds per stage).\n\n";
+  doc.html += "<p>Stage wall times: <code>timings.json</code> (seconds per stage).</p>";
   std::string vfile;
   for (auto& p : {"/pretrain/b1/versions.json", "/pretrain/versions.json"})
     if (vfile.empty() && fs::exists(d.dir + p)) vfile = d.dir + p;

@@ -1,7 +1,9 @@
 #include "serve/api.hpp"
 
+#include <algorithm>
 #include <random>
 
+#include "core/config_schema.hpp"
 #include "core/error.hpp"
 
 namespace tsft::serve {
@@ -73,6 +75,63 @@ std::vector<std::string> get_stop(const json& b) {
   return out;
 }
 
+// The request fields of each endpoint (OpenAI API reference). Implemented: used as documented.
+// Neutral-only: refused by refuse_unsupported unless at their neutral value. Ignored: accepted and
+// checked for type, with no effect here (who the end user is, storage and routing hints). Any other
+// top-level field is an error naming it and the closest known field, so a typo ("max_token") never
+// silently falls back to a default.
+const std::vector<std::string>& known_fields(bool chat) {
+  static const std::vector<std::string> common = {"model", "max_tokens", "n", "temperature", "top_p", "seed",
+                                                  "stop", "logprobs", "stream", "stream_options",
+                                                  // neutral-only
+                                                  "frequency_penalty", "presence_penalty", "logit_bias",
+                                                  // ignored
+                                                  "user", "metadata", "store", "service_tier"};
+  static const std::vector<std::string> chat_fields = [] {
+    std::vector<std::string> v = common;
+    for (const char* k : {"messages", "max_completion_tokens", "top_logprobs", "tools", "functions",
+                          "tool_choice", "function_call", "response_format", "parallel_tool_calls"})
+      v.push_back(k);
+    return v;
+  }();
+  static const std::vector<std::string> completion_fields = [] {
+    std::vector<std::string> v = common;
+    for (const char* k : {"prompt", "echo", "best_of", "suffix"}) v.push_back(k);
+    return v;
+  }();
+  return chat ? chat_fields : completion_fields;
+}
+
+void check_type(const json& b, const char* key, bool ok, const char* expected) {
+  const json* v = field(b, key);
+  if (v && !ok)
+    throw ApiError(
+        400, fmt::format("Invalid type for '{}': expected {}, got {}", key, expected, v->type_name()), key);
+}
+
+void check_known_fields(const json& b, bool chat) {
+  const std::vector<std::string>& known = known_fields(chat);
+  for (auto& [k, v] : b.items())
+    if (std::find(known.begin(), known.end(), k) == known.end())
+      throw ApiError(
+          400, fmt::format("Unrecognized request argument supplied: '{}'{}", k, schema::suggestion(k, known)),
+          k);
+  auto has = [&](const char* k) { return field(b, k) != nullptr; };
+  if (has("user")) check_type(b, "user", b["user"].is_string(), "a string");
+  if (has("metadata")) check_type(b, "metadata", b["metadata"].is_object(), "an object");
+  if (has("store")) check_type(b, "store", b["store"].is_boolean(), "a boolean");
+  if (has("service_tier")) check_type(b, "service_tier", b["service_tier"].is_string(), "a string");
+  if (has("parallel_tool_calls"))
+    check_type(b, "parallel_tool_calls", b["parallel_tool_calls"].is_boolean(), "a boolean");
+  if (const json* so = field(b, "stream_options"); so && so->is_object())
+    for (auto& [k, v] : so->items())
+      if (k != "include_usage")
+        throw ApiError(400,
+                       fmt::format("Unrecognized argument 'stream_options.{}'{}", k,
+                                   schema::suggestion(k, {"include_usage"})),
+                       "stream_options." + k);
+}
+
 // Parameters this server does not implement are refused unless they are at their neutral value.
 void refuse_unsupported(const json& b) {
   for (const char* k : {"frequency_penalty", "presence_penalty"})
@@ -82,6 +141,12 @@ void refuse_unsupported(const json& b) {
     if (const json* v = field(b, k); v && !v->empty())
       throw ApiError(400, fmt::format("'{}' is not supported by this server", k), k);
   if (get_int(b, "best_of", 1, 1, 1) != 1) throw ApiError(400, "'best_of' is not supported", "best_of");
+  for (const char* k : {"tool_choice", "function_call"})  // without tools, "none" and "auto" mean the same
+    if (const json* v = field(b, k); v && !(v->is_string() && (*v == "none" || *v == "auto")))
+      throw ApiError(400, fmt::format("'{}' is not supported by this server (only \"none\" or \"auto\")", k),
+                     k);
+  if (const json* v = field(b, "suffix"); v && !(v->is_string() && v->get<std::string>().empty()))
+    throw ApiError(400, "'suffix' is not supported by this server", "suffix");
 }
 
 std::string message_text(const json& content, size_t i) {
@@ -197,6 +262,7 @@ ApiRequest parse_request(const std::string& body, bool chat, const ModelInfo& mi
   if (b.is_discarded())
     throw ApiError(400, "We could not parse the JSON body of your request (invalid JSON)");
   if (!b.is_object()) throw ApiError(400, "the request body must be a JSON object");
+  check_known_fields(b, chat);
   check_model(b, mi);
   refuse_unsupported(b);
   ApiRequest r;

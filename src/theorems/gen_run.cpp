@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "theorems/generate.hpp"
 
 namespace tsft {
@@ -220,36 +221,27 @@ nlohmann::json gen_stream(const World& w,
 
 nlohmann::json gen_run(const World& w, const std::string& out_dir, bool with_corpus) {
   namespace fs = std::filesystem;
+  // One writer per output directory; what a killed run left half-written (temp files) goes first.
+  DirLock lock(out_dir, "tsft gen");
+  fs_remove_stale_temps(out_dir);
   fs::create_directories(fs::path(out_dir) / "problems");
-  std::map<std::string, std::ofstream> files;
-  auto sink = [&](const std::string& name, const std::string& line) {
-    auto it = files.find(name);
-    if (it == files.end()) {
-      std::string path = (fs::path(out_dir) / "problems" / (name + ".jsonl")).string();
-      it = files.emplace(name, std::ofstream(path, std::ios::binary | std::ios::trunc)).first;
-      TSFT_CHECK(it->second, "cannot write '{}'", path);
-    }
-    it->second << line << '\n';
-  };
+  // Every file is written atomically once complete: a killed gen never leaves a torn problems file.
+  std::map<std::string, std::string> files;
+  auto sink = [&](const std::string& name, const std::string& line) { files[name] += line + '\n'; };
   EvalReserved reserved;
   nlohmann::json man = gen_stream(w, sink, &reserved);
   man["files"] = nlohmann::json::array();
-  for (auto& [name, f] : files) {
-    f.close();
-    TSFT_CHECK(f, "write error on problems/{}.jsonl", name);
+  for (auto& [name, text] : files) {
+    fs_write_atomic((fs::path(out_dir) / "problems" / (name + ".jsonl")).string(), text);
     man["files"].push_back("problems/" + name + ".jsonl");
   }
   if (with_corpus) {
     std::string corpus = gen_corpus(w, reserved);
-    std::ofstream cf(fs::path(out_dir) / "corpus.jsonl", std::ios::binary | std::ios::trunc);
-    cf << corpus;
-    TSFT_CHECK(cf, "write error on corpus.jsonl");
+    fs_write_atomic((fs::path(out_dir) / "corpus.jsonl").string(), corpus);
     long docs = (long)std::count(corpus.begin(), corpus.end(), '\n');
     man["corpus"] = {{"file", "corpus.jsonl"}, {"documents", docs}, {"bytes", corpus.size()}};
   }
-  std::ofstream mf(fs::path(out_dir) / "manifest.json", std::ios::binary | std::ios::trunc);
-  mf << man.dump(2) << '\n';
-  TSFT_CHECK(mf, "write error on manifest.json");
+  fs_write_atomic((fs::path(out_dir) / "manifest.json").string(), man.dump(2) + "\n");
   return man;
 }
 

@@ -68,8 +68,8 @@ std::vector<Example> data_load_sft(const std::string& path, const tokenizer::Tok
     TSFT_CHECK(j.is_object(), "{}: each line must be a JSON object", where);
     std::vector<ChatMessage> msgs;
     if (j.contains("messages")) {
-      TSFT_CHECK(j["messages"].is_array() && !j["messages"].empty(), "{}: field 'messages' must be a non-empty array",
-                 where);
+      TSFT_CHECK(j["messages"].is_array() && !j["messages"].empty(),
+                 "{}: field 'messages' must be a non-empty array", where);
       for (size_t k = 0; k < j["messages"].size(); k++) {
         const json& m = j["messages"][k];
         std::string mw = fmt::format("{}: messages[{}]", where, k);
@@ -171,7 +171,8 @@ std::vector<PackedRow> data_pack(const std::vector<Example>& ex, int block, bool
   std::vector<std::vector<size_t>> rows;
   if (packing) {
     // best-fit decreasing: longest first, into the fullest row that still has room
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ex[a].ids.size() > ex[b].ids.size(); });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return ex[a].ids.size() > ex[b].ids.size(); });
     std::multimap<int, size_t> by_free;  // free space -> row
     for (size_t i : order) {
       int len = (int)ex[i].ids.size();

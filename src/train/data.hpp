@@ -15,7 +15,7 @@ namespace tsft {
 struct Example {
   std::string id;
   std::vector<int32_t> ids;
-  std::vector<uint8_t> mask;  // mask[i] = 1: token i is a supervised target (predicted by token i-1)
+  std::vector<uint8_t> mask;   // mask[i] = 1: token i is a supervised target (predicted by token i-1)
   int64_t supervised() const;  // targets that count (mask[1..])
 };
 
@@ -27,9 +27,9 @@ struct DataStats {
 };
 
 struct DataOptions {
-  int block = 512;                  // tokens per row; longer examples are truncated or dropped
+  int block = 512;  // tokens per row; longer examples are truncated or dropped
   Overlong overlong = Overlong::truncate;
-  tokenizer::ChatOptions chat;      // template override etc.
+  tokenizer::ChatOptions chat;  // template override etc.
 };
 
 // Chat JSONL ({"messages":[{"role","content"},...]}) or prompt/completion JSONL

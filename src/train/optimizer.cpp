@@ -16,8 +16,10 @@ void Optimizer::save(Engine& e, const std::string& path) const {
   std::vector<TensorWrite> ts;
   e.for_each_tensor([&](const TensorEntry& t, TensorRef<float> r) {
     if (!r.m) return;
-    ts.push_back({"exp_avg." + t.name, DType::F32, t.shape, safetensors_encode_f32(r.m, t.numel, DType::F32)});
-    ts.push_back({"exp_avg_sq." + t.name, DType::F32, t.shape, safetensors_encode_f32(r.v, t.numel, DType::F32)});
+    ts.push_back(
+        {"exp_avg." + t.name, DType::F32, t.shape, safetensors_encode_f32(r.m, t.numel, DType::F32)});
+    ts.push_back(
+        {"exp_avg_sq." + t.name, DType::F32, t.shape, safetensors_encode_f32(r.v, t.numel, DType::F32)});
   });
   safetensors_write(path, ts, {{"step", std::to_string(step)}});
 }

@@ -20,6 +20,7 @@
 #include "model/lora.hpp"
 #include "train/guard.hpp"
 #include "train/lora_train.hpp"
+#include "train/run_dir.hpp"
 #include "train/select.hpp"
 
 namespace fs = std::filesystem;
@@ -166,18 +167,6 @@ void save_checkpoint(Engine& e, const Optimizer& opt, const json& state, const s
     throw;
   }
   fs_commit_dir(tmp, dir);
-}
-
-void prune_checkpoints(const std::string& out, int keep) {
-  if (keep <= 0) return;
-  std::vector<std::string> cks;
-  for (auto& p : fs::directory_iterator(out)) {
-    std::string n = p.path().filename().string();
-    if (p.is_directory() && n.rfind("checkpoint-", 0) == 0 && n.find(".tsft") == std::string::npos)
-      cks.push_back(p.path().string());
-  }
-  std::sort(cks.begin(), cks.end());
-  for (size_t i = 0; i + keep < cks.size(); i++) fs::remove_all(cks[i]);
 }
 
 // metrics.jsonl keeps the lines of steps <= `step` (a resumed run rewrites what followed).
@@ -330,7 +319,6 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   tokenizer::Tokenizer tok(tok_path);
   TSFT_CHECK(tok.vocab_size() <= mcfg.V, "{}: tokenizer has {} ids but the model's vocab_size is {}",
              tok_path, tok.vocab_size(), mcfg.V);
-  const std::string tok_dir = fs::path(tok_path).parent_path().string();
 
   std::vector<PackedRow> rows = load_rows(cfg, tok, cfg.data_path, !cfg.quiet);
   std::vector<PackedRow> val_rows;
@@ -358,6 +346,11 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
                  : cfg.trainable,
              m.table().count_params(true), m.table().count_params(), s);
   }
+  // One writer per run directory (taken once the run is known to fit: a refused run writes nothing);
+  // what a killed run left half-written (temp files) goes first.
+  DirLock lock(cfg.out_dir, "tsft train");
+  fs_remove_stale_temps(cfg.out_dir);
+  const std::string tok_dir = stage_tokenizer(tok_path, cfg.out_dir);
   Optimizer opt;
   opt.cfg = cfg.adam;
   Schedule sched{&rows, cfg.micro_batch, cfg.seed};
@@ -395,8 +388,12 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   int64_t sup_done = 0, best_step = 0, bad_evals = 0, skips = 0;
   ValBest best{cfg.early_stop_metric == "accuracy", cfg.early_stop_min_delta};
   const std::string best_dir = (fs::path(cfg.out_dir) / "best").string();
+  // The run's configuration as recorded: a resumed run (--resume without --model) keeps its base model's.
+  json run_config = train_config_to_json(cfg);
+  json st;  // the checkpoint resumed from
   if (resuming) {
-    json st = json::parse(fs_read_text((fs::path(cfg.resume_dir) / "trainer_state.json").string()));
+    st = json::parse(fs_read_text((fs::path(cfg.resume_dir) / "trainer_state.json").string()));
+    if (cfg.model_dir.empty() && st.contains("config")) run_config["model"] = st["config"].value("model", "");
     start = st.at("step").get<int64_t>();
     sup_done = st.value("supervised_tokens_done", (int64_t)0);
     best_step = st.value("best_step", (int64_t)0);
@@ -421,7 +418,7 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
     truncate_metrics(metrics_path, start);
   else if (fs::exists(metrics_path))
     fs::remove(metrics_path);
-  fs_write_atomic((fs::path(cfg.out_dir) / "config.json").string(), train_config_to_json(cfg).dump(2) + "\n");
+  fs_write_atomic((fs::path(cfg.out_dir) / "config.json").string(), run_config.dump(2) + "\n");
   fs_write_atomic((fs::path(cfg.out_dir) / "versions.json").string(), versions_json());
 
   // Memory planned once, before step 0.
@@ -446,8 +443,16 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   TrainResult res;
   double tok_sum = 0, time_sum = 0, flop_sum = 0;
   std::string stop_reason = "steps";
+  // The checkpoint of a run's last step (early stop, token budget, step count) is marked finished: a
+  // resumed run then trains no further and writes final/ and the summary the run would have written.
+  const bool finished = resuming && st.value("finished", false);
+  if (resuming) {
+    res.last_loss = st.value("last_loss", 0.0);
+    res.val_loss = st.value("val_loss", -1.0);
+    stop_reason = st.value("stop_reason", stop_reason);
+  }
   int64_t step_end = start;
-  for (int64_t step = start; step < step_cap; step++) {
+  for (int64_t step = start; step < step_cap && !finished; step++) {
     auto t0 = std::chrono::steady_clock::now();
     std::vector<MicroBatch> mbs;
     std::vector<std::vector<size_t>> which;
@@ -538,8 +543,12 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
                  {"best_val_accuracy", best.acc},
                  {"bad_evals", bad_evals},
                  {"skipped_steps", skips},
-                 {"config", train_config_to_json(cfg)},
-                 {"lora", train_config_to_json(cfg)["lora"]}};
+                 {"config", run_config},
+                 {"lora", run_config["lora"]},
+                 {"last_loss", res.last_loss},
+                 {"val_loss", res.val_loss},
+                 {"stop_reason", stop_reason},
+                 {"finished", last}};
       save_checkpoint(m, opt, st,
                       (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step + 1)).string(), tok_dir,
                       cfg);

@@ -146,5 +146,49 @@ TEST(FsCommitDir, RejectsBadTempDirs) {
   EXPECT_FALSE(stdfs::exists(tmp / "final"));
 }
 
+// What a killed writer leaves (temp files of fs_write_atomic, temp dirs of fs_make_temp_dir and
+// fs_remove_dir, a parked .tsft-old version) is cleaned up; complete outputs are untouched.
+TEST(FsRemoveStaleTemps, RemovesTempsAndResolvesParkedVersions) {
+  TempDir tmp;
+  std::string d = tmp / "run";
+  stdfs::create_directories(d + "/checkpoint-000001");
+  fs_write_atomic(d + "/metrics.jsonl", "{}\n");
+  fs_write_atomic(d + "/.metrics.jsonl.tsft-tmp-99999-0", "{\"torn");
+  fs_write_atomic(d + "/checkpoint-000001/.config.json.tsft-tmp-99999-3", "{");
+  stdfs::create_directories(d + "/.checkpoint-000002.tsft-tmp-AbCdEf/sub");
+  stdfs::create_directories(d + "/.checkpoint-000000.tsft-tmp-rm-99999");
+  stdfs::create_directories(d + "/.final.tsft-old");  // final/ missing: the parked version is restored
+  fs_write_atomic(d + "/.final.tsft-old/model.safetensors", "old");
+  stdfs::create_directories(d + "/best");  // best/ present: its parked version is stale
+  stdfs::create_directories(d + "/.best.tsft-old");
+  EXPECT_EQ(fs_remove_stale_temps(d), 6);
+  EXPECT_EQ(list_dir(d), (std::vector<std::string>{"best", "checkpoint-000001", "final", "metrics.jsonl"}));
+  EXPECT_TRUE(list_dir(d + "/checkpoint-000001").empty());
+  EXPECT_EQ(fs_read_text(d + "/final/model.safetensors"), "old");
+  EXPECT_EQ(fs_remove_stale_temps(d), 0);
+}
+
+// A removed directory is never visible half-deleted: it leaves its name in one rename.
+TEST(FsRemoveDir, RemovesTreeAndToleratesMissing) {
+  TempDir tmp;
+  std::string d = tmp / "checkpoint-000001";
+  stdfs::create_directories(d + "/a/b");
+  fs_write_atomic(d + "/a/b/f", "x");
+  fs_remove_dir(d);
+  EXPECT_TRUE(list_dir(tmp.path()).empty());
+  EXPECT_NO_THROW(fs_remove_dir(d));
+}
+
+TEST(DirLock, OneWriterPerDirectory) {
+  TempDir tmp;
+  std::string d = tmp / "out";
+  {
+    DirLock first(d, "tsft train");
+    EXPECT_TRUE(list_dir(d).empty()) << "no lock file among the outputs";
+    expect_error([&] { DirLock second(d, "tsft train", false, 100); }, {d, "another tsft train", "locked"});
+  }
+  EXPECT_NO_THROW(DirLock again(d, "tsft train", false, 0));  // released with its holder
+}
+
 }  // namespace
 }  // namespace tsft

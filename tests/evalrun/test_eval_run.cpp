@@ -3,15 +3,14 @@
 
 #include <chrono>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
+#include "../train/train_fixture.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "eval/run_eval.hpp"
 #include "model/model.hpp"
 #include "test_util.hpp"
-#include "../train/train_fixture.hpp"
 
 using namespace tsft;
 using namespace tsft_test;
@@ -21,13 +20,24 @@ namespace {
 void write_problems(const std::string& path) {
   std::string s;
   for (int i = 0; i < 6; i++) {
-    s += json{{"id", "t" + std::to_string(i)}, {"split", "test"}, {"question", "What is " + std::to_string(i) + "+1?"},
-              {"answer", std::to_string(i + 1)}, {"theorems", {"add"}}, {"perturbation", "none"}, {"parent_id", ""}}
-             .dump() + "\n";
-    s += json{{"id", "t" + std::to_string(i) + "-P2"}, {"split", "probe/P2"},
-              {"question", "What is " + std::to_string(i + 2) + "+1?"}, {"answer", std::to_string(i + 3)},
-              {"theorems", {"add"}}, {"perturbation", "P2"}, {"parent_id", "t" + std::to_string(i)}}
-             .dump() + "\n";
+    s += json{{"id", "t" + std::to_string(i)},
+              {"split", "test"},
+              {"question", "What is " + std::to_string(i) + "+1?"},
+              {"answer", std::to_string(i + 1)},
+              {"theorems", {"add"}},
+              {"perturbation", "none"},
+              {"parent_id", ""}}
+             .dump() +
+         "\n";
+    s += json{{"id", "t" + std::to_string(i) + "-P2"},
+              {"split", "probe/P2"},
+              {"question", "What is " + std::to_string(i + 2) + "+1?"},
+              {"answer", std::to_string(i + 3)},
+              {"theorems", {"add"}},
+              {"perturbation", "P2"},
+              {"parent_id", "t" + std::to_string(i)}}
+             .dump() +
+         "\n";
   }
   fs_write_atomic(path, s);
 }
@@ -79,8 +89,9 @@ TEST(EvalRun, EndToEndAndResumable) {
   eval::EvalConfig longer = c;
   longer.max_new_tokens = 9;
   EXPECT_NE(error_of(longer).find("max_new_tokens changed"), std::string::npos) << error_of(longer);
-  std::filesystem::last_write_time(t / "model/model.safetensors",
-                                   std::filesystem::last_write_time(t / "model/model.safetensors") + std::chrono::seconds(5));
+  std::filesystem::last_write_time(
+      t / "model/model.safetensors",
+      std::filesystem::last_write_time(t / "model/model.safetensors") + std::chrono::seconds(5));
   std::string e = error_of(c);
   EXPECT_NE(e.find("model_files changed"), std::string::npos) << e;
   EXPECT_NE(e.find("new --out"), std::string::npos) << e;
@@ -88,8 +99,40 @@ TEST(EvalRun, EndToEndAndResumable) {
   EXPECT_NE(error_of(c).find("no eval_run.json"), std::string::npos);
 }
 
+// An evaluation resumed in pieces writes the same results.jsonl and metrics.json bytes as one run (the
+// metrics once carried the last invocation's token counts and seconds; those are in generation.json),
+// and a killed run's temp files are removed.
+TEST(EvalRun, ResumedInPiecesEqualsOneRun) {
+  TempDir t;
+  write_tiny_model(t / "model", 32, 1, 2);
+  write_problems(t / "p.jsonl");
+  eval::EvalConfig c;
+  c.model_dir = t / "model";
+  c.data = {t / "p.jsonl"};
+  c.out_dir = t / "one";
+  c.chat_template = "chatml";
+  c.max_new_tokens = 8;
+  c.quiet = true;
+  c.chunk = 3;
+  eval::eval_run(c);
+  c.out_dir = t / "pieces";
+  for (int64_t limit : {2, 5, 0}) {
+    c.limit = limit;
+    eval::eval_run(c);
+    fs_write_atomic(t / "pieces/.results.jsonl.tsft-tmp-99999-0", "{\"id\"");
+  }
+  eval::eval_run(c);
+  EXPECT_FALSE(std::filesystem::exists(t / "pieces/.results.jsonl.tsft-tmp-99999-0"));
+  for (const char* f : {"results.jsonl", "metrics.json"})
+    EXPECT_EQ(fs_read_text(t / (std::string("pieces/") + f)), fs_read_text(t / (std::string("one/") + f)))
+        << f;
+  auto g = json::parse(fs_read_text(t / "pieces/generation.json"));
+  EXPECT_EQ(g["items_generated"], 0) << "the last invocation had nothing left to do";
+}
+
 TEST(EvalRun, MetricsFromHandMadeResults) {
-  auto item = [](std::string id, std::string probe, std::string parent, std::string gold, std::string out, bool ok) {
+  auto item = [](std::string id, std::string probe, std::string parent, std::string gold, std::string out,
+                 bool ok) {
     eval::ItemResult r;
     r.id = id;
     r.split = probe.empty() ? "test" : "probe/" + probe;
@@ -102,10 +145,13 @@ TEST(EvalRun, MetricsFromHandMadeResults) {
     return r;
   };
   std::vector<eval::ItemResult> rs = {
-      item("a", "", "", "5", "\\boxed{5}", true),         item("b", "", "", "7", "\\boxed{7}", true),
-      item("c", "", "", "9", "\\boxed{1}", false),        item("d", "", "", "4", "\\boxed{4}", true),
-      item("a2", "P2", "a", "6", "\\boxed{5}", false),    // copies the parent's gold
-      item("b2", "P2", "b", "8", "\\boxed{8}", true),     item("c2", "P2", "c", "10", "\\boxed{10}", true),
+      item("a", "", "", "5", "\\boxed{5}", true),
+      item("b", "", "", "7", "\\boxed{7}", true),
+      item("c", "", "", "9", "\\boxed{1}", false),
+      item("d", "", "", "4", "\\boxed{4}", true),
+      item("a2", "P2", "a", "6", "\\boxed{5}", false),  // copies the parent's gold
+      item("b2", "P2", "b", "8", "\\boxed{8}", true),
+      item("c2", "P2", "c", "10", "\\boxed{10}", true),
       item("d2", "P2", "d", "3", "\\boxed{2}", false),
       item("a9", "P9", "a", "\\text{cannot be determined}", "It cannot be determined.", true)};
   json m = eval::eval_metrics(rs);
@@ -116,7 +162,7 @@ TEST(EvalRun, MetricsFromHandMadeResults) {
   EXPECT_DOUBLE_EQ(p["parent_accuracy"].get<double>(), 0.75);
   EXPECT_DOUBLE_EQ(p["variant_accuracy"].get<double>(), 0.5);
   EXPECT_DOUBLE_EQ(p["drop"].get<double>(), 0.25);
-  EXPECT_DOUBLE_EQ(p["pair_consistency"].get<double>(), 0.25);   // only b/b2 both right
-  EXPECT_DOUBLE_EQ(p["answer_copy_rate"].get<double>(), 0.25);   // a2 output = parent gold 5
+  EXPECT_DOUBLE_EQ(p["pair_consistency"].get<double>(), 0.25);  // only b/b2 both right
+  EXPECT_DOUBLE_EQ(p["answer_copy_rate"].get<double>(), 0.25);  // a2 output = parent gold 5
   EXPECT_DOUBLE_EQ(m["pairs"]["P9"]["premise_flag_rate"].get<double>(), 1.0);
 }

@@ -210,6 +210,46 @@ TEST_F(Serve, BadInputGetsOpenAiErrors) {
   EXPECT_EQ(json::parse(r.body)["error"]["code"], "context_length_exceeded");
 }
 
+// Strict request bodies: an unknown top-level field is a 400 naming it and the closest known field; the
+// standard OpenAI fields this server ignores (user, metadata, store, service_tier, parallel_tool_calls,
+// tool_choice "none"/"auto") are accepted, with their types checked.
+TEST_F(Serve, UnknownFieldsAreRefusedByName) {
+  auto error_of = [&](const std::string& route, const json& body) {
+    auto r = post(srv_->url(route), body.dump());
+    EXPECT_EQ(r.status, 400) << body.dump() << " -> " << r.body;
+    json j = json::parse(r.body, nullptr, false);
+    return j.is_object() && j.contains("error") ? j["error"] : json();
+  };
+  json e = error_of("/v1/chat/completions", chat("x", {{"temprature", 0}}));
+  EXPECT_EQ(e["param"], "temprature");
+  EXPECT_NE(e["message"].get<std::string>().find("did you mean temperature?"), std::string::npos) << e;
+  EXPECT_EQ(e["type"], "invalid_request_error");
+  e = error_of("/v1/chat/completions", chat("x", {{"max_token", 4}}));
+  EXPECT_NE(e["message"].get<std::string>().find("did you mean max_tokens?"), std::string::npos) << e;
+  e = error_of("/v1/completions", {{"model", "model"}, {"prompt", "x"}, {"echo", false}, {"ecko", true}});
+  EXPECT_EQ(e["param"], "ecko");
+  e = error_of("/v1/completions", {{"model", "model"}, {"prompt", "x"}, {"top_logprobs", 2}});  // chat-only
+  EXPECT_EQ(e["param"], "top_logprobs");
+  e = error_of("/v1/chat/completions",
+               chat("x", {{"stream", true}, {"stream_options", {{"include_usgae", true}}}}));
+  EXPECT_EQ(e["param"], "stream_options.include_usgae");
+  EXPECT_NE(e["message"].get<std::string>().find("include_usage"), std::string::npos) << e;
+  EXPECT_EQ(error_of("/v1/chat/completions", chat("x", {{"user", 7}}))["param"], "user");
+  EXPECT_EQ(error_of("/v1/chat/completions", chat("x", {{"tool_choice", "required"}}))["param"],
+            "tool_choice");
+  EXPECT_EQ(error_of("/v1/completions", {{"model", "model"}, {"prompt", "x"}, {"suffix", "!"}})["param"],
+            "suffix");
+  json ignored = {{"user", "u-1"},
+                  {"metadata", {{"k", "v"}}},
+                  {"store", false},
+                  {"service_tier", "auto"},
+                  {"parallel_tool_calls", true},
+                  {"tool_choice", "none"},
+                  {"frequency_penalty", 0},
+                  {"max_tokens", 2}};
+  ok_json(post(srv_->url("/v1/chat/completions"), chat("x", ignored).dump()));
+}
+
 TEST(ServeCancel, DisconnectMidStreamFreesTheSlot) {
   TempDir t;  // 1000 tokens of the slow model outlast the hang-up by far
   write_slow_model(t / "model");

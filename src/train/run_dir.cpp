@@ -1,0 +1,44 @@
+#include "train/run_dir.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <utility>
+#include <vector>
+
+#include "core/fs.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tsft {
+
+std::string stage_tokenizer(const std::string& tok_path, const std::string& out_dir) {
+  const std::string dst = (fs::path(out_dir) / "tokenizer").string();
+  std::vector<std::pair<std::string, std::string>> files = {{"tokenizer.json", fs_read_text(tok_path)}};
+  for (const char* f : {"tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
+                        "generation_config.json", "vocab.json", "merges.txt"}) {
+    fs::path src = fs::path(tok_path).parent_path() / f;
+    if (fs::exists(src)) files.push_back({f, fs_read_text(src.string())});
+  }
+  bool same = fs::is_directory(dst);  // a resumed run usually finds them in place: nothing is written
+  for (auto& [name, text] : files)
+    same = same && fs::exists(dst + "/" + name) && fs_read_text(dst + "/" + name) == text;
+  if (same) return dst;
+  std::string tmp = fs_make_temp_dir(dst);
+  for (auto& [name, text] : files) fs_write_atomic((fs::path(tmp) / name).string(), text);
+  fs_commit_dir(tmp, dst);
+  return dst;
+}
+
+void prune_checkpoints(const std::string& out, int keep) {
+  if (keep <= 0) return;
+  std::vector<std::string> cks;
+  for (auto& p : fs::directory_iterator(out)) {
+    std::string n = p.path().filename().string();
+    if (p.is_directory() && n.rfind("checkpoint-", 0) == 0 && n.find(".tsft") == std::string::npos)
+      cks.push_back(p.path().string());
+  }
+  std::sort(cks.begin(), cks.end());
+  for (size_t i = 0; i + keep < cks.size(); i++) fs_remove_dir(cks[i]);
+}
+
+}  // namespace tsft
