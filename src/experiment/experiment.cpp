@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -83,19 +84,34 @@ struct Runner {
   std::vector<std::string> engine_args;
   std::string engine_tag;
   json timings = json::object();
-  // Progress: a dry pass counts the stages (planned); the real pass numbers them and estimates the
-  // time left from the seconds per stage run so far (a rough ETA: stages differ in length).
+  // Progress: a dry pass counts the stages (planned) by kind (the tsft command a stage runs: pretrain,
+  // train, eval, render, ...); the real pass numbers them, and the ETA is the sum over the stages left of
+  // the mean seconds of their kind so far. Kinds differ by orders of magnitude (a pre-training stage vs a
+  // render): a kind not yet timed counts at the mean of all timed stages, except the training commands,
+  // which dominate the run -- until one of those is timed there is no ETA ("after the first train stage").
   bool dry = false;
-  int planned = 0, done = 0, ran = 0;
-  double ran_seconds = 0;
+  int planned = 0, done = 0;
+  std::map<std::string, int> left_by_kind;
+  std::map<std::string, std::pair<double, int>> timed_by_kind;  // seconds, stages run
+  std::pair<double, int> timed_all;
 
-  std::string progress() const {
-    double left = ran > 0 ? ran_seconds / ran * (planned - done) : 0;
-    std::string eta = ran == 0    ? ""
-                      : left < 90 ? fmt::format(", ETA ~{:.0f} s", left)
-                                  : fmt::format(", ETA ~{:.0f} min", left / 60);
-    return fmt::format("[{}/{}{}]", done + 1, planned, eta);
+  void plan(const std::string& k, int n) { planned += n, left_by_kind[k] += n; }
+  void finish(const std::string& k) { done++, left_by_kind[k]--; }
+
+  std::string eta() const {
+    if (timed_all.second == 0) return "";
+    double left = 0;
+    for (auto& [k, n] : left_by_kind) {
+      if (n <= 0) continue;
+      auto t = timed_by_kind.find(k);
+      if (t == timed_by_kind.end() && (k == "pretrain" || k == "train"))
+        return fmt::format(", ETA after the first {} stage", k);
+      const auto& [secs, runs] = t == timed_by_kind.end() ? timed_all : t->second;
+      left += n * secs / runs;
+    }
+    return left < 90 ? fmt::format(", ETA ~{:.0f} s", left) : fmt::format(", ETA ~{:.0f} min", left / 60);
   }
+  std::string progress() const { return fmt::format("[{}/{}{}]", done + 1, planned, eta()); }
 
   // Run `args` as a stage unless DIR/.stage.json has `key`. Returns the stage directory.
   std::string stage(const std::string& name, std::string key, std::vector<std::string> args) {
@@ -106,7 +122,7 @@ struct Runner {
     }
     std::string dir = (fs::path(opt.out_dir) / name).string();
     if (dry) {
-      planned++;
+      plan(args.at(0), 1);
       return dir;
     }
     std::string marker = dir + "/.stage.json";
@@ -115,7 +131,7 @@ struct Runner {
       if (m.value("key", "") == key) {
         timings[name] = m.value("seconds", 0.0);
         if (!opt.quiet) log_info("stage {}: cached {}", name, progress());
-        done++;
+        finish(args.at(0));
         return dir;
       }
     }
@@ -143,7 +159,8 @@ struct Runner {
     fs_write_atomic(marker, json{{"key", key}, {"seconds", secs}, {"args", args}}.dump(2) + "\n");
     fs::remove(pending);
     timings[name] = secs;
-    done++, ran++, ran_seconds += secs;
+    for (auto* t : {&timed_by_kind[args[0]], &timed_all}) t->first += secs, t->second++;
+    finish(args[0]);
     return dir;
   }
 };
@@ -286,7 +303,7 @@ std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name,
                               const std::string& k_train, const std::string& val_file,
                               const std::string& base, const std::string& trainable) {
   if (r.dry) {
-    r.planned++;  // one selection step per arm (its checkpoint count is known only after training)
+    r.plan("eval", 1);  // one selection decode per arm (its checkpoint count is known only after training)
     return tr + "/final";
   }
   const json& sft = p.cfg["sft"];
@@ -301,13 +318,13 @@ std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name,
               {"checkpoints", json::array()}};
   std::string best;
   double best_acc = -1;
-  r.planned += (int)ckpts.size() - 1;
+  r.plan("eval", (int)ckpts.size() - 1);
   for (auto& c : ckpts) {
     std::string step = fs::path(c).filename().string(), dir = p.out + "/select/" + name + "/" + step;
     // Early stopping on validation accuracy already decoded this checkpoint with the same arguments.
     std::string early = tr + "/val-eval/" + step;
     if (fs::exists(early + "/metrics.json"))
-      dir = early, r.done++;  // counted as a finished stage
+      dir = early, r.finish("eval");  // counted as a finished stage
     else
       r.stage(
           "select/" + name + "/" + step, experiment_hash(k_train + step + ev.dump() + sft.dump()),

@@ -111,6 +111,13 @@ TEST_F(ExperimentE2E, KilledMidwayResumesWithoutRedoingStages) {
       << s.second_output;
   EXPECT_NE(s.second_output.find("stage eval/answer-only-all-b1s1: running"), std::string::npos)
       << s.second_output;
+  // Progress [k/N, ETA]: no ETA before a stage of this invocation was timed (cached stages tell
+  // nothing), then the per-kind estimate.
+  size_t first_run = s.second_output.find("stage train/vanilla-all-b1s1: running");
+  std::string first_line =
+      s.second_output.substr(first_run, s.second_output.find('\n', first_run) - first_run);
+  EXPECT_EQ(first_line.find("ETA"), std::string::npos) << first_line;
+  EXPECT_NE(s.second_output.find(", ETA ~", first_run), std::string::npos) << s.second_output;
   // A third run has nothing left to do.
   CmdResult third = run_cmd(tsft_bin() + " experiment " + s.cfg + " --out " + s.out);
   ASSERT_EQ(third.exit_code, 0) << third.output;
