@@ -1,13 +1,17 @@
 #include "train/run_dir.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <utility>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/fs.hpp"
 
 namespace fs = std::filesystem;
+using json = nlohmann::json;
 
 namespace tsft {
 
@@ -39,6 +43,26 @@ void prune_checkpoints(const std::string& out, int keep) {
   }
   std::sort(cks.begin(), cks.end());
   for (size_t i = 0; i + keep < cks.size(); i++) fs_remove_dir(cks[i]);
+}
+
+void truncate_metrics(const std::string& path, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    try {
+      if (json::parse(line).value("step", (int64_t)0) <= step) kept += line + "\n";
+    } catch (...) {  // a torn last line from a crash
+    }
+  }
+  fs_write_atomic(path, kept);
+}
+
+void append_line(std::ofstream& out, const std::string& path, const json& j) {
+  errno = 0;
+  out << j.dump() << "\n";
+  out.flush();
+  TSFT_CHECK(out.good(), "{}: write failed: {}", path, errno ? std::strerror(errno) : "stream error");
 }
 
 }  // namespace tsft

@@ -169,27 +169,6 @@ void save_checkpoint(Engine& e, const Optimizer& opt, const json& state, const s
   fs_commit_dir(tmp, dir);
 }
 
-// metrics.jsonl keeps the lines of steps <= `step` (a resumed run rewrites what followed).
-void truncate_metrics(const std::string& path, int64_t step) {
-  if (!fs::exists(path)) return;
-  std::ifstream in(path);
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    try {
-      if (json::parse(line).value("step", (int64_t)0) <= step) kept += line + "\n";
-    } catch (...) {  // a torn last line from a crash
-    }
-  }
-  fs_write_atomic(path, kept);
-}
-// One JSONL line, flushed; a failed write (disk full, file size limit) is an error naming the file.
-void append_line(std::ofstream& out, const std::string& path, const json& j) {
-  errno = 0;
-  out << j.dump() << "\n";
-  out.flush();
-  TSFT_CHECK(out.good(), "{}: write failed: {}", path, errno ? std::strerror(errno) : "stream error");
-}
-
 // Packed rows of one data file (raw text for pre-training, chat/prompt-completion JSONL for SFT).
 std::vector<PackedRow> load_rows(const TrainConfig& cfg, const tokenizer::Tokenizer& tok,
                                  const std::string& path, bool log) {
