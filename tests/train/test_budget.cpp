@@ -24,11 +24,6 @@ TrainConfig budget_config(const TempDir& t, const std::string& out) {
   return c;
 }
 
-std::vector<json> read_jsonl(const std::string& p) {
-  std::vector<json> v;
-  for (auto& l : read_lines(p)) v.push_back(json::parse(l));
-  return v;
-}
 }  // namespace
 
 // The run stops at the first step whose cumulative supervised-token count reaches the budget,

@@ -17,14 +17,6 @@ using namespace tsft_test;
 namespace fs = std::filesystem;
 
 namespace {
-std::vector<nlohmann::json> metric_lines(const std::string& path) {
-  std::vector<nlohmann::json> v;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) v.push_back(nlohmann::json::parse(line));
-  return v;
-}
 TrainConfig lora_config(const TempDir& t, const std::string& out) {
   TrainConfig c = base_config(t, out);
   c.lora.rank = 4;
@@ -61,7 +53,7 @@ TEST(LoraTrain, ResumeIsBitIdenticalAndCheckpointIsAdapterOnly) {
   b.stop_after = 0;
   b.resume_dir = ck;
   train_run(b);
-  auto la = metric_lines(t / "straight/metrics.jsonl"), lb = metric_lines(t / "split/metrics.jsonl");
+  auto la = read_jsonl(t / "straight/metrics.jsonl"), lb = read_jsonl(t / "split/metrics.jsonl");
   ASSERT_EQ(la.size(), 12u);
   ASSERT_EQ(lb.size(), 12u);
   for (size_t i = 0; i < la.size(); i++) {
