@@ -11,6 +11,7 @@
 #include "cli/engine_options.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/jsonl.hpp"
 #include "core/progress.hpp"
 #include "kernels/cpu/kernels.hpp"
 #include "model/generate.hpp"
@@ -70,26 +71,15 @@ int run(const Opts& o) {
   if (!o.prompt.empty()) {
     items.push_back({"0", o.prompt, encode(o.prompt, "--prompt")});
   } else {
-    std::ifstream in(o.input);
-    TSFT_CHECK(in, "{}: cannot open", o.input);
-    std::string line;
-    size_t no = 0;
-    while (std::getline(in, line)) {
-      no++;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      std::string where = fmt::format("{}:{}", o.input, no);
-      json j;
-      try {
-        j = json::parse(line);
-      } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
-        TSFT_FAIL("{}: invalid JSON ({})", where, e.what());
-      }
+    tsft::jsonl_for_each(o.input, [&](tsft::JsonlRecord& rec) {
+      const std::string where = rec.where();
+      const json& j = rec.value;
       json p = j.contains("messages") ? j["messages"] : j.contains("prompt") ? j["prompt"] : json();
       TSFT_CHECK(!p.is_null(), "{}: expected field 'prompt' (string) or 'messages'", where);
       std::string id = j.contains("id") ? (j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump())
                                         : std::to_string(items.size());
       items.push_back({id, p, encode(p, where)});
-    }
+    });
   }
   std::vector<std::vector<int32_t>> prompts;
   for (auto& it : items) prompts.push_back(it.ids);

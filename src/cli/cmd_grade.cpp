@@ -8,6 +8,7 @@
 
 #include "cli/command.hpp"
 #include "core/error.hpp"
+#include "core/jsonl.hpp"
 #include "eval/grade.hpp"
 
 namespace tsft::cli {
@@ -37,17 +38,16 @@ int grade_run(const GradeArgs& a) {
   }
   std::ostream& out = a.out.empty() ? std::cout : out_file;
   eval::GradeSummary summary;
-  std::string line, buf;
+  std::string buf;
   const auto t0 = std::chrono::steady_clock::now();
-  for (size_t lineno = 1; std::getline(in, line); ++lineno) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  jsonl_for_each_line(in, [&](std::string_view line, size_t lineno) {
     buf += eval::grade_jsonl_line(line, a.in + ":" + std::to_string(lineno), opt, summary);
     buf += '\n';
     if (buf.size() > (1 << 20)) {
       out << buf;
       buf.clear();
     }
-  }
+  });
   out << buf;
   out.flush();
   TSFT_CHECK(out.good(), "write failed");

@@ -6,6 +6,7 @@
 #include "cli/command.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/jsonl.hpp"
 #include "theorems/render.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -36,22 +37,16 @@ Action setup(CLI::App& app) {
       tok = std::make_shared<tokenizer::Tokenizer>(o->tokenizer);
       count = [tok](std::string_view t) { return tok->encode(t).size(); };
     }
-    std::ifstream in(o->in, std::ios::binary);
-    TSFT_CHECK(in, "cannot read '{}'", o->in);
-    std::string out, line;  // written atomically once complete (a killed render leaves no torn file)
-    long n = 0, lineno = 0;
-    while (std::getline(in, line)) {
-      ++lineno;
-      if (line.empty()) continue;
-      nlohmann::json p;
+    std::string out;  // written atomically once complete (a killed render leaves no torn file)
+    long n = 0;
+    jsonl_for_each(o->in, [&](JsonlRecord& rec) {
       try {
-        p = nlohmann::json::parse(line);
-        out += render_chat(p, arm, count).dump() + '\n';
-      } catch (const nlohmann::json::exception& e) {
-        TSFT_FAIL("{}:{}: {}", o->in, lineno, e.what());
+        out += render_chat(rec.value, arm, count).dump() + '\n';
+      } catch (const nlohmann::json::exception& e) {  // a field of the wrong type
+        TSFT_FAIL("{}: {}", rec.where(), e.what());
       }
       ++n;
-    }
+    });
     fs_write_atomic(o->out, out);
     fmt::print("rendered {} problems ({} arm) -> {}\n", n, o->arm, o->out);
     return 0;

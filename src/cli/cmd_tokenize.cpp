@@ -8,6 +8,7 @@
 
 #include "cli/command.hpp"
 #include "core/error.hpp"
+#include "core/jsonl.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace tsft::cli {
@@ -21,17 +22,10 @@ struct TokenizeArgs {
 int run_tokenize(const TokenizeArgs& a) {
   tokenizer::Tokenizer tok(a.tokenizer);
   std::ios::sync_with_stdio(false);
-  std::string line, out;
-  size_t n = 0;
-  while (std::getline(std::cin, line)) {
-    ++n;
-    if (line.empty() || line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      TSFT_FAIL("stdin line {}: invalid JSON: {}", n, e.what());
-    }
+  std::string out;
+  jsonl_for_each(std::cin, "stdin", [&](JsonlRecord& rec) {
+    const nlohmann::json& j = rec.value;
+    const size_t n = rec.line;
     TSFT_CHECK(j.is_object(), "stdin line {}: expected a JSON object", n);
     nlohmann::ordered_json o;
     if (!a.decode) {
@@ -61,7 +55,7 @@ int run_tokenize(const TokenizeArgs& a) {
     out = o.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
     out += '\n';
     std::fwrite(out.data(), 1, out.size(), stdout);
-  }
+  });
   std::fflush(stdout);
   return 0;
 }

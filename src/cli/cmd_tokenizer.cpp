@@ -19,6 +19,7 @@
 #include "cli/command.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/jsonl.hpp"
 #include "tokenizer/bpe_trainer.hpp"
 #include "tokenizer/chat.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -54,33 +55,18 @@ int run_train(const TrainArgs& a) {
   tokenizer::bpe_split_pattern(opt.style);  // validates --style
   tokenizer::BpeTrainer trainer(opt);
   for (const std::string& path : a.corpus) {
+    if (std::filesystem::path(path).extension() == ".jsonl") {
+      jsonl_for_each(path, [&](JsonlRecord& rec) {
+        if (rec.value.is_object() && rec.value.contains(a.text_field))
+          trainer.add_text(rec.str(a.text_field.c_str()));
+        else
+          add_json_strings(rec.value, trainer);
+      });
+      continue;
+    }
     std::ifstream f(path, std::ios::binary);
     TSFT_CHECK(f.good(), "--corpus {}: cannot open", path);
-    bool jsonl = std::filesystem::path(path).extension() == ".jsonl";
-    std::string line;
-    size_t n = 0;
-    while (std::getline(f, line)) {
-      ++n;
-      if (!jsonl) {
-        line += '\n';
-        trainer.add_text(line);
-        continue;
-      }
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::exception& e) {
-        TSFT_FAIL("{} line {}: invalid JSON: {}", path, n, e.what());
-      }
-      if (j.is_object() && j.contains(a.text_field)) {
-        TSFT_CHECK(j[a.text_field].is_string(), "{} line {}: field {:?} is not a string", path, n,
-                   a.text_field);
-        trainer.add_text(j[a.text_field].get_ref<const std::string&>());
-      } else {
-        add_json_strings(j, trainer);
-      }
-    }
+    for (std::string line; std::getline(f, line);) trainer.add_text(line + '\n');
   }
   tokenizer::BpeTrainStats stats;
   std::string json = trainer.train(&stats);
@@ -123,17 +109,9 @@ int run_chat(const ChatArgs& a) {
       opt.template_name = tokenizer::chat_detect_template(src);
     }
   }
-  std::string line;
-  size_t n = 0;
-  while (std::getline(std::cin, line)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      TSFT_FAIL("stdin line {}: invalid JSON: {}", n, e.what());
-    }
+  jsonl_for_each(std::cin, "stdin", [&](JsonlRecord& rec) {
+    const nlohmann::json& j = rec.value;
+    const size_t n = rec.line;
     TSFT_CHECK(j.is_object() && j.contains("messages") && j["messages"].is_array(),
                "stdin line {}: field \"messages\" (array) missing", n);
     std::vector<tokenizer::ChatMessage> msgs;
@@ -159,7 +137,7 @@ int run_chat(const ChatArgs& a) {
     o["assistant_mask"] = r.assistant_mask;
     std::string out = o.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict) + "\n";
     std::fwrite(out.data(), 1, out.size(), stdout);
-  }
+  });
   std::fflush(stdout);
   return 0;
 }

@@ -6,38 +6,21 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/jsonl.hpp"
 
 namespace tsft {
 
-namespace {
-// Complete lines of `text` (up to its last '\n'), parsed; returns the byte length they span.
-size_t parse_complete(const std::string& text, const std::string& path, std::vector<nlohmann::json>* out) {
-  size_t end = text.rfind('\n');
-  if (end == std::string::npos) return 0;
-  size_t start = 0, no = 0;
-  while (start <= end) {
-    size_t nl = text.find('\n', start);
-    std::string line = text.substr(start, nl - start);
-    no++;
-    start = nl + 1;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      nlohmann::json j = nlohmann::json::parse(line);
-      if (out) out->push_back(std::move(j));
-    } catch (const nlohmann::json::exception& e) {
-      TSFT_FAIL("{}:{}: invalid JSON in a complete line ({}); the log is corrupt", path, no, e.what());
-    }
-  }
-  return end + 1;
-}
-}  // namespace
-
 JsonlLog::JsonlLog(const std::string& path, std::vector<nlohmann::json>* records) : path_(path) {
   std::string text = std::filesystem::exists(path) ? fs_read_text(path) : "";
-  size_t good = parse_complete(text, path, records);
+  size_t good = text.rfind('\n') + 1;  // bytes of the complete lines (npos + 1 == 0: none)
+  std::istringstream complete(text.substr(0, good));
+  jsonl_for_each(complete, path, [&](JsonlRecord& r) {
+    if (records) records->push_back(std::move(r.value));
+  });
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   TSFT_CHECK(fd_ >= 0, "{}: cannot open for appending ({})", path, std::strerror(errno));
   if (good < text.size()) {

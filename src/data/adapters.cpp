@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/jsonl.hpp"
 
 namespace tsft::data {
 namespace {
@@ -253,23 +254,10 @@ std::vector<Problem> adapter_load(const std::string& format, const std::string& 
       out.push_back(adapter_convert(format, all[i], fmt::format("{}: element {}", path, i), split, i));
     return out;
   }
-  size_t lineno = 0, pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    ++lineno;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = fmt::format("{}:{}", path, lineno);
-    json rec;
-    try {
-      rec = json::parse(line);
-    } catch (const json::exception& e) {
-      TSFT_FAIL("{}: invalid JSON: {}", where, e.what());
-    }
-    out.push_back(adapter_convert(format, rec, where, split, lineno));
-  }
+  std::istringstream lines(text);
+  jsonl_for_each(lines, path, [&](JsonlRecord& rec) {
+    out.push_back(adapter_convert(format, rec.value, rec.where(), split, rec.line));
+  });
   return out;
 }
 

@@ -1,11 +1,11 @@
 #include "data/instruct.hpp"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/jsonl.hpp"
 #include "core/rng.hpp"
 
 namespace tsft::data {
@@ -49,25 +49,16 @@ InstructStyle instruct_style_parse(const std::string& name) {
 InstructStats instruct_write(const std::string& corpus_path, const std::string& out_path, int64_t n,
                              uint64_t seed, InstructStyle style) {
   TSFT_USAGE_CHECK(n > 0, "the number of instruction examples must be positive (got {})", n);
-  std::ifstream in(corpus_path);
-  TSFT_CHECK(in, "{}: cannot read the corpus", corpus_path);
   std::vector<std::pair<std::string, std::string>> facts;  // (lhs, rhs)
   std::vector<std::string> copies;
-  std::string line;
-  int64_t lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.empty()) continue;
-    json j = json::parse(line, nullptr, false);
-    TSFT_CHECK(j.is_object() && j.contains("kind") && j["kind"].is_string() && j.contains("text") &&
-                   j["text"].is_string(),
-               "{}:{}: expected an object with string fields 'kind' and 'text'", corpus_path, lineno);
-    const std::string kind = j["kind"], text = j["text"];
+  jsonl_for_each(corpus_path, [&](JsonlRecord& rec) {
+    const std::string where = rec.where();
+    const std::string &kind = rec.str("kind"), &text = rec.str("text");
     if (kind == "drill" || kind == "step") {
       for (auto& l : split_lines(text)) {
         size_t eq = l.rfind(" = ");
         TSFT_CHECK(eq != std::string::npos && eq > 0 && eq + 3 < l.size(),
-                   "{}:{}: field 'text': {} line '{}' is not 'lhs = rhs'", corpus_path, lineno, kind, l);
+                   "{}: field 'text': {} line '{}' is not 'lhs = rhs'", where, kind, l);
         std::string rhs = l.substr(eq + 3);
         // Step lines may be decompositions ("67 = 6 \times 11 + 1"): only "expression = number" asks.
         bool number = rhs.find_first_not_of("-0123456789") == std::string::npos;
@@ -76,10 +67,10 @@ InstructStats instruct_write(const std::string& corpus_path, const std::string& 
     } else if (kind == "copy") {
       auto ls = split_lines(text);
       TSFT_CHECK(!ls.empty() && ls[0].rfind("Copy: ", 0) == 0,
-                 "{}:{}: field 'text': a copy drill starts with 'Copy: '", corpus_path, lineno);
+                 "{}: field 'text': a copy drill starts with 'Copy: '", where);
       copies.push_back(ls[0].substr(6));
     }
-  }
+  });
   TSFT_CHECK(!facts.empty(),
              "{}: no arithmetic facts (kind \"drill\" or \"step\") to make instruction examples from",
              corpus_path);

@@ -1,9 +1,8 @@
 #include "data/problem.hpp"
 
-#include <fstream>
-
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/jsonl.hpp"
 
 namespace tsft::data {
 namespace {
@@ -70,21 +69,8 @@ nlohmann::json problem_to_json(const Problem& p) {
 }
 
 std::vector<Problem> problems_read_jsonl(const std::string& path) {
-  std::ifstream in(path);
-  TSFT_CHECK(in, "cannot open problems file '{}'", path);
   std::vector<Problem> out;
-  std::string line;
-  for (size_t lineno = 1; std::getline(in, line); ++lineno) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = path + ":" + std::to_string(lineno);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      TSFT_FAIL("{}: invalid JSON: {}", where, e.what());
-    }
-    out.push_back(problem_from_json(j, where));
-  }
+  jsonl_for_each(path, [&](JsonlRecord& rec) { out.push_back(problem_from_json(rec.value, rec.where())); });
   return out;
 }
 

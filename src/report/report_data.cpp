@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/jsonl.hpp"
 #include "theorems/generate.hpp"
 
 namespace fs = std::filesystem;
@@ -48,14 +48,17 @@ void load_run(const std::string& dir, ReportRun& r) {
              "{}/metrics.json: missing (the eval stage writes it; rerun the experiment)", ev);
   r.metrics = json::parse(fs_read_text(ev + "/metrics.json"));
   const std::string tn = r.train_name.empty() ? r.name : r.train_name;
-  std::ifstream mf(dir + "/train/" + tn + "/metrics.jsonl");
-  std::string line;
-  while (std::getline(mf, line)) {
-    json m = json::parse(line, nullptr, false);
-    if (!m.is_object() || !m.contains("step")) continue;
-    if (m.contains("loss")) r.curve.push_back({m["step"].get<double>(), m["loss"].get<double>()});
-    if (m.contains("val_loss")) r.val_curve.push_back({m["step"].get<double>(), m["val_loss"].get<double>()});
-  }
+  // The trainer's log: a run killed mid-append leaves a torn last line; a run never trained has none.
+  jsonl_for_each(dir + "/train/" + tn + "/metrics.jsonl",
+                 [&](JsonlRecord& rec) {
+                   const json& m = rec.value;
+                   if (!m.is_object() || !m.contains("step")) return;
+                   if (m.contains("loss"))
+                     r.curve.push_back({m["step"].get<double>(), m["loss"].get<double>()});
+                   if (m.contains("val_loss"))
+                     r.val_curve.push_back({m["step"].get<double>(), m["val_loss"].get<double>()});
+                 },
+                 {JsonlTail::kDropTorn, true});
   if (fs::exists(dir + "/train/" + tn + "/summary.json"))
     r.summary = json::parse(fs_read_text(dir + "/train/" + tn + "/summary.json"));
   if (fs::exists(dir + "/select/" + tn + ".json"))
@@ -105,13 +108,13 @@ void resolve_pools(ReportData& d) {
 }
 
 void load_test_seen(ReportData& d) {
-  std::ifstream in(d.dir + "/gen/problems/test.jsonl");
-  std::string line;
-  while (std::getline(in, line)) {
-    json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains("values_seen_in_train"))
-      d.test_seen[j["id"]] = j["values_seen_in_train"].get<bool>();
-  }
+  jsonl_for_each(d.dir + "/gen/problems/test.jsonl",
+                 [&](JsonlRecord& rec) {
+                   const json& j = rec.value;
+                   if (j.is_object() && j.contains("values_seen_in_train"))
+                     d.test_seen[j["id"]] = j["values_seen_in_train"].get<bool>();
+                 },
+                 {JsonlTail::kStrict, true});
 }
 
 }  // namespace

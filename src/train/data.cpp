@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/jsonl.hpp"
 #include "core/progress.hpp"
 
 namespace tsft {
@@ -39,17 +40,6 @@ bool fit_block(Example& ex, const DataOptions& opt, DataStats* st) {
   return true;
 }
 
-void for_each_line(const std::string& path, const std::function<void(const std::string&, size_t)>& fn) {
-  std::ifstream in(path);
-  TSFT_CHECK(in, "{}: cannot open data file", path);
-  std::string line;
-  size_t no = 0;
-  while (std::getline(in, line)) {
-    no++;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    fn(line, no);
-  }
-}
 }  // namespace
 
 std::vector<Example> data_load_sft(const std::string& path, const tokenizer::Tokenizer& tok,
@@ -57,14 +47,10 @@ std::vector<Example> data_load_sft(const std::string& path, const tokenizer::Tok
   DataStats local;
   DataStats* st = stats ? stats : &local;
   std::vector<Example> out;
-  for_each_line(path, [&](const std::string& line, size_t no) {
-    std::string where = fmt::format("{}:{}", path, no);
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
-      TSFT_FAIL("{}: invalid JSON ({})", where, e.what());
-    }
+  jsonl_for_each(path, [&](JsonlRecord& rec) {
+    const std::string where = rec.where();
+    const json& j = rec.value;
+    const size_t no = rec.line;
     TSFT_CHECK(j.is_object(), "{}: each line must be a JSON object", where);
     std::vector<ChatMessage> msgs;
     if (j.contains("messages")) {
@@ -82,8 +68,8 @@ std::vector<Example> data_load_sft(const std::string& path, const tokenizer::Tok
         msgs.push_back(std::move(cm));
       }
     } else if (j.contains("prompt") || j.contains("completion")) {
-      msgs.push_back({"user", field_str(j, "prompt", where), std::nullopt});
-      msgs.push_back({"assistant", field_str(j, "completion", where), std::nullopt});
+      msgs.push_back({"user", rec.str("prompt"), std::nullopt});
+      msgs.push_back({"assistant", rec.str("completion"), std::nullopt});
     } else {
       TSFT_FAIL("{}: expected field 'messages' or fields 'prompt'/'completion'", where);
     }
@@ -118,16 +104,7 @@ std::vector<Example> data_load_text(const std::string& path, const tokenizer::To
   std::vector<std::string> docs;
   bool jsonl = path.size() >= 6 && path.substr(path.size() - 6) == ".jsonl";
   if (jsonl) {
-    for_each_line(path, [&](const std::string& line, size_t no) {
-      std::string where = fmt::format("{}:{}", path, no);
-      json j;
-      try {
-        j = json::parse(line);
-      } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
-        TSFT_FAIL("{}: invalid JSON ({})", where, e.what());
-      }
-      docs.push_back(field_str(j, "text", where));
-    });
+    jsonl_for_each(path, [&](JsonlRecord& rec) { docs.push_back(rec.str("text")); });
   } else {
     std::ifstream in(path);
     TSFT_CHECK(in, "{}: cannot open corpus", path);

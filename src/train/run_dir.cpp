@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/jsonl.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -47,14 +48,13 @@ void prune_checkpoints(const std::string& out, int keep) {
 
 void truncate_metrics(const std::string& path, int64_t step) {
   if (!fs::exists(path)) return;
-  std::ifstream in(path);
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    try {
-      if (json::parse(line).value("step", (int64_t)0) <= step) kept += line + "\n";
-    } catch (...) {  // a torn last line from a crash
-    }
-  }
+  std::string kept;
+  jsonl_for_each(path,
+                 [&](JsonlRecord& r) {
+                   if (r.value.is_object() && r.value.value("step", (int64_t)0) <= step)
+                     kept += std::string(r.text) + "\n";
+                 },
+                 {JsonlTail::kDropTorn});  // a torn last line from a crash
   fs_write_atomic(path, kept);
 }
 
