@@ -1,5 +1,5 @@
-// Internals of `tsft experiment` shared by its two files: the parsed plan (experiment_plan.cpp) and
-// the stage runner (experiment.cpp).
+// Internals of `tsft experiment` shared by its files: the parsed plan (experiment_plan.cpp,
+// experiment_schema.cpp, experiment_real.cpp) and the stages (experiment_runner.hpp).
 #pragma once
 #include <toml++/toml.h>
 
