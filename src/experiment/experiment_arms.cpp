@@ -10,11 +10,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 // Model selection, the same rule for every arm: each saved checkpoint is decoded greedily on the
 // validation problems (held-out training problems; [sft] select_limit of them, 0 = all) and the one with
 // the highest answer accuracy is kept (ties: the earliest step). Writes select/<name>.json.

@@ -34,29 +34,11 @@ std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, c
                               out + "/init/" + tag + "/model"});
   const json& pt = cfg["pretrain"];
   std::string k_pre = experiment_hash(k_init + pt.dump());
-  std::string pre = r.stage("pretrain/" + tag, k_pre,
-                            {"pretrain",
-                             "--model",
-                             init + "/model",
-                             "--data",
-                             gen + "/corpus.jsonl",
-                             "--out",
-                             out + "/pretrain/" + tag,
-                             "--steps",
-                             cfg_arg(p.cfg, "pretrain", "steps"),
-                             "--micro-batch",
-                             cfg_arg(p.cfg, "pretrain", "micro_batch"),
-                             "--block",
-                             cfg_arg(p.cfg, "pretrain", "block"),
-                             "--lr",
-                             cfg_arg(p.cfg, "pretrain", "lr"),
-                             "--warmup",
-                             cfg_arg(p.cfg, "pretrain", "warmup"),
-                             "--seed",
-                             bs,
-                             "--threads",
-                             p.threads,
-                             "-q"});
+  std::string pre =
+      r.stage("pretrain/" + tag, k_pre,
+              plus(train_stage_args(p, "pretrain", "pretrain", init + "/model", gen + "/corpus.jsonl",
+                                    out + "/pretrain/" + tag, cfg_arg(p.cfg, "pretrain", "steps")),
+                   {"--seed", bs, "--threads", p.threads, "-q"}));
   std::string base = pre + "/final", k_base = k_pre;
   // Generic instruction stage: the base model learns the chat format and to box answers on drills that
   // share nothing with the problem templates (the paper's base is an instruct model).
@@ -69,31 +51,11 @@ std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, c
          out + "/instruct-data/" + tag + "/chat.jsonl", "--count", cfg_arg(p.cfg, "instruct", "examples"),
          "--seed", bs, "--style", cfg_arg(p.cfg, "instruct", "style")});
     k_base = experiment_hash(k_pre + k_idata + in.dump());
-    std::string ins = r.stage("instruct/" + tag, k_base,
-                              {"train",
-                               "--model",
-                               base,
-                               "--data",
-                               idata + "/chat.jsonl",
-                               "--out",
-                               out + "/instruct/" + tag,
-                               "--steps",
-                               s(in["steps"]),
-                               "--micro-batch",
-                               cfg_arg(p.cfg, "instruct", "micro_batch"),
-                               "--block",
-                               cfg_arg(p.cfg, "instruct", "block"),
-                               "--lr",
-                               cfg_arg(p.cfg, "instruct", "lr"),
-                               "--warmup",
-                               cfg_arg(p.cfg, "instruct", "warmup"),
-                               "--seed",
-                               bs,
-                               "--chat-template",
-                               "chatml",
-                               "--threads",
-                               p.threads,
-                               "-q"});
+    std::string ins =
+        r.stage("instruct/" + tag, k_base,
+                plus(train_stage_args(p, "train", "instruct", base, idata + "/chat.jsonl",
+                                      out + "/instruct/" + tag, s(in["steps"])),
+                     {"--seed", bs, "--chat-template", "chatml", "--threads", p.threads, "-q"}));
     base = ins + "/final";
   }
   return {base, k_base};

@@ -67,6 +67,13 @@ void real_check_config(const json& cfg, const std::string& path, Plan& p);
 Plan plan_parse(const ExperimentOptions& o, const std::string& out);
 // Model selection rule of every arm ([sft] select): val_accuracy (default) or final.
 std::string select_rule(const Plan& p);
+// The arguments every training stage (pretrain, instruct, sft) starts with: `cmd` --model --data --out
+// --steps, then the schedule of config section `sec` (micro_batch, block, lr unless `lr` is given,
+// warmup).
+std::vector<std::string> train_stage_args(const Plan& p, const char* cmd, const char* sec,
+                                          const std::string& model, const std::string& data,
+                                          const std::string& out_dir, const std::string& steps,
+                                          const std::string& lr = "");
 // The SFT arguments of one arm (budget, validation, the cap-independent LR schedule).
 std::vector<std::string> sft_args(const Plan& p, const std::string& base, const std::string& train_file,
                                   const std::string& val_file, const std::string& out_dir,

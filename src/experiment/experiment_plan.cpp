@@ -150,36 +150,40 @@ std::string problem_steps(const json& cfg) {
   return std::to_string((cfg["sft"]["problems"].get<int64_t>() + mb - 1) / mb);
 }
 
+std::vector<std::string> train_stage_args(const Plan& p, const char* cmd, const char* sec,
+                                          const std::string& model, const std::string& data,
+                                          const std::string& out_dir, const std::string& steps,
+                                          const std::string& lr) {
+  return {cmd,
+          "--model",
+          model,
+          "--data",
+          data,
+          "--out",
+          out_dir,
+          "--steps",
+          steps,
+          "--micro-batch",
+          cfg_arg(p.cfg, sec, "micro_batch"),
+          "--block",
+          cfg_arg(p.cfg, sec, "block"),
+          "--lr",
+          lr.empty() ? cfg_arg(p.cfg, sec, "lr") : lr,
+          "--warmup",
+          cfg_arg(p.cfg, sec, "warmup")};
+}
+
 // The SFT arguments of one arm (budget, validation, the cap-independent LR schedule).
 std::vector<std::string> sft_args(const Plan& p, const std::string& base, const std::string& train_file,
                                   const std::string& val_file, const std::string& out_dir,
                                   const std::string& trainable, int seed, const std::string& lr) {
   const json& sft = p.cfg["sft"];
-  std::vector<std::string> a = {
-      "train",
-      "--model",
-      base,
-      "--data",
-      train_file,
-      "--out",
-      out_dir,
-      "--steps",
-      p.budget == "problems" ? problem_steps(p.cfg) : cfg_arg(p.cfg, "sft", "steps"),
-      "--micro-batch",
-      cfg_arg(p.cfg, "sft", "micro_batch"),
-      "--block",
-      cfg_arg(p.cfg, "sft", "block"),
-      "--lr",
-      lr.empty() ? cfg_arg(p.cfg, "sft", "lr") : lr,
-      "--warmup",
-      cfg_arg(p.cfg, "sft", "warmup"),
-      "--schedule",
-      cfg_arg(p.cfg, "sft", "schedule"),
-      "--seed",
-      std::to_string(seed),
-      "--threads",
-      p.threads,
-      "-q"};
+  std::vector<std::string> a =
+      train_stage_args(p, "train", "sft", base, train_file, out_dir,
+                       p.budget == "problems" ? problem_steps(p.cfg) : cfg_arg(p.cfg, "sft", "steps"), lr);
+  for (std::string x : {std::string("--schedule"), cfg_arg(p.cfg, "sft", "schedule"), std::string("--seed"),
+                        std::to_string(seed), std::string("--threads"), p.threads, std::string("-q")})
+    a.push_back(x);
   if (is_lora_arm(trainable)) {
     for (std::string x :
          {std::string("--lora-rank"), cfg_arg(p.cfg, "sft", "lora_rank"), std::string("--lora-alpha"),

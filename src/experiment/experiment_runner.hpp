@@ -45,6 +45,12 @@ struct Runner {
   std::string stage(const std::string& name, std::string key, std::vector<std::string> args);
 };
 
+// a followed by b (stage arguments).
+inline std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 // Base model of one base seed: init -> pretrain -> [instruct-data -> instruct]. Returns (dir, key).
 std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, const std::string& k_tok,
                                               const std::string& gen, const std::string& tokd);
