@@ -360,52 +360,44 @@ const TensorInfo& SafetensorsFile::get(const std::string& name) const {
   return *t;
 }
 
-void SafetensorsFile::read_f32(const TensorInfo& t, float* out) const {
-  const uint8_t* p = raw(t);
-  size_t n = static_cast<size_t>(t.numel());
-  switch (t.dtype) {
-    case DType::F32:
-      copy_bytes(out, p, n * 4);
-      return;
+namespace {
+// A floating-point tensor (F64, F32, BF16, F16) decoded into T (float or double); the dtype of T's own
+// width is a plain copy. Returns false for any other dtype.
+template <class T>
+bool read_float(DType dtype, const uint8_t* p, size_t n, T* out) {
+  if (dtype == (sizeof(T) == 4 ? DType::F32 : DType::F64)) {
+    copy_bytes(out, p, n * sizeof(T));
+    return true;
+  }
+  switch (dtype) {
     case DType::F64:
-      for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load<double>(p + 8 * i));
-      return;
+      for (size_t i = 0; i < n; ++i) out[i] = static_cast<T>(load<double>(p + 8 * i));
+      return true;
+    case DType::F32:
+      for (size_t i = 0; i < n; ++i) out[i] = load<float>(p + 4 * i);
+      return true;
     case DType::BF16:
       for (size_t i = 0; i < n; ++i) out[i] = bf16_to_f32(load<uint16_t>(p + 2 * i));
-      return;
+      return true;
     case DType::F16: {
       const float* table = f16_table();
       for (size_t i = 0; i < n; ++i) out[i] = table[load<uint16_t>(p + 2 * i)];
-      return;
+      return true;
     }
     default:
-      TSFT_FAIL("{}: tensor '{}' has dtype {}, cannot read it as float32", path_, t.name,
-                dtype_name(t.dtype));
+      return false;
   }
+}
+}  // namespace
+
+void SafetensorsFile::read_f32(const TensorInfo& t, float* out) const {
+  TSFT_CHECK(read_float(t.dtype, raw(t), static_cast<size_t>(t.numel()), out),
+             "{}: tensor '{}' has dtype {}, cannot read it as float32", path_, t.name, dtype_name(t.dtype));
 }
 
 void SafetensorsFile::read_f64(const TensorInfo& t, double* out) const {
-  const uint8_t* p = raw(t);
-  size_t n = static_cast<size_t>(t.numel());
-  switch (t.dtype) {
-    case DType::F64:
-      copy_bytes(out, p, n * 8);
-      return;
-    case DType::F32:
-      for (size_t i = 0; i < n; ++i) out[i] = load<float>(p + 4 * i);
-      return;
-    case DType::BF16:
-      for (size_t i = 0; i < n; ++i) out[i] = bf16_to_f32(load<uint16_t>(p + 2 * i));
-      return;
-    case DType::F16: {
-      const float* table = f16_table();
-      for (size_t i = 0; i < n; ++i) out[i] = table[load<uint16_t>(p + 2 * i)];
-      return;
-    }
-    default:
-      TSFT_FAIL("{}: tensor '{}' has dtype {}, cannot read it as float64", path_, t.name,
-                dtype_name(t.dtype));
-  }
+  TSFT_CHECK(read_float(t.dtype, raw(t), static_cast<size_t>(t.numel()), out),
+             "{}: tensor '{}' has dtype {}, cannot read it as float64", path_, t.name, dtype_name(t.dtype));
 }
 
 void SafetensorsFile::read_i64(const TensorInfo& t, int64_t* out) const {
