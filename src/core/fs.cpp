@@ -227,6 +227,18 @@ void fs_commit_dir(const std::string& temp_dir, const std::string& final_dir) {
   }
 }
 
+void fs_write_dir(const std::string& final_dir, const std::function<void(const std::string&)>& write) {
+  std::string tmp = fs_make_temp_dir(final_dir);
+  try {
+    write(tmp);
+  } catch (...) {
+    std::error_code ec;
+    stdfs::remove_all(tmp, ec);
+    throw;
+  }
+  fs_commit_dir(tmp, final_dir);
+}
+
 void fs_remove_dir(const std::string& dir) {
   std::string d = fs_strip_slashes(dir);
   std::error_code ec;

@@ -18,6 +18,7 @@
 // (another process may still be writing them); delete them by hand.
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,10 @@ void fs_fsync_dir(const std::string& dir);
 // fs_commit_dir (replacing an existing final_dir only after the new one is complete).
 std::string fs_make_temp_dir(const std::string& final_dir);
 void fs_commit_dir(const std::string& temp_dir, const std::string& final_dir);
+// Both in one: `write` fills a fresh temp dir of `final_dir`, which is then committed; when `write`
+// throws, the temp dir is removed and the exception passes on (final_dir untouched).
+void fs_write_dir(const std::string& final_dir,
+                  const std::function<void(const std::string& temp_dir)>& write);
 // Apply the recovery rule above to `final_dir`. Returns true when it restored the parked old version.
 bool fs_recover_dir(const std::string& final_dir);
 // The sibling path where fs_commit_dir parks the previous version of `final_dir`.

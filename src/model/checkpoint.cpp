@@ -93,15 +93,8 @@ void model_save(const Model& m, const std::string& dir, const std::string& copy_
                 const std::string& dtype, size_t max_shard_bytes) {
   fs::path final_dir = fs::absolute(dir);
   if (final_dir.has_parent_path()) fs::create_directories(final_dir.parent_path());
-  std::string tmp = fs_make_temp_dir(final_dir.string());
-  try {
-    model_write_files(m, tmp, copy_from, dtype, max_shard_bytes);
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    throw;
-  }
-  fs_commit_dir(tmp, final_dir.string());
+  fs_write_dir(final_dir.string(),
+               [&](const std::string& tmp) { model_write_files(m, tmp, copy_from, dtype, max_shard_bytes); });
 }
 
 }  // namespace tsft

@@ -326,15 +326,8 @@ void adapter_save(const Model& m, const std::string& dir, const std::string& bas
                   const std::string& dtype) {
   fs::path final_dir = fs::absolute(dir);
   if (final_dir.has_parent_path()) fs::create_directories(final_dir.parent_path());
-  std::string tmp = fs_make_temp_dir(final_dir.string());
-  try {
-    adapter_write_files(m, tmp, base_model, dtype);
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    throw;
-  }
-  fs_commit_dir(tmp, final_dir.string());
+  fs_write_dir(final_dir.string(),
+               [&](const std::string& tmp) { adapter_write_files(m, tmp, base_model, dtype); });
 }
 
 }  // namespace tsft

@@ -30,6 +30,21 @@ TEST(FsWriteAtomic, CreatesAndReplacesWithoutLeftovers) {
   EXPECT_EQ(fs_read_text(p), bin);
 }
 
+TEST(FsWriteDir, CommitsTheWrittenTreeOrLeavesTheOldOneWhenWritingThrows) {
+  TempDir tmp;
+  std::string d = tmp / "out";
+  fs_write_dir(d, [](const std::string& t) { fs_write_atomic(t + "/a.txt", "one"); });
+  EXPECT_EQ(fs_read_text(d + "/a.txt"), "one");
+  EXPECT_THROW(fs_write_dir(d,
+                            [](const std::string& t) {
+                              fs_write_atomic(t + "/a.txt", "two");
+                              throw Error("disk full");
+                            }),
+               Error);
+  EXPECT_EQ(fs_read_text(d + "/a.txt"), "one");                      // the old version stays
+  EXPECT_EQ(list_dir(tmp.path()), std::vector<std::string>{"out"});  // no temp dir left behind
+}
+
 TEST(FsWriteAtomic, RespectsUmaskLikeAPlainCreate) {
   TempDir tmp;
   mode_t old = umask(022);
