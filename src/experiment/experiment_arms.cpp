@@ -63,21 +63,11 @@ std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name,
 
 std::vector<std::string> eval_stage_args(const Plan& p, const std::vector<std::string>& files,
                                          const std::string& model, const std::string& dir) {
-  std::vector<std::string> a = {"eval",
-                                "--model",
-                                model,
-                                "--out",
-                                dir,
-                                "--max-new-tokens",
-                                cfg_arg(p.cfg, "eval", "max_new_tokens"),
-                                "--batch",
-                                cfg_arg(p.cfg, "eval", "batch"),
-                                "--limit",
-                                cfg_arg(p.cfg, "eval", "limit"),
-                                "--threads",
-                                p.threads,
-                                "-q",
-                                "--data"};
+  std::vector<std::string> a = plus(plus({"eval", "--model", model, "--out", dir},
+                                         cfg_flags(p.cfg, {{"--max-new-tokens", "eval", "max_new_tokens"},
+                                                           {"--batch", "eval", "batch"},
+                                                           {"--limit", "eval", "limit"}})),
+                                    {"--threads", p.threads, "-q", "--data"});
   a.insert(a.end(), files.begin(), files.end());
   return plus(a, chat_args(p));
 }

@@ -8,30 +8,17 @@ std::pair<std::string, std::string> plan_base(Runner& r, const Plan& p, int b, c
   const json& md = cfg["model"];
   const std::string out = p.out, bs = std::to_string(b), tag = "b" + bs;
   std::string k_init = experiment_hash(k_tok + md.dump() + bs);
-  std::string init = r.stage("init/" + tag, k_init,
-                             {"init",
-                              "--arch",
-                              cfg_arg(p.cfg, "model", "arch"),
-                              "--vocab",
-                              cfg_arg(p.cfg, "tokenizer", "vocab_size"),
-                              "--hidden",
-                              cfg_arg(p.cfg, "model", "hidden"),
-                              "--intermediate",
-                              cfg_arg(p.cfg, "model", "intermediate"),
-                              "--layers",
-                              cfg_arg(p.cfg, "model", "layers"),
-                              "--heads",
-                              cfg_arg(p.cfg, "model", "heads"),
-                              "--kv-heads",
-                              cfg_arg(p.cfg, "model", "kv_heads"),
-                              "--max-pos",
-                              cfg_arg(p.cfg, "model", "max_pos"),
-                              "--seed",
-                              bs,
-                              "--tokenizer-dir",
-                              tokd,
-                              "--out",
-                              out + "/init/" + tag + "/model"});
+  std::string init =
+      r.stage("init/" + tag, k_init,
+              plus(plus({"init"}, cfg_flags(p.cfg, {{"--arch", "model", "arch"},
+                                                    {"--vocab", "tokenizer", "vocab_size"},
+                                                    {"--hidden", "model", "hidden"},
+                                                    {"--intermediate", "model", "intermediate"},
+                                                    {"--layers", "model", "layers"},
+                                                    {"--heads", "model", "heads"},
+                                                    {"--kv-heads", "model", "kv_heads"},
+                                                    {"--max-pos", "model", "max_pos"}})),
+                   {"--seed", bs, "--tokenizer-dir", tokd, "--out", out + "/init/" + tag + "/model"}));
   const json& pt = cfg["pretrain"];
   std::string k_pre = experiment_hash(k_init + pt.dump());
   std::string pre =

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -48,6 +49,16 @@ struct Runner {
 // a followed by b (stage arguments).
 inline std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// Stage flags whose values are config keys: each {flag, section, key} -> flag, cfg[section][key].
+struct CfgFlag {
+  const char *flag, *section, *key;
+};
+inline std::vector<std::string> cfg_flags(const json& cfg, std::initializer_list<CfgFlag> flags) {
+  std::vector<std::string> a;
+  for (const CfgFlag& f : flags) a.insert(a.end(), {f.flag, cfg_arg(cfg, f.section, f.key)});
   return a;
 }
 
