@@ -2,8 +2,11 @@
 // perturbation -> probe map, and the pairing of variants with their originals among in-distribution items.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "core/error.hpp"
 #include "experiment/real_roles.hpp"
+#include "report/claim_effects.hpp"
 
 using tsft::data::Problem;
 using tsft::exp_detail::gsm_plus_probe;
@@ -73,4 +76,53 @@ TEST(RealRoles, VariantsPairWithInDistributionOriginalsOnly) {
   EXPECT_EQ(real_apply_roles(only, {"probes"}, {"gsm_plus"}, {"b.jsonl"}).linked, 0);
   std::vector<std::vector<Problem>> wrong = {{item("math/1", "x")}};
   EXPECT_THROW(real_apply_roles(wrong, {"probes"}, {"math"}, {"c.jsonl"}), tsft::Error);
+}
+
+// The report's side: on real data a claim with no items from the declared roles is "not applicable" with
+// its reason; pairs outside the claim pool (P9) do not make C1/C2b applicable.
+namespace {
+tsft::ReportData real_data(const std::vector<tsft::eval::ItemResult>& items) {
+  tsft::ReportData d;
+  d.real = true;
+  d.c1_pool = d.c2b_pool = {"P2"};
+  for (const char* arm : {"theorem:all", "vanilla:all", "theorem:mlp", "base"}) {
+    tsft::ReportRun r;
+    std::string a = arm;
+    r.sup = a == "base" ? "base" : a.substr(0, a.find(':'));
+    r.trainable = a == "base" ? "none" : a.substr(a.find(':') + 1);
+    r.name = a;
+    r.base_seed = 1;
+    r.sft_seed = a == "base" ? 0 : 1;
+    r.items = items;
+    r.metrics = tsft::eval::eval_metrics(items);
+    d.runs.push_back(std::move(r));
+  }
+  for (auto& r : d.runs)
+    for (auto& x : r.items) r.by_id[x.id] = &x;
+  return d;
+}
+tsft::eval::ItemResult res(const std::string& id, const std::string& split, const std::string& probe = "",
+                           const std::string& parent = "") {
+  tsft::eval::ItemResult x;
+  x.id = id, x.split = split, x.probe = probe, x.parent_id = parent;
+  return x;
+}
+std::map<std::string, std::string> labels(const tsft::ReportData& d) {
+  std::map<std::string, std::string> out;
+  for (auto& c : tsft::claims_decide(d)) out[c.id] = c.decision.label;
+  return out;
+}
+}  // namespace
+
+TEST(RealRoles, ClaimsWithoutDeclaredItemsAreNotApplicable) {
+  auto none = labels(real_data({res("m1", "math_test")}));
+  for (const char* c : {"C1", "C2a", "C2b", "C3"}) EXPECT_EQ(none[c], "not applicable") << c;
+  auto both = labels(real_data({res("g1", "test"), res("v1", "plus", "P2", "g1")}));
+  for (const char* c : {"C1", "C2a", "C2b", "C3"}) EXPECT_NE(both[c], "not applicable") << c;
+  auto p9 = labels(real_data({res("g1", "test"), res("v1", "plus", "P9", "g1")}));
+  EXPECT_EQ(p9["C1"], "not applicable");
+  EXPECT_EQ(p9["C2b"], "not applicable");
+  EXPECT_NE(p9["C2a"], "not applicable");
+  auto orphan = labels(real_data({res("g1", "test"), res("v1", "plus", "P2", "gsm8k/elsewhere")}));
+  EXPECT_EQ(orphan["C1"], "not applicable") << "a variant whose parent is not evaluated is not a pair";
 }
