@@ -85,7 +85,8 @@ RealData real_prepare(const Plan& p, bool dry) {
     auto& [file, format] = p.real_eval[i];
     std::string stem = fs::path(file).stem().string();
     d.eval_files.push_back(sets + "/" + stem + ".jsonl");
-    all += file + "\n" + format + "\n" + roles[i] + "\n" + fs_read_text(file);
+    // A role changes the converted records (split, pairs); "other" leaves them as before roles existed.
+    all += file + "\n" + format + "\n" + (roles[i] == "other" ? "" : roles[i] + "\n") + fs_read_text(file);
     formats.push_back(format);
     names.push_back(file);
     if (!dry) converted.push_back(data::adapter_load(format, file, stem));

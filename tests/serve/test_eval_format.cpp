@@ -3,6 +3,7 @@
 // errors naming file:line and field. --endpoint failures: an item whose request fails for good is not
 // graded (failed.jsonl, "failed_not_graded" in metrics), the exit code says the run is incomplete, and a
 // rerun asks only those items again.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -32,6 +33,13 @@ std::vector<json> jsonl(const std::string& path) {
     if (!l.empty() && !j.is_discarded()) out.push_back(j);
   }
   return out;
+}
+
+std::string question_text(bool flaky, int i) {
+  std::string q = flaky ? "flaky: " : "";
+  q += "What is 3+4? #";
+  q += std::to_string(i);
+  return q;
 }
 
 // Answers "\boxed{7}" to every question; requests whose question contains a word in `fail` get HTTP 500
@@ -145,12 +153,11 @@ TEST(EvalEndpointE2E, FailedRequestsAreNotGradedAndRetriedOnRerun) {
   TempDir t;
   std::string data;
   for (int i = 0; i < 6; i++)
-    data +=
-        json{{"id", "q" + std::to_string(i)},
-             {"question", (i % 3 == 1 ? "flaky: " : "") + std::string("What is 3+4? #") + std::to_string(i)},
-             {"answer", i == 4 ? "8" : "7"}}
-            .dump() +
-        "\n";
+    data += json{{"id", fmt::format("q{}", i)},
+                 {"question", question_text(i % 3 == 1, i)},
+                 {"answer", i == 4 ? "8" : "7"}}
+                .dump() +
+            "\n";
   tsft::fs_write_atomic(t / "p.jsonl", data);
   ScriptedServer srv("flaky");
   std::string cmd = tsft_bin() + " eval --endpoint " + srv.url() + " --model m --data " + t / "p.jsonl" +
@@ -206,11 +213,9 @@ TEST(EvalEndpointE2E, Kill9MidRunThenResumeAsksNoGradedItemAgain) {
   TempDir t;
   std::string data;
   for (int i = 0; i < 12; i++)
-    data += json{{"id", "k" + std::to_string(i)},
-                 {"question", (i == 5 ? "flaky: " : "") + std::string("What is 3+4? #") + std::to_string(i)},
-                 {"answer", "7"}}
-                .dump() +
-            "\n";
+    data +=
+        json{{"id", fmt::format("k{}", i)}, {"question", question_text(i == 5, i)}, {"answer", "7"}}.dump() +
+        "\n";
   tsft::fs_write_atomic(t / "p.jsonl", data);
   ScriptedServer srv("flaky");
   srv.delay_s = 0.1;
@@ -242,8 +247,12 @@ TEST(EvalEndpointE2E, Kill9MidRunThenResumeAsksNoGradedItemAgain) {
   EXPECT_EQ(srv.asked.size(), 12u);
   int twice = 0;
   for (auto& [q, k] : srv.asked) {
-    if (before.count(q)) EXPECT_EQ(k, 1) << q << ": graded before the kill, asked again";
-    if (q.rfind("flaky", 0) == 0) EXPECT_EQ(k, 2) << "failed once, asked again on resume";
+    if (before.count(q)) {
+      EXPECT_EQ(k, 1) << q << ": graded before the kill, asked again";
+    }
+    if (q.rfind("flaky", 0) == 0) {
+      EXPECT_EQ(k, 2) << "failed once, asked again on resume";
+    }
     if (!before.count(q) && q.rfind("flaky", 0) != 0) {
       EXPECT_LE(k, 2) << q;
       twice += k == 2;  // the request in flight at the kill (answered, not yet written) is lost
