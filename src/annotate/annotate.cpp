@@ -115,6 +115,10 @@ json annotate_one(const Job& j, Ctx& ctx, const json* from) {
     std::string error;
     try {
       res = net::chat_complete_one(ctx.client, msgs, j.index, &st, &ctx.limiter);
+    } catch (const net::EndpointError& e) {
+      // Key, permission or model name: every problem would fail alike, so stop (the cache is kept).
+      if (e.status == 401 || e.status == 403 || e.status == 404) throw;
+      error = e.what();
     } catch (const Error& e) {
       error = e.what();
     }

@@ -7,6 +7,7 @@
 //   ratelimit   first request 429 (Retry-After 0), then valid
 //   down        HTTP 500 every time
 //   reaskdown   wrong first; a re-ask gets HTTP 500 while `reask_down` is set, else valid
+//   gone        HTTP 404 (as for an unknown model name)
 // Every response can be delayed by `delay_s`. The requests it received are kept (per case) for checks.
 #pragma once
 #include <httplib.h>
@@ -107,6 +108,10 @@ struct TeacherServer {
       requests[c].push_back(body);
     }
     if (delay_s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(delay_s));
+    if (c == "gone") {
+      res.status = 404;
+      return res.set_content(R"({"error":{"message":"The model does not exist"}})", "application/json");
+    }
     bool reask = body["messages"].size() > 2;
     if (c == "down" || (c == "ratelimit" && k == 0) || (c == "reaskdown" && reask && reask_down)) {
       res.status = c == "ratelimit" ? 429 : 500;

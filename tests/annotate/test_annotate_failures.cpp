@@ -103,3 +103,13 @@ TEST(AnnotateFailures, EndpointFailureIsRetriedAndRejectedAnswersAreNotPaidTwice
   EXPECT_EQ(s["attempts"]["2"], 1) << "the continued problem was accepted on its second answer";
   EXPECT_EQ(read_jsonl(t / "out/errors.jsonl").size(), 1u);
 }
+
+TEST(AnnotateFailures, UnknownModelStopsTheRunInsteadOfFailingEveryProblem) {
+  TempDir t;
+  tsft::fs_write_atomic(t / "d.jsonl", teacher_dataset({"gone", "valid"}));
+  TeacherServer srv;
+  auto r = run_cmd(annotate_cmd(t, srv.url()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("HTTP 404"), std::string::npos) << r.output;
+  EXPECT_EQ(srv.count("gone"), 1u) << "a 404 is not retried";
+}
