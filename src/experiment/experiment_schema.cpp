@@ -51,7 +51,8 @@ schema::Section experiment_section() {
         1e300,
         {},
         "supervision:trainable pairs; supervision: theorem, vanilla, vanilla-matched, answer-only, "
-        "theorem-no-statement, theorem-no-cond, theorem-no-map; trainable lora-<spec> trains a LoRA adapter on "
+        "theorem-no-statement, theorem-no-cond, theorem-no-map; trainable lora-<spec> trains a LoRA adapter "
+        "on "
         "the linear layers of <spec> (lora-mlp, lora-all)"},
        str("budget", "steps", {"steps", "tokens", "problems", "converged"}, "what arms are compared at"),
        {"transplants", Type::Bool, true, -1e300, 1e300, {}, "delta-transplant analysis of all-layer arms"},
@@ -114,6 +115,15 @@ schema::Section real_data_section() {
             1e300,
             {},
             "adapter format of each eval file"},
+           {"eval_roles",
+            Type::StringList,
+            json::array(),
+            -1e300,
+            1e300,
+            {},
+            "role of each eval file, declared before results: in_distribution (C2a, C3), probes (GSM-Plus "
+            "variants: C1, C2b when their originals are in an in_distribution file), other (no claim); "
+            "default [] = all other"},
            str("chat_template", "", {}, "chat template override for train/eval (\"\": the model's own)")},
           false,
           "real-data experiment: the user's model, annotated training data, public eval sets"};
