@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::expect_clean(path, [&] {
     annotate::MathCatalog cat = annotate::math_catalog_load(path);
     for (auto& t : cat.theorems)
-      if (cat.find(t.name) < 0 || cat.find(t.id) < 0) fuzz::finding("a loaded theorem is not found", t.name.c_str());
+      if (cat.find(t.name) < 0 || cat.find(t.id) < 0)
+        fuzz::finding("a loaded theorem is not found", t.name.c_str());
     annotate::Bm25 index = annotate::catalog_index(cat);
     std::vector<int> which;
     for (auto& [doc, score] : index.top_k("A baker fills 6 trays with 14 rolls each. How many rolls?", 4))

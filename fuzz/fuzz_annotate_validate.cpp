@@ -18,8 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string gold(in.substr(0, a)), problem(in.substr(a + 1, b - a - 1)), text(in.substr(b + 1));
   try {
     annotate::AnnotationCheck c = annotate::validate_annotation(text, problem, gold, cat);
-    if (c.ok && (c.target.empty() || c.theorems.empty())) fuzz::finding("accepted without a target", text.c_str());
-    if (!c.ok && (c.reason.empty() || c.message.empty())) fuzz::finding("rejected without a reason", text.c_str());
+    if (c.ok && (c.target.empty() || c.theorems.empty()))
+      fuzz::finding("accepted without a target", text.c_str());
+    if (!c.ok && (c.reason.empty() || c.message.empty()))
+      fuzz::finding("rejected without a reason", text.c_str());
     annotate::value_occurs(gold, problem);
   } catch (const std::exception& e) {
     fuzz::finding("validate_annotation threw", e.what());

@@ -217,6 +217,20 @@ inline std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
+#ifdef TSFT_SLOW_RENAME_LIB
+// argv prefix that runs a command under the tests' rename interposer (slow_rename_preload.cc): every
+// rename(2) of a path containing `match` first sleeps `ms` milliseconds. (`env` execs the command in
+// its own process, so the pid stays the command's.)
+inline std::vector<std::string> slow_rename_env(const std::string& match, int ms) {
+  const char* asan = std::getenv("ASAN_OPTIONS");  // a preload ahead of the ASan runtime is fine here
+  return {"/usr/bin/env",
+          std::string("LD_PRELOAD=") + TSFT_SLOW_RENAME_LIB,
+          "TSFT_SLOW_RENAME_MATCH=" + match,
+          "TSFT_SLOW_RENAME_MS=" + std::to_string(ms),
+          std::string("ASAN_OPTIONS=") + (asan ? asan : "") + ":verify_asan_link_order=0"};
+}
+#endif
+
 // The seed of every kill test: 20261203 unless TSFT_KILL_SEED says otherwise (printed, to explore other
 // points and to reproduce a failure).
 inline uint64_t kill_seed() {

@@ -92,8 +92,7 @@ TEST(KillAnnotate, ResumesToTheSameOutputs) {
   for (int i = 0; i < 4; i++)
     ks.push_back({records + 1, std::uniform_int_distribution<int>(0, 60)(rng), i % 2 == 1});
   auto killed_args = [&] {
-    std::vector<std::string> a = {"/usr/bin/env", std::string("LD_PRELOAD=") + TSFT_SLOW_RENAME_LIB,
-                                  "TSFT_SLOW_RENAME_MATCH=.tsft-tmp-", "TSFT_SLOW_RENAME_MS=40"};
+    std::vector<std::string> a = slow_rename_env(".tsft-tmp-", 40);
     for (auto& x : annotate_args(t, srv.url(), out)) a.push_back(x);
     return a;
   };

@@ -174,9 +174,7 @@ TEST_F(KillAnywhereSlow, TrainResumesFromItsCheckpointToTheSameWeights) {
   // eight renames) then takes a good share of each step, so that some random kills land inside one.
   const int kRenameMs = 15;
   auto attempt = [&] {
-    std::vector<std::string> a = {"/usr/bin/env", std::string("LD_PRELOAD=") + TSFT_SLOW_RENAME_LIB,
-                                  "TSFT_SLOW_RENAME_MATCH=/.checkpoint-",
-                                  "TSFT_SLOW_RENAME_MS=" + std::to_string(kRenameMs)};
+    std::vector<std::string> a = slow_rename_env("/.checkpoint-", kRenameMs);
     for (auto& x : args(out, fs::exists(out) ? tsft::last_checkpoint(out) : "")) a.push_back(x);
     return a;
   };
