@@ -306,3 +306,33 @@ TEST_F(KillAnywhereSlow, GenNeverLeavesATornFile) {
   EXPECT_GE(landed, 6);
   expect_same_tree(ref, out, "gen");
 }
+
+// Regression: a kill between writing a stage's .stage.json and removing its .stage.pending left the
+// pending marker behind; the resumed experiment took the stage as cached and kept it, so the output
+// tree differed from an uninterrupted run's (seed 20261203 of the experiment test hit it). The cached
+// path now removes it.
+TEST_F(KillAnywhereSlow, PendingMarkerOfAFinishedStageIsRemoved) {
+  Reference& r = *g_ref;
+  // The stages' keys hold the run directory's path: the reference goes back to it for this test (a
+  // copy is the comparison), and everything is put back at the end.
+  const std::string copy = r.t / "pending-ref", aside = r.t / "pending-aside";
+  fs::copy(r.ref, copy, fs::copy_options::recursive);
+  if (fs::exists(r.out)) fs::rename(r.out, aside);
+  fs::rename(r.ref, r.out);
+  struct PutBack {
+    Reference& r;
+    std::string aside;
+    ~PutBack() {
+      fs::rename(r.out, r.ref);
+      if (fs::exists(aside)) fs::rename(aside, r.out);
+    }
+  } put_back{r, aside};
+  const std::string stage = r.out + "/eval/base-b1";
+  ASSERT_TRUE(fs::exists(stage + "/.stage.json"));
+  tsft::fs_write_atomic(stage + "/.stage.pending",
+                        json::parse(tsft::fs_read_text(stage + "/.stage.json"))["key"].get<std::string>());
+  Outcome o = run_with_kill(experiment_args(r.out), r.t / "pending.log", nullptr, [] { return 0; });
+  ASSERT_EQ(o.exit_code, 0) << tsft::fs_read_text(r.t / "pending.log");
+  EXPECT_FALSE(fs::exists(stage + "/.stage.pending"));
+  expect_same_tree(copy, r.out, "experiment with a leftover .stage.pending");
+}
