@@ -223,10 +223,8 @@ inline std::string join(const std::vector<std::string>& v) {
 // its own process, so the pid stays the command's.)
 inline std::vector<std::string> slow_rename_env(const std::string& match, int ms) {
   const char* asan = std::getenv("ASAN_OPTIONS");  // a preload ahead of the ASan runtime is fine here
-  return {"/usr/bin/env",
-          std::string("LD_PRELOAD=") + TSFT_SLOW_RENAME_LIB,
-          "TSFT_SLOW_RENAME_MATCH=" + match,
-          "TSFT_SLOW_RENAME_MS=" + std::to_string(ms),
+  return {"/usr/bin/env", std::string("LD_PRELOAD=") + TSFT_SLOW_RENAME_LIB,
+          "TSFT_SLOW_RENAME_MATCH=" + match, "TSFT_SLOW_RENAME_MS=" + std::to_string(ms),
           std::string("ASAN_OPTIONS=") + (asan ? asan : "") + ":verify_asan_link_order=0"};
 }
 #endif
