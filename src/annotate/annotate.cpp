@@ -11,6 +11,7 @@
 #include "annotate/prompt.hpp"
 #include "annotate/validate.hpp"
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "core/jsonl_log.hpp"
 #include "core/progress.hpp"
 #include "data/adapters.hpp"
@@ -200,7 +201,9 @@ json annotate_run(const AnnotateConfig& cfg) {
   PromptTemplate prompt = prompt_load(prompt_path);
   Ctx ctx(cfg, cat, prompt, client_config(cfg));
   std::vector<Job> jobs = make_jobs(cfg, cat, prompt);
-  std::filesystem::create_directories(cfg.out_dir);
+  // One writer per out dir; what a killed run left half-written (temp files of the outputs) goes first.
+  DirLock lock(cfg.out_dir, "tsft annotate");
+  fs_remove_stale_temps(cfg.out_dir);
   std::vector<json> records;
   JsonlLog log(cfg.out_dir + "/annotations.jsonl", &records);
   if (log.had_torn_tail())
