@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate the checked-in seed corpora of fuzz/corpus/<target>/ (small, hand-picked inputs).
 
-Sources: the peer fixtures (../shared/fixtures), the repo's configs/ and data/theorems/, tests/data/adapters,
+Sources: the peer fixtures (../shared/fixtures), the repo's configs/, data/theorems/, data/catalog/,
+data/annotate/, tests/data/adapters, the scripted teacher's answers (tests/annotate/teacher_server.hpp),
 and a `tsft gen` output directory (GEN_DIR, e.g. from `tsft gen --config configs/gen_smoke.toml --corpus`).
 Usage: python3 fuzz/make_seeds.py GEN_DIR.  Selector bytes: see each fuzz_<target>.cpp.
 """
@@ -109,6 +110,71 @@ def latex_seeds():
             put("latex", "case-%03d" % i, c["gold"] + "\n" + c["pred"])
 
 
+def annotate_seeds():
+    cat = open(os.path.join(ROOT, "data", "catalog", "competition_math.toml")).read()
+    put("annotate_catalog", "competition_math.toml", cat)
+    head, *entries = cat.split("[[theorem]]")
+    for i in range(0, len(entries), 20):  # smaller catalogs: quicker to mutate
+        put("annotate_catalog", "part-%02d.toml" % (i // 20), head + "".join("[[theorem]]" + e for e in entries[i : i + 3]))
+    prompt = open(os.path.join(ROOT, "data", "annotate", "prompt.toml")).read()
+    put("annotate_prompt", "prompt.toml", prompt)
+    put("annotate_prompt", "no-system.toml", prompt[prompt.index("user = "):])
+    problem = "Case valid: A baker fills 6 trays with 14 rolls each and sells 50 rolls. How many rolls are left?"
+    valid = ("Step 1.\nTheorem: Total of equal groups.\nCond: every tray holds the same number of rolls: holds.\n"
+             "Map: n = number of trays = 6\nMap: k = rolls per tray = 14\n6 * 14 = 84 rolls.\nStep 2.\n"
+             "Theorem: Remainder after removal.\nCond: 50 is at most 84: holds.\nMap: T = 84 (from step 1)\n"
+             "Map: r = 50\n84 - 50 = 34 rolls are left.\n\\boxed{34}")
+    variants = {"valid": valid, "wrong": valid.replace("\\boxed{34}", "\\boxed{35}"),
+                "unknown": valid.replace("Total of equal groups", "Grouping lemma"),
+                "unparsable": "The baker has 34 rolls left.", "map": valid.replace("= 14", "= 15"),
+                "single-step": "Theorem: Total of equal groups.\nCond: equal trays: holds.\nMap: n = 6\n"
+                               "Map: k = 14 (asked)\n6 * 14 = 84\n\\boxed{84}"}
+    for name, text in variants.items():
+        put("annotate_validate", name, ("84" if name == "single-step" else "34") + "\n" + problem + "\n" + text)
+    put("annotate_validate", "frac", "\\frac{7}{8}\nWhat is 7/8 of 1?\nTheorem: Equal sharing.\nCond: n is not zero: holds.\n"
+        "Map: T = 7\nMap: n = 8\n7 / 8 = \\frac{7}{8}\n\\boxed{\\frac{7}{8}}")
+
+
+def adapter_seeds():
+    formats = ["math", "gsm8k", "gsm_plus", "gsm1k", "geoqa", "unigeo", "theoremqa", "agieval", "omni_math"]
+    stem_format = {"agieval_math": "agieval", "math500": "math", "gsm8k_bad": "gsm8k", "gsm8k_noanswer": "gsm8k"}
+    for f in sorted(glob.glob(os.path.join(ROOT, "tests", "data", "adapters", "*"))):
+        stem = os.path.basename(f).split(".")[0]
+        fmt = stem_format.get(stem, stem)
+        if fmt not in formats:
+            continue
+        text = open(f).read()
+        try:
+            recs = json.loads(text)
+            recs = recs if isinstance(recs, list) else [recs]
+        except ValueError:  # JSONL (a bad line of gsm8k_bad is left out: fuzz_jsonl has it)
+            recs = []
+            for line in text.splitlines():
+                try:
+                    recs.append(json.loads(line))
+                except ValueError:
+                    pass
+        for i, r in enumerate(recs[:3]):
+            put("adapters", "%s-%d" % (stem, i), bytes([formats.index(fmt)]) + json.dumps(r).encode())
+
+
+def serve_seeds():
+    chat = {"model": "m", "messages": [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "2+3?"}]}
+    bodies = {
+        "chat": (0x3F & ~1 | 1, chat),
+        "chat-all": (0x39, dict(chat, max_tokens=8, temperature=0.5, top_p=0.9, seed=3, n=2, stop=["\n", "."],
+                                logprobs=True, top_logprobs=2, stream=True, stream_options={"include_usage": True})),
+        "chat-parts": (0x23, {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+                              "max_completion_tokens": 4}),
+        "completion": (0x38, {"model": "m", "prompt": "Once upon", "max_tokens": 5, "echo": True, "logprobs": 2,
+                              "stop": "."}),
+        "completion-ids": (0x30, {"model": "m", "prompt": [1, 2, 3, 40], "n": 3, "seed": -1}),
+        "completion-list": (0x28, {"model": "m", "prompt": ["one string"], "stream": False}),
+    }
+    for name, (sel, body) in bodies.items():
+        put("serve_request", name, bytes([sel]) + json.dumps(body).encode())
+
+
 if __name__ == "__main__":
     shutil.rmtree(CORPUS, ignore_errors=True)
     safetensors_seeds()
@@ -119,3 +185,6 @@ if __name__ == "__main__":
     jsonl_seeds(sys.argv[1])
     toml_seeds()
     latex_seeds()
+    annotate_seeds()
+    adapter_seeds()
+    serve_seeds()

@@ -11,6 +11,7 @@
 #include "annotate/prompt.hpp"
 #include "annotate/validate.hpp"
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "core/jsonl_log.hpp"
 #include "core/progress.hpp"
 #include "data/adapters.hpp"
@@ -84,28 +85,54 @@ json base_record(const Job& j) {
       {"key", j.key}, {"id", j.problem.id}, {"attempts", 0}, {"prompt_tokens", 0}, {"completion_tokens", 0}};
 }
 
-// One problem: ask, validate, re-ask with the validator's message. status: accepted | rejected | error
-// (endpoint failure; not cached).
-json annotate_one(const Job& j, Ctx& ctx) {
+void add_tokens(json& rec, const net::ChatStats& st) {
+  rec["prompt_tokens"] = rec.value("prompt_tokens", (int64_t)0) + st.prompt_tokens;
+  rec["completion_tokens"] = rec.value("completion_tokens", (int64_t)0) + st.completion_tokens;
+}
+
+// One problem: ask, validate, re-ask with the validator's message. status: accepted | rejected (both
+// cached) | error (endpoint failure). `from` is a cached record to continue: a "partial" one (answers
+// were rejected, then the endpoint failed) resumes its conversation, so the answers already paid for are
+// not asked again; a "rejected" one (--retry-rejected) starts over, its tokens carried into the total.
+json annotate_one(const Job& j, Ctx& ctx, const json* from) {
   json rec = base_record(j), msgs = j.messages;
-  for (int a = 0; a <= ctx.cfg.retries; a++) {
+  int first = 0;
+  if (from) {
+    rec["prompt_tokens"] = from->value("prompt_tokens", (int64_t)0);
+    rec["completion_tokens"] = from->value("completion_tokens", (int64_t)0);
+    if ((*from)["status"] == "partial") {  // its last answer was rejected: that stands if no re-ask is left
+      msgs = (*from)["messages"];
+      first = from->value("attempts", 0);
+      rec.update({{"attempts", first},
+                  {"last_answer", from->value("last_answer", "")},
+                  {"status", "rejected"},
+                  {"reason", from->value("reason", "")},
+                  {"message", from->value("message", "")}});
+    }
+  }
+  for (int a = first; a <= ctx.cfg.retries; a++) {
     net::ChatStats st;
     net::ChatResult res;
     std::string error;
     try {
       res = net::chat_complete_one(ctx.client, msgs, j.index, &st, &ctx.limiter);
+    } catch (const net::EndpointError& e) {
+      // Key, permission or model name: every problem would fail alike, so stop (the cache is kept).
+      if (e.status == 401 || e.status == 403 || e.status == 404) throw;
+      error = e.what();
     } catch (const Error& e) {
       error = e.what();
     }
-    rec["prompt_tokens"] = rec["prompt_tokens"].get<int64_t>() + st.prompt_tokens;
-    rec["completion_tokens"] = rec["completion_tokens"].get<int64_t>() + st.completion_tokens;
+    add_tokens(rec, st);
     {
       std::lock_guard<std::mutex> lk(ctx.mu);
       ctx.totals.requests += st.requests, ctx.totals.retries += st.retries;
       ctx.totals.prompt_tokens += st.prompt_tokens, ctx.totals.completion_tokens += st.completion_tokens;
     }
     if (!error.empty()) {
-      rec.update({{"status", "error"}, {"reason", "endpoint_error"}, {"message", error}});
+      // Answers already rejected cost tokens: keep the conversation so a rerun continues it.
+      if (a > 0) rec["messages"] = msgs;
+      rec.update({{"status", a > 0 ? "partial" : "error"}, {"endpoint_error", error}});
       return rec;
     }
     AnnotationCheck chk = validate_annotation(res.text, j.problem.question, j.problem.answer, ctx.cat);
@@ -126,9 +153,11 @@ std::string progress_extra(const Ctx& ctx) {
                      ctx.totals.endpoint_errors, ctx.totals.prompt_tokens, ctx.totals.completion_tokens);
 }
 
-// Runs the pending jobs on `concurrency` threads; every finished (non-error) record is appended to the log.
-void run_pending(const std::vector<const Job*>& pending, Ctx& ctx, JsonlLog& log,
-                 std::map<std::string, json>& done) {
+// Runs the pending jobs on `concurrency` threads. Accepted and rejected records are appended to the log
+// (the cache) and go to `done`; a "partial" record (rejected answers, then an endpoint failure) is logged
+// too, so a rerun continues it; endpoint failures go to `failed` (errors.jsonl), keyed like the cache.
+void run_pending(const std::vector<const Job*>& pending, const std::map<std::string, json>& resume, Ctx& ctx,
+                 JsonlLog& log, std::map<std::string, json>& done, std::map<std::string, json>& failed) {
   Progress prog("annotate", (int64_t)pending.size(), "problems");
   std::atomic<size_t> next{0};
   std::exception_ptr failure;
@@ -136,12 +165,15 @@ void run_pending(const std::vector<const Job*>& pending, Ctx& ctx, JsonlLog& log
   auto worker = [&] {
     for (size_t i; !failure && (i = next++) < pending.size();) {
       try {
-        json rec = annotate_one(*pending[i], ctx);
+        auto it = resume.find(pending[i]->key);
+        json rec = annotate_one(*pending[i], ctx, it == resume.end() ? nullptr : &it->second);
+        bool error = rec["status"] == "error" || rec["status"] == "partial";
         if (rec["status"] != "error") log.append(rec);
         std::lock_guard<std::mutex> lk(ctx.mu);
-        if (rec["status"] == "error") {
+        if (error) {
           ctx.totals.endpoint_errors++;
-          log_info("{}: {}", pending[i]->problem.id, rec["message"].get<std::string>());
+          log_info("{}: {}", pending[i]->problem.id, rec["endpoint_error"].get<std::string>());
+          failed[rec["key"]] = rec;
         } else {
           (rec["status"] == "accepted" ? ctx.accepted : ctx.rejected)++;
           done[rec["key"]] = rec;
@@ -169,20 +201,31 @@ json annotate_run(const AnnotateConfig& cfg) {
   PromptTemplate prompt = prompt_load(prompt_path);
   Ctx ctx(cfg, cat, prompt, client_config(cfg));
   std::vector<Job> jobs = make_jobs(cfg, cat, prompt);
-  std::filesystem::create_directories(cfg.out_dir);
+  // One writer per out dir; what a killed run left half-written (temp files of the outputs) goes first.
+  DirLock lock(cfg.out_dir, "tsft annotate");
+  fs_remove_stale_temps(cfg.out_dir);
   std::vector<json> records;
   JsonlLog log(cfg.out_dir + "/annotations.jsonl", &records);
   if (log.had_torn_tail())
     log_info("{}: dropped a torn last line (interrupted run); it is redone", log.path());
-  std::map<std::string, json> done;
-  for (auto& r : records) done[r.at("key").get<std::string>()] = r;
+  std::map<std::string, json> done, resume, failed;  // the cache: the last record of a key wins
+  for (auto& r : records) {
+    std::string key = r.at("key").get<std::string>();
+    bool finished = r.value("status", "") != "partial";
+    (finished ? done : resume)[key] = r;
+    (finished ? resume : done).erase(key);
+  }
   std::vector<const Job*> pending;
-  for (auto& j : jobs)
+  for (auto& j : jobs) {
+    auto it = done.find(j.key);
+    bool retry = it != done.end() && cfg.retry_rejected && it->second["status"] == "rejected";
+    if (retry) resume[j.key] = it->second, done.erase(it);
     if (!j.solution.empty() && !done.count(j.key)) pending.push_back(&j);
+  }
   if (!cfg.quiet)
     log_info("{} problems: {} cached, {} to annotate with {} at {}", jobs.size(),
              jobs.size() - pending.size(), pending.size(), cfg.model, cfg.endpoint);
-  run_pending(pending, ctx, log, done);
+  run_pending(pending, resume, ctx, log, done, failed);
   ctx.totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   json prov = {
       {"teacher", cfg.model},
@@ -193,7 +236,7 @@ json annotate_run(const AnnotateConfig& cfg) {
       {"prompt", {{"path", prompt_path}, {"hash", prompt.hash}}},
       {"top_k", cfg.top_k},
       {"retries", cfg.retries}};
-  return annotate_write_outputs(cfg, jobs, done, prov, ctx.totals);
+  return annotate_write_outputs(cfg, jobs, done, failed, prov, ctx.totals);
 }
 
 }  // namespace tsft::annotate

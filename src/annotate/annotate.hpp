@@ -8,14 +8,20 @@
 //   annotations.jsonl  the cache: one record per finished problem, keyed by a content hash of (teacher
 //                      model, catalog, prompt template, the problem's first prompt and answer); appended
 //                      atomically (core/jsonl_log.hpp), so a rerun or a resume after kill -9 asks nothing
-//                      twice. Endpoint failures (retries exhausted) are not cached: a rerun asks again.
+//                      twice. Rejections are cached with reason and tokens (a re-ask after N rejections
+//                      would cost the same again); --retry-rejected asks them again. Endpoint failures
+//                      (retries exhausted, timeouts, 5xx, connection refused) are transient: not cached, a
+//                      rerun asks again -- except that answers already rejected before the failure are
+//                      kept (status "partial": the conversation so far), so a rerun continues it and
+//                      pays for them once.
 //   theorem.jsonl / vanilla.jsonl  SFT chat JSONL (what `tsft train` reads) for the same accepted problems:
 //                      theorem = the validated annotation, vanilla = the dataset's own solution
 //                      (GSM8K <<calc>> marks removed, "#### N" -> \boxed{N}; a \boxed{answer} line added
 //                      when the solution has none). Problems without a reference solution are skipped.
 //   problems.jsonl     the accepted problems as problem records (data/problem.hpp; what `tsft eval` reads),
 //                      in the same order as the two arms
-//   rejected.jsonl     id, reason, message, attempts, last answer of every rejected problem
+//   rejected.jsonl     id, reason, message, attempts, tokens, last answer of every rejected problem
+//   errors.jsonl       this run's endpoint failures: id, error, answers rejected before it, tokens
 //   summary.json       accepted / rejected by reason / not annotated / tokens / theorem use
 // The three output files are rewritten (atomically) from the cache at the end of every run.
 #pragma once
@@ -39,6 +45,7 @@ struct AnnotateConfig {
   double temperature = 0;
   int64_t limit = 0;  // first N problems (0 = all)
   bool quiet = false;
+  bool retry_rejected = false;  // ask cached rejections again (their tokens stay in the totals)
 };
 
 // Runs (or resumes) the annotation; returns summary.json's content.

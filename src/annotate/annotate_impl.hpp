@@ -23,9 +23,11 @@ struct RunTotals {
 };
 
 // Writes theorem.jsonl, vanilla.jsonl, rejected.jsonl and summary.json from the cache records of `jobs`
-// (dataset order); returns the summary.
+// (dataset order), and errors.jsonl from this run's endpoint failures (`failed`, same keys); returns the
+// summary.
 nlohmann::json annotate_write_outputs(const AnnotateConfig& cfg, const std::vector<Job>& jobs,
                                       const std::map<std::string, nlohmann::json>& done,
+                                      const std::map<std::string, nlohmann::json>& failed,
                                       const nlohmann::json& provenance, const RunTotals& run);
 
 }  // namespace tsft::annotate

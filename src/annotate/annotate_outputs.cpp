@@ -55,9 +55,10 @@ void count(const json& r, Tally& t) {
 }  // namespace
 
 json annotate_write_outputs(const AnnotateConfig& cfg, const std::vector<Job>& jobs,
-                            const std::map<std::string, json>& done, const json& provenance,
+                            const std::map<std::string, json>& done,
+                            const std::map<std::string, json>& failed, const json& provenance,
                             const RunTotals& run) {
-  std::string thm, van, rej, probs;
+  std::string thm, van, rej, probs, errs;
   Tally t;
   for (const Job& j : jobs) {
     if (j.solution.empty()) {
@@ -67,6 +68,16 @@ json annotate_write_outputs(const AnnotateConfig& cfg, const std::vector<Job>& j
     auto it = done.find(j.key);
     if (it == done.end()) {
       t.pending++;
+      if (auto f = failed.find(j.key); f != failed.end()) {  // not cached: the next run asks again
+        const json& r = f->second;
+        t.prompt_tokens += r.value("prompt_tokens", (int64_t)0);
+        t.completion_tokens += r.value("completion_tokens", (int64_t)0);
+        errs += dump_line({{"id", j.problem.id},
+                           {"error", r["endpoint_error"]},
+                           {"answers_rejected_before", r.value("attempts", 0)},
+                           {"prompt_tokens", r["prompt_tokens"]},
+                           {"completion_tokens", r["completion_tokens"]}});
+      }
       continue;
     }
     const json& r = it->second;
@@ -80,6 +91,8 @@ json annotate_write_outputs(const AnnotateConfig& cfg, const std::vector<Job>& j
                         {"reason", r["reason"]},
                         {"message", r["message"]},
                         {"attempts", r["attempts"]},
+                        {"prompt_tokens", r["prompt_tokens"]},
+                        {"completion_tokens", r["completion_tokens"]},
                         {"last_answer", r.value("last_answer", "")}});
     }
   }
@@ -101,6 +114,7 @@ json annotate_write_outputs(const AnnotateConfig& cfg, const std::vector<Job>& j
   fs_write_atomic(cfg.out_dir + "/theorem.jsonl", thm);
   fs_write_atomic(cfg.out_dir + "/vanilla.jsonl", van);
   fs_write_atomic(cfg.out_dir + "/rejected.jsonl", rej);
+  fs_write_atomic(cfg.out_dir + "/errors.jsonl", errs);
   fs_write_atomic(cfg.out_dir + "/problems.jsonl", probs);
   fs_write_atomic(cfg.out_dir + "/summary.json", s.dump(2) + "\n");
   return s;

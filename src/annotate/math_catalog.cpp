@@ -51,9 +51,17 @@ MathTheorem parse_entry(const toml::table& t, const std::string& file) {
   th.where = at(file, t);
   schema::check_keys(t, file, "[[theorem]]", kKeys);
   th.id = req_str(t, "id", th.where);
+  // snake_case: names are looked up ignoring case, ids as written (lower case)
+  TSFT_CHECK(th.id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos,
+             "{}: id '{}' must be snake_case (a-z, 0-9, _)", th.where, th.id);
   th.name = req_str(t, "name", th.where);
   TSFT_CHECK(th.name.find('.') == std::string::npos,
              "{}: name '{}' contains '.', which ends the name on a \"Theorem:\" line", th.where, th.name);
+  TSFT_CHECK(
+      th.name.find_first_of("\r\n") == std::string::npos && th.name.front() != ' ' && th.name.back() != ' ',
+      "{}: name '{}' must be one line without surrounding spaces (it is matched on a \"Theorem:\" "
+      "line)",
+      th.where, th.name);
   th.domain = req_str(t, "domain", th.where);
   const auto& d = math_catalog_domains();
   TSFT_CHECK(std::count(d.begin(), d.end(), th.domain), "{}: unknown domain '{}'{}", th.where, th.domain,
@@ -87,6 +95,10 @@ void check_unique(const MathCatalog& cat) {
       const auto &a = cat.theorems[i], &b = cat.theorems[j];
       TSFT_CHECK(a.id != b.id, "{}: duplicate id '{}' (first at {})", a.where, a.id, b.where);
       TSFT_CHECK(lower(a.name) != lower(b.name), "{}: duplicate name '{}' (first at {})", a.where, a.name,
+                 b.where);
+      // "Theorem: <x>." resolves x as a name or an id: one may not be another theorem's other
+      TSFT_CHECK(lower(a.name) != b.id && lower(b.name) != a.id, "{}: name or id '{}' is also the {} of {}",
+                 a.where, lower(a.name) == b.id ? a.name : a.id, lower(a.name) == b.id ? "id" : "name",
                  b.where);
     }
 }

@@ -15,7 +15,7 @@ int run(const tsft::annotate::AnnotateConfig& c) {
       "tokens {} in / {} out -> {}/summary.json\n",
       s["problems"].get<int64_t>(), s["accepted"].get<int64_t>(), s["rejected"]["total"].get<int64_t>(),
       s["not_annotated"]["no_reference_solution"].get<int64_t>(), errors,
-      errors ? " (rerun to retry them)" : "", s["tokens"]["prompt"].get<int64_t>(),
+      errors ? " (reasons in errors.jsonl; rerun to retry them)" : "", s["tokens"]["prompt"].get<int64_t>(),
       s["tokens"]["completion"].get<int64_t>(), c.out_dir);
   return 0;
 }
@@ -51,6 +51,8 @@ TSFT_COMMAND(
       app.add_option("--max-tokens", c->max_tokens, "teacher completion budget")->capture_default_str();
       app.add_option("--temperature", c->temperature, "teacher temperature")->capture_default_str();
       app.add_option("--limit", c->limit, "first N problems (0 = all)");
+      app.add_flag("--retry-rejected", c->retry_rejected,
+                   "ask the teacher again for problems cached as rejected (default: a rejection is kept)");
       app.add_flag("-q,--quiet", c->quiet, "no progress output");
       return [c] { return run(*c); };
     });

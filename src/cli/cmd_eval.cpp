@@ -6,6 +6,7 @@
 #include "cli/command.hpp"
 #include "cli/engine_options.hpp"
 #include "core/error.hpp"
+#include "data/adapters.hpp"
 #include "eval/run_eval.hpp"
 
 namespace {
@@ -37,7 +38,13 @@ int run(tsft::eval::EvalConfig c, const std::string& shard, bool chunk_given) {
              100 * metrics["overall"]["accuracy"].get<double>(),
              100 * metrics["overall"]["ci95"][0].get<double>(),
              100 * metrics["overall"]["ci95"][1].get<double>(), s.new_tokens_per_s, c.out_dir);
-  return 0;
+  if (s.failed == 0) return 0;
+  // Incomplete: say so in the exit code, so a script does not go on with a partial evaluation.
+  fmt::print(stderr,
+             "{} items failed at the endpoint and are not graded (reasons in {}/failed.jsonl); run the "
+             "same command again to retry them\n",
+             s.failed, c.out_dir);
+  return 1;
 }
 }  // namespace
 
@@ -59,6 +66,10 @@ TSFT_COMMAND(
                      "--endpoint: first retry delay, doubling (Retry-After honoured)")
           ->capture_default_str();
       app.add_option("--data", c->data, "problem JSONL files or directories (tsft gen output)")->required();
+      app.add_option("--format", c->format,
+                     "--data holds a public dataset in this adapter format (as tsft convert reads it)")
+          ->check(CLI::IsMember(tsft::data::adapter_formats()));
+      app.add_option("--split", c->split, "--format: split name of the records")->capture_default_str();
       app.add_option("--out", c->out_dir, "output directory (results.jsonl, metrics.json)")->required();
       app.add_option("--tokenizer", c->tokenizer_path, "tokenizer.json (default: the model's)");
       app.add_option("--chat-template", c->chat_template, "override the chat template family");

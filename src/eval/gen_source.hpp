@@ -15,6 +15,9 @@ namespace tsft::eval {
 struct GenOutput {
   std::string text;
   int64_t new_tokens = 0, prompt_tokens = 0;
+  // Endpoint only: the request failed for good (retries exhausted, 5xx, timeout, connection refused, a
+  // 400): the item is not graded; eval records it in failed.jsonl and a rerun asks again.
+  std::string error;
 };
 
 struct GenSourceStats {

@@ -21,6 +21,7 @@ class EndpointSource : public GenSource {
     c_.max_retries = cfg.max_retries;
     c_.backoff_s = cfg.backoff_s;
     c_.params = {{"max_tokens", cfg.max_new_tokens}, {"temperature", 0}};
+    c_.keep_failures = true;  // one lost request is one ungraded item, not a lost chunk
   }
 
   std::vector<GenOutput> generate(const std::vector<std::string>& questions) override {
@@ -39,7 +40,7 @@ class EndpointSource : public GenSource {
     stats.retries += st.retries;
     std::vector<GenOutput> out(res.size());
     for (size_t i = 0; i < res.size(); i++)
-      out[i] = {res[i].text, res[i].completion_tokens, res[i].prompt_tokens};
+      out[i] = {res[i].text, res[i].completion_tokens, res[i].prompt_tokens, res[i].error};
     return out;
   }
 

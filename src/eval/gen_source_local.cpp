@@ -39,8 +39,11 @@ class LocalSource : public GenSource {
     stats.prompt_tokens += st.prompt_tokens;
     stats.new_tokens += st.new_tokens;
     std::vector<GenOutput> out(res.size());
-    for (size_t i = 0; i < res.size(); i++)
-      out[i] = {tok_.decode(res[i].tokens, true), (int64_t)res[i].tokens.size(), (int64_t)prompts[i].size()};
+    for (size_t i = 0; i < res.size(); i++) {
+      out[i].text = tok_.decode(res[i].tokens, true);
+      out[i].new_tokens = (int64_t)res[i].tokens.size();
+      out[i].prompt_tokens = (int64_t)prompts[i].size();
+    }
     return out;
   }
 

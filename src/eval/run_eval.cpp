@@ -1,5 +1,7 @@
 #include "eval/run_eval.hpp"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -10,6 +12,8 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
+#include "data/adapters.hpp"
+#include "data/problem.hpp"
 #include "eval/gen_source.hpp"
 #include "eval/grade.hpp"
 #include "eval/stats.hpp"
@@ -104,53 +108,85 @@ std::string domain_of(const std::vector<std::string>& theorems) {
   return d;
 }
 
-std::vector<Pending> read_problems(const EvalConfig& cfg) {
+// One problem record (problem JSONL line, or an adapter's Problem as JSON) -> a pending item.
+Pending pending_from_json(const json& j, const std::string& where) {
+  TSFT_CHECK(j.is_object() && j.contains("id") && j.contains("question") && j.contains("answer"),
+             "{}: a problem needs fields 'id', 'question' and 'answer'", where);
+  Pending p;
+  p.r.id = str_field(j, "id");
+  p.question = str_field(j, "question");
+  p.r.gold = str_field(j, "answer");
+  p.r.split = str_field(j, "split");
+  p.r.probe = str_field(j, "perturbation");
+  if (p.r.probe == "none") p.r.probe.clear();  // theorem-world originals
+  p.r.parent_id = str_field(j, "parent_id");
+  p.r.family = str_field(j, "family");
+  p.r.domain = str_field(j, "domain");
+  if (j.contains("theorems") && j["theorems"].is_array())
+    for (auto& t : j["theorems"]) p.r.theorems.push_back(t.is_string() ? t.get<std::string>() : t.dump());
+  if (p.r.domain.empty()) p.r.domain = domain_of(p.r.theorems);
+  return p;
+}
+
+std::vector<std::string> data_files(const EvalConfig& cfg) {
   std::vector<std::string> files;
   for (auto& d : cfg.data) {
     if (fs::is_directory(d)) {
-      for (auto& p : fs::recursive_directory_iterator(d))
-        if (p.path().extension() == ".jsonl") files.push_back(p.path().string());
+      for (auto& p : fs::recursive_directory_iterator(d)) {
+        auto ext = p.path().extension();
+        if (ext == ".jsonl" || (!cfg.format.empty() && ext == ".json")) files.push_back(p.path().string());
+      }
     } else {
       files.push_back(d);
     }
   }
   std::sort(files.begin(), files.end());
-  std::vector<Pending> out;
-  for (auto& f : files) {
-    std::ifstream in(f);
-    TSFT_CHECK(in, "{}: cannot open problems file", f);
-    std::string line;
-    size_t no = 0;
-    int64_t taken = 0;
-    while (std::getline(in, line)) {
-      no++;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      if (cfg.limit > 0 && taken >= cfg.limit) break;
-      std::string where = fmt::format("{}:{}", f, no);
-      json j;
-      try {
-        j = json::parse(line);
-      } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
-        TSFT_FAIL("{}: invalid JSON ({})", where, e.what());
-      }
-      TSFT_CHECK(j.is_object() && j.contains("id") && j.contains("question") && j.contains("answer"),
-                 "{}: a problem needs fields 'id', 'question' and 'answer'", where);
-      Pending p;
-      p.r.id = str_field(j, "id");
-      p.question = str_field(j, "question");
-      p.r.gold = str_field(j, "answer");
-      p.r.split = str_field(j, "split");
-      p.r.probe = str_field(j, "perturbation");
-      if (p.r.probe == "none") p.r.probe.clear();  // theorem-world originals
-      p.r.parent_id = str_field(j, "parent_id");
-      p.r.family = str_field(j, "family");
-      p.r.domain = str_field(j, "domain");
-      if (j.contains("theorems") && j["theorems"].is_array())
-        for (auto& t : j["theorems"]) p.r.theorems.push_back(t.is_string() ? t.get<std::string>() : t.dump());
-      if (p.r.domain.empty()) p.r.domain = domain_of(p.r.theorems);
-      out.push_back(std::move(p));
-      taken++;
+  return files;
+}
+
+// --format: a native dataset file through its adapter (errors name file:line and field), exactly the
+// records `tsft convert --format F --split S` would write.
+void read_adapter_file(const EvalConfig& cfg, const std::string& f, std::vector<Pending>& out) {
+  auto problems = data::adapter_load(cfg.format, f, cfg.split);
+  if (cfg.limit > 0 && (int64_t)problems.size() > cfg.limit) problems.resize(cfg.limit);
+  for (size_t i = 0; i < problems.size(); i++)
+    out.push_back(pending_from_json(data::problem_to_json(problems[i]), fmt::format("{}: record {}", f, i)));
+}
+
+void read_problem_file(const EvalConfig& cfg, const std::string& f, std::vector<Pending>& out) {
+  std::ifstream in(f);
+  TSFT_CHECK(in, "{}: cannot open problems file", f);
+  std::string line;
+  size_t no = 0;
+  int64_t taken = 0;
+  while (std::getline(in, line)) {
+    no++;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (cfg.limit > 0 && taken >= cfg.limit) break;
+    std::string where = fmt::format("{}:{}", f, no);
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
+      TSFT_FAIL("{}: invalid JSON ({})", where, e.what());
     }
+    out.push_back(pending_from_json(j, where));
+    taken++;
+  }
+}
+
+std::vector<Pending> read_problems(const EvalConfig& cfg) {
+  if (!cfg.format.empty()) {
+    const auto& known = data::adapter_formats();
+    TSFT_USAGE_CHECK(std::count(known.begin(), known.end(), cfg.format),
+                     "--format '{}': unknown dataset format (known: {})", cfg.format, fmt::join(known, ", "));
+  }
+  std::vector<Pending> out;
+  for (auto& f : data_files(cfg)) {
+    if (cfg.format.empty())
+      read_problem_file(cfg, f, out);
+    else
+      read_adapter_file(cfg, f, out);
   }
   return out;
 }
@@ -262,6 +298,36 @@ json eval_fingerprint(const EvalConfig& cfg) {
   return fp;
 }
 
+// failed.jsonl: items whose endpoint request failed for good (not graded, never counted as wrong),
+// {"id", "split", "error"} per line, rewritten atomically after every chunk. A rerun asks them again.
+namespace {
+std::map<std::string, json> read_failed(const std::string& path) {
+  std::map<std::string, json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("id") && j["id"].is_string()) out[j["id"]] = j;
+  }
+  return out;
+}
+
+void write_failed(const std::string& path, const std::map<std::string, json>& failed) {
+  std::string s;
+  for (auto& [id, j] : failed) s += j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  fs_write_atomic(path, s);
+}
+
+void grade_into(ItemResult& r, const GenOutput& g) {
+  r.output = g.text;
+  r.new_tokens = g.new_tokens;
+  GradeResult gr = grade_pair(r.gold, r.output);
+  r.extracted = gr.extracted;
+  r.rule = extract_rule_name(gr.rule);
+  r.correct = gr.equal;
+}
+}  // namespace
+
 EvalSummary eval_run(const EvalConfig& cfg) {
   kernels_init_threads(cfg.threads);
   TSFT_USAGE_CHECK(cfg.shard_count >= 1 && cfg.shard_index >= 0 && cfg.shard_index < cfg.shard_count,
@@ -274,11 +340,13 @@ EvalSummary eval_run(const EvalConfig& cfg) {
   DirLock lock(cfg.out_dir, "tsft eval");
   fs_remove_stale_temps(cfg.out_dir);
   const std::string res_path = (fs::path(cfg.out_dir) / "results.jsonl").string();
+  const std::string failed_path = (fs::path(cfg.out_dir) / "failed.jsonl").string();
   std::vector<ItemResult> done = eval_read_results(res_path);
+  std::map<std::string, json> failed = read_failed(failed_path);
   // Resume only the same evaluation: results of another model or other settings are never mixed in.
   const std::string fp_path = (fs::path(cfg.out_dir) / "eval_run.json").string();
   json fp = eval_fingerprint(cfg);
-  if (!done.empty()) {
+  if (!done.empty() || !failed.empty()) {
     TSFT_USAGE_CHECK(
         fs::exists(fp_path),
         "{}: holds {} graded items but no eval_run.json saying which model and settings made them; "
@@ -302,11 +370,14 @@ EvalSummary eval_run(const EvalConfig& cfg) {
     for (auto& r : done) clean += item_to_json(r).dump() + "\n";
     fs_write_atomic(res_path, clean);
   }
+  std::set<std::string> mine_ids;
+  for (auto& p : mine) mine_ids.insert(p.r.id);
   std::vector<Pending> todo;
   for (auto& p : mine)
     if (!done_ids.count(p.r.id)) todo.push_back(std::move(p));
   if (!cfg.quiet && !done.empty())
-    log_info("resuming: {} items already graded, {} to go", done.size(), todo.size());
+    log_info("resuming: {} items already graded, {} to go ({} failed at the endpoint last time)", done.size(),
+             todo.size(), failed.size());
 
   EvalSummary sum;
   std::string model_name = cfg.endpoint.empty() ? cfg.model_dir : cfg.endpoint_model;
@@ -323,17 +394,19 @@ EvalSummary eval_run(const EvalConfig& cfg) {
       auto res = src->generate(questions);
       for (size_t i = c0; i < c1; i++) {
         ItemResult& r = todo[i].r;
-        r.output = res[i - c0].text;
-        r.new_tokens = res[i - c0].new_tokens;
-        GradeResult gr = grade_pair(r.gold, r.output);
-        r.extracted = gr.extracted;
-        r.rule = extract_rule_name(gr.rule);
-        r.correct = gr.equal;
+        const GenOutput& g = res[i - c0];
+        if (!g.error.empty()) {  // not graded: neither right nor wrong
+          failed[r.id] = {{"id", r.id}, {"split", r.split}, {"error", g.error}};
+          continue;
+        }
+        failed.erase(r.id);
+        grade_into(r, g);
         out << item_to_json(r).dump() << "\n";
         done.push_back(r);
       }
       out.flush();
-      if (!cfg.quiet) prog.update((int64_t)c1);
+      write_failed(failed_path, failed);
+      if (!cfg.quiet) prog.update((int64_t)c1, fmt::format("failed {}", failed.size()));
     }
     sum.generated = src->stats.new_tokens;
     sum.prompt_tokens = src->stats.prompt_tokens;
@@ -342,15 +415,22 @@ EvalSummary eval_run(const EvalConfig& cfg) {
     sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     sum.new_tokens_per_s = sum.seconds > 0 ? sum.generated / sum.seconds : 0;
   }
+  // Failures of items this run no longer covers (another --limit / --shard) do not count here.
+  for (auto it = failed.begin(); it != failed.end();)
+    it = mine_ids.count(it->first) && !done_ids.count(it->first) ? std::next(it) : failed.erase(it);
+  write_failed(failed_path, failed);
   sum.items = (int64_t)done.size();
-  // metrics.json is a function of results.jsonl (+ model and shard), so a resumed evaluation writes the
-  // same bytes as an uninterrupted one; this invocation's throughput goes to generation.json.
+  sum.failed = (int64_t)failed.size();
+  // metrics.json is a function of results.jsonl and failed.jsonl (+ model and shard), so a resumed
+  // evaluation writes the same bytes as an uninterrupted one; this invocation's throughput goes to
+  // generation.json.
   int64_t new_tokens = 0;
   for (auto& r : done) new_tokens += r.new_tokens;
   json metrics = eval_metrics(done);
   metrics["model"] = model_name;
   metrics["generation"] = {{"new_tokens", new_tokens}};
   metrics["shard"] = fmt::format("{}/{}", cfg.shard_index, cfg.shard_count);
+  metrics["failed_not_graded"] = sum.failed;
   fs_write_atomic((fs::path(cfg.out_dir) / "metrics.json").string(), metrics.dump(2) + "\n");
   json gen = {{"items_generated", (int64_t)todo.size()},
               {"new_tokens", sum.generated},
@@ -358,7 +438,10 @@ EvalSummary eval_run(const EvalConfig& cfg) {
               {"seconds", sum.seconds},
               {"new_tokens_per_s", sum.new_tokens_per_s}};
   if (!cfg.endpoint.empty())
-    gen["endpoint"] = {{"url", cfg.endpoint}, {"requests", sum.requests}, {"retries", sum.retries}};
+    gen["endpoint"] = {{"url", cfg.endpoint},
+                       {"requests", sum.requests},
+                       {"retries", sum.retries},
+                       {"failed_not_graded", sum.failed}};
   fs_write_atomic((fs::path(cfg.out_dir) / "generation.json").string(), gen.dump(2) + "\n");
   return sum;
 }

@@ -72,10 +72,12 @@ std::string Runner::stage(const std::string& name, std::string key, std::vector<
     plan(args.at(0), 1);
     return dir;
   }
-  std::string marker = dir + "/.stage.json";
+  std::string marker = dir + "/.stage.json", pending = dir + "/.stage.pending";
   if (fs::exists(marker)) {
     json m = json::parse(fs_read_text(marker));
     if (m.value("key", "") == key) {
+      std::error_code ec;  // a kill between writing the marker and removing .stage.pending left it
+      fs::remove(pending, ec);
       timings[name] = m.value("seconds", 0.0);
       if (!opt.quiet) log_info("stage {}: cached {}", name, progress());
       finish(args.at(0));
@@ -85,7 +87,6 @@ std::string Runner::stage(const std::string& name, std::string key, std::vector<
   if (!opt.quiet) log_info("stage {}: running {}", name, progress());
   // An interrupted stage restarts clean, except an eval stage interrupted with the same key, which
   // resumes inside tsft eval. A stage whose inputs changed (another key) always starts clean.
-  std::string pending = dir + "/.stage.pending";
   bool resume = name.rfind("eval", 0) == 0 && fs::exists(pending) && fs_read_text(pending) == key;
   if (!resume) fs_remove_dir(dir);
   fs::create_directories(dir);

@@ -1,8 +1,11 @@
 // The schema of an experiment config: every section and key `tsft experiment` reads, with its type,
 // default, range and help text. The stage arguments take their defaults from here (schema::value).
+#include <cmath>
+
 #include "data/instruct.hpp"
 #include "experiment/experiment_impl.hpp"
 #include "theorems/gen_schema.hpp"
+#include "train/train_schema.hpp"
 
 namespace tsft::exp_detail {
 namespace {
@@ -17,18 +20,29 @@ Key pos(const char* name, json def, const char* help) {
 Key nonneg(const char* name, json def, const char* help) {
   return {name, Type::Int, def, 0, kMax, {}, help};
 }
-Key rate(const char* name, json def, const char* help) {
-  return {name, Type::Float, def, 1e-12, 10, {}, help};
-}
 Key str(const char* name, json def, std::vector<std::string> choices, const char* help) {
   return {name, Type::String, def, -1e300, 1e300, std::move(choices), help};
 }
 
+// A key of [pretrain] / [instruct] / [sft] that the stage hands to `tsft train` as --<train_name>: its
+// type, range, choices and help text are the train schema's (train/train_schema.cpp), its default the
+// experiment's own (a small world's stages differ from `tsft train`'s defaults by design). `lo` narrows
+// the range where the experiment needs more than `tsft train` accepts; `note` adds what the key means
+// here. tests/experiment/test_config_schema.cpp checks the agreement.
+Key from_train(const char* name, json def, const char* train_name = nullptr, double lo = NAN,
+               const char* note = nullptr) {
+  Key k = train_key(train_name ? train_name : name);
+  k.name = name;
+  k.def = std::move(def);
+  if (!std::isnan(lo)) k.lo = std::max(k.lo, lo);
+  if (note) k.help += std::string("; ") + note;
+  return k;
+}
+
 // The optimizer keys shared by [pretrain], [instruct] and [sft] (with each stage's defaults).
-std::vector<Key> training(json steps, json mb, json block, json lr, json warmup) {
-  return {nonneg("steps", steps, "optimizer steps"), pos("micro_batch", mb, "rows per step"),
-          pos("block", block, "tokens per row"), rate("lr", lr, "peak learning rate"),
-          nonneg("warmup", warmup, "linear warm-up steps")};
+std::vector<Key> training(json steps, json mb, json block, json lr, json warmup, const char* steps_note) {
+  return {from_train("steps", steps, nullptr, NAN, steps_note), from_train("micro_batch", mb),
+          from_train("block", block), from_train("lr", lr), from_train("warmup", warmup)};
 }
 
 std::vector<Key> plus(std::vector<Key> a, const std::vector<Key>& b) {
@@ -51,7 +65,8 @@ schema::Section experiment_section() {
         1e300,
         {},
         "supervision:trainable pairs; supervision: theorem, vanilla, vanilla-matched, answer-only, "
-        "theorem-no-statement, theorem-no-cond, theorem-no-map; trainable lora-<spec> trains a LoRA adapter on "
+        "theorem-no-statement, theorem-no-cond, theorem-no-map; trainable lora-<spec> trains a LoRA adapter "
+        "on "
         "the linear layers of <spec> (lora-mlp, lora-all)"},
        str("budget", "steps", {"steps", "tokens", "problems", "converged"}, "what arms are compared at"),
        {"transplants", Type::Bool, true, -1e300, 1e300, {}, "delta-transplant analysis of all-layer arms"},
@@ -64,18 +79,22 @@ schema::Section experiment_section() {
 
 schema::Section sft_section() {
   std::vector<Key> extra = {
-      str("schedule", "constant", {"constant", "linear", "cosine"}, "learning-rate schedule after warm-up"),
-      pos("eval_every", 50, "steps between validation evaluations"),
+      from_train("schedule", "constant"),
+      // >= 1: the selection stage picks among the checkpoints saved at every evaluation
+      from_train("eval_every", 50, nullptr, 1),
       str("select", "val_accuracy", {"val_accuracy", "final"}, "model selection rule of every arm"),
       nonneg("val_size", 0, "training problems held out for validation"),
       nonneg("select_limit", 0, "validation problems decoded per checkpoint (0: all)"),
       pos("problems", nullptr, "problems seen per arm (budget = problems)"),
       pos("supervised_tokens", nullptr, "supervised tokens per arm (budget = tokens)"),
-      pos("patience", 3, "evaluations without improvement before stopping (budget = converged)"),
-      {"min_delta", Type::Float, 0.0, 0, 1, {}, "smallest improvement that resets the patience"},
+      // >= 1: budget = converged stops on it (0 would turn early stopping off)
+      from_train("patience", 3, "early_stop_patience", 1, "used when budget = converged"),
+      from_train("min_delta", 0.0, "early_stop_min_delta", NAN,
+                 "used when budget = converged, where it compares validation accuracy"),
       pos("lora_rank", 8, "LoRA rank of the lora-<targets> arms (e.g. theorem:lora-mlp)"),
       {"lora_alpha", Type::Float, 16.0, 1e-6, 1e6, {}, "LoRA alpha of the lora-<targets> arms"}};
-  return {"sft", plus(training(200, 8, 512, 1e-3, 20), extra), false, "supervised fine-tuning of every arm"};
+  return {"sft", plus(training(200, 8, 512, 1e-3, 20, nullptr), extra), false,
+          "supervised fine-tuning of every arm"};
 }
 
 std::vector<schema::Section> claims_and_eval() {
@@ -114,6 +133,15 @@ schema::Section real_data_section() {
             1e300,
             {},
             "adapter format of each eval file"},
+           {"eval_roles",
+            Type::StringList,
+            json::array(),
+            -1e300,
+            1e300,
+            {},
+            "role of each eval file, declared before results: in_distribution (C2a, C3), probes (GSM-Plus "
+            "variants: C1, C2b when their originals are in an in_distribution file), other (no claim); "
+            "default [] = all other"},
            str("chat_template", "", {}, "chat template override for train/eval (\"\": the model's own)")},
           false,
           "real-data experiment: the user's model, annotated training data, public eval sets"};
@@ -134,12 +162,13 @@ schema::Schema build() {
         pos("max_pos", 1024, "longest sequence")},
        false,
        "the model initialized per base seed"},
-      {"pretrain", training(200, 8, 256, 2e-3, 20), false, "pre-training on the gen corpus"},
+      {"pretrain", training(200, 8, 256, 2e-3, 20, nullptr), false, "pre-training on the gen corpus"},
       {"instruct",
-       plus(training(0, 8, 256, 1e-3, 10), {pos("examples", 2000, "chat drills generated"),
-                                            str("style", data::kInstructStyleDefault, {"vanilla", "neutral"},
-                                                "answer shape: vanilla (lhs = rhs, \\boxed: the vanilla "
-                                                "arm's) | neutral (prose: neither arm's)")}),
+       plus(training(0, 8, 256, 1e-3, 10, "0 here: no instruct stage"),
+            {pos("examples", 2000, "chat drills generated"),
+             str("style", data::kInstructStyleDefault, {"vanilla", "neutral"},
+                 "answer shape: vanilla (lhs = rhs, \\boxed: the vanilla "
+                 "arm's) | neutral (prose: neither arm's)")}),
        false, "generic instruction stage (steps = 0: none)"},
       sft_section(),
       {"sft.lr_grid", {}, true, "trainable = [lr, ...] (checked by lr_grid)"},

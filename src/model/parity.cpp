@@ -27,6 +27,17 @@
 // 1-Lipschitz in the max norm of each logit row, and the target logit moves by at most that max, so
 // per token |d loss| <= 2 max|d logits| and the mean loss too: loss_abs < 0 asks parity_run for this
 // bound from the measured logits error (plus 1e-5 for the fp32 summation order of the fused head).
+//
+// The same bounds hold with a LoRA adapter (y = W x + s B (A x) on the adapted projections):
+// forward, u = A x is one more rounded GEMM and s B u another, so the LoRA term carries sqrt(2) sigma_g
+// and the base term sigma_g; for incoherent terms |Wx + dWx|^2 ~ |Wx|^2 + |dWx|^2, so a stage's relative
+// error is <= sqrt(2) sigma_g even when the adapter dominates (and ~sigma_g when it is small, as it is
+// after PEFT's B = 0 init). Backward, dB = s dy^T u has the form of a base dW (u has one stage more than
+// x) and dA = s (dy B)^T x one GEMM more: a LoRA gradient ends a chain of <= 2S + 1 stages. Worst case,
+// every stage at sqrt(2) sigma_g: sqrt(2) sqrt(2S + 1) sigma_g, which is below the gradient bound
+// 2 sqrt(2S) sigma_g for every S >= 1 (ratio sqrt((2S + 1) / 4S) <= 0.87; the logits likewise
+// sqrt(2) sqrt(S) < 2 sqrt(S)). So the adapter keeps the bounds and spends part of their 2x margin
+// (down to ~1.15x in that worst case): tests/model/test_lora.cpp checks the fixture (L = 2, S = 9).
 #include "model/parity.hpp"
 
 #include <chrono>

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <random>
@@ -114,9 +114,10 @@ ChatResult chat_complete_one(const ChatClientConfig& c, const json& messages, si
       st.completion_tokens += out.completion_tokens;
       return out;
     }
-    TSFT_CHECK(retryable(r), "{}: {} (not retried)", where, describe(r));
-    TSFT_CHECK(attempt < c.max_retries, "{}: {} (gave up after {} attempts)", where, describe(r),
-               attempt + 1);
+    if (!retryable(r)) throw EndpointError(where, fmt::format("{} (not retried)", describe(r)), r.status);
+    if (attempt >= c.max_retries)
+      throw EndpointError(where, fmt::format("{} (gave up after {} attempts)", describe(r), attempt + 1),
+                          r.status);
     std::this_thread::sleep_for(std::chrono::duration<double>(wait_s(c, r, attempt + 1)));
   }
 }
@@ -147,6 +148,15 @@ std::vector<ChatResult> chat_complete_all(const ChatClientConfig& cfg, const std
         std::lock_guard<std::mutex> lk(mu);
         add_stats(st, one);
         if (on_done) on_done(i);
+      } catch (const EndpointError& e) {
+        std::lock_guard<std::mutex> lk(mu);
+        add_stats(st, one);
+        if (cfg.keep_failures && e.status != 401 && e.status != 403 && e.status != 404) {
+          out[i].error = e.reason;
+          if (on_done) on_done(i);
+        } else if (!failed.exchange(true)) {
+          error = std::current_exception();
+        }
       } catch (...) {
         std::lock_guard<std::mutex> lk(mu);
         add_stats(st, one);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
+
 namespace tsft::net {
 
 struct ChatClientConfig {
@@ -18,12 +20,26 @@ struct ChatClientConfig {
   int concurrency = 8, max_retries = 6;
   double timeout_s = 600, backoff_s = 1.0, backoff_max_s = 30;
   nlohmann::json params = nlohmann::json::object();  // merged into each body: max_tokens, temperature, ...
+  // chat_complete_all: an item that fails for good gets its reason in ChatResult::error and the others go
+  // on (instead of one failure aborting the batch). 401 / 403 / 404 (key, permission, model name) still
+  // abort: every item would fail alike.
+  bool keep_failures = false;
+};
+
+// A request that failed for good: `status` is the last HTTP status (0: connection error or timeout).
+class EndpointError : public Error {
+ public:
+  EndpointError(const std::string& where, const std::string& reason, int status)
+      : Error(where + ": " + reason), reason(reason), status(status) {}
+  std::string reason;  // without the URL / item prefix, e.g. "HTTP 500: ... (gave up after 7 attempts)"
+  int status;
 };
 
 struct ChatResult {
   std::string text, finish_reason;
   int64_t prompt_tokens = 0, completion_tokens = 0;
   int attempts = 0;
+  std::string error;  // keep_failures: why the item failed for good ("" = answered)
 };
 
 struct ChatStats {

@@ -167,6 +167,28 @@ Spec cue_drop(const std::string& arm) {
           }};
 }
 
+// [real_data]: a claim whose items no declared eval set provides is "not applicable", with the reason
+// (C2a/C3 need an in_distribution set; C1/C2b need probe variants whose parents are eval items).
+void real_applicability(const ReportData& d, std::vector<ClaimResult>& out) {
+  bool test = false, pairs = false;
+  for (auto& r : d.runs)
+    for (auto& x : r.items) {
+      test |= x.split == "test";
+      pairs |= !x.parent_id.empty() && in(d.c1_pool, x.probe) && r.by_id.count(x.parent_id);
+    }
+  for (auto& c : out) {
+    bool probes = c.id == "C1" || c.id == "C2b";
+    if (probes ? pairs : test) continue;
+    c.decision = {"not applicable",
+                  probes
+                      ? "no probe variants: no eval set declared \"probes\" in [real_data] eval_roles has "
+                        "variants (in the claim pool) whose originals are items of an \"in_distribution\" set"
+                      : "no in-distribution items: no eval set is declared \"in_distribution\" in "
+                        "[real_data] eval_roles",
+                  false};
+  }
+}
+
 }  // namespace
 
 std::vector<ClaimResult> claims_decide(const ReportData& d) {
@@ -269,6 +291,7 @@ std::vector<ClaimResult> claims_decide(const ReportData& d) {
     r.decision = apply_guards(dd, g, c.fit_margin, runs);
     out.push_back(r);
   }
+  if (d.real) real_applicability(d, out);
   return out;
 }
 

@@ -124,13 +124,16 @@ void claims_section(Doc& doc, const ReportData& d) {
   const json& ex = d.experiment;
   if (d.real) {
     const json& rd = ex["config"]["real_data"];
+    std::string roles =
+        rd.contains("eval_roles") && !rd["eval_roles"].empty() ? rd["eval_roles"].dump() : "all \"other\"";
     doc.para(fmt::format(
         "Real data: base model {}, SFT data from the annotation run {} (theorem and vanilla arms over the "
-        "same "
-        "accepted problems), evaluation sets {}. There is no theorem world, so the probe pools are empty and "
-        "every claim that needs them has no items. Runs: {} = SFT seeds {}; a run is the unit of analysis. "
-        "{}",
-        rd["base_model"].dump(), rd["annotated"].dump(), rd["eval_files"].dump(), d.run_keys().size(),
+        "same accepted problems), evaluation sets {} with the roles {} (declared in the config before "
+        "results). C2a and C3 are decided on the \"in_distribution\" sets (the i.i.d. test here); C1 and "
+        "C2b on GSM-Plus variants of a \"probes\" set whose originals are in-distribution items (pairs), "
+        "each perturbation type counted as the probe it tests (src/experiment/real_roles.hpp); a claim "
+        "without such items is not applicable. Runs: {} = SFT seeds {}; a run is the unit of analysis. {}",
+        rd["base_model"].dump(), rd["annotated"].dump(), rd["eval_files"].dump(), roles, d.run_keys().size(),
         ex["sft_seeds"].dump(), budget_sentence(d.budget)));
     return;
   }

@@ -107,6 +107,20 @@ void resolve_pools(ReportData& d) {
       d.claims.counterfactual == "in" || (d.claims.counterfactual == "if_confusable" && confusable);
 }
 
+// [real_data]: the declared pool over the probes present (GSM-Plus variants, experiment/real_roles.hpp);
+// nothing drills magnitudes, so P3 only when [claims] p3 = "in"; no counterfactual split.
+void resolve_real_pools(ReportData& d) {
+  std::set<std::string> present;
+  for (auto& r : d.runs)
+    for (auto& x : r.items)
+      if (!x.probe.empty() && !x.parent_id.empty()) present.insert(x.probe);
+  std::vector<std::string> pool = d.claims.pool;
+  if (d.claims.p3 == "in") pool.push_back("P3");
+  for (auto& p : pool)
+    if (present.count(p)) d.c2b_pool.push_back(p);
+  d.c1_pool = d.c2b_pool;
+}
+
 void load_test_seen(ReportData& d) {
   jsonl_for_each(d.dir + "/gen/problems/test.jsonl",
                  [&](JsonlRecord& rec) {
@@ -149,7 +163,10 @@ ReportData report_load(const std::string& dir) {
   for (auto& r : d.runs)
     for (auto& x : r.items) r.by_id[x.id] = &x;
   d.real = cfg.contains("real_data");
-  if (!d.real) resolve_pools(d);
+  if (d.real)
+    resolve_real_pools(d);
+  else
+    resolve_pools(d);
   load_test_seen(d);
   return d;
 }

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -158,8 +157,6 @@ void save_checkpoint(Engine& e, const Optimizer& opt, const json& state, const s
   try {
     write_model_files(host, tmp, tok_dir, "float32", cfg);  // fp32 master weights: resume is exact
     opt.save(e, (fs::path(tmp) / "optimizer.safetensors").string());
-    if (const char* d = std::getenv("TSFT_TEST_CHECKPOINT_DELAY_MS"))  // crash-test hook
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(d)));
     fs_write_atomic((fs::path(tmp) / "trainer_state.json").string(), state.dump(2) + "\n");
   } catch (...) {
     std::error_code ec;

@@ -6,6 +6,8 @@
 //   timeout     first request outlasts the client's timeout, then valid
 //   ratelimit   first request 429 (Retry-After 0), then valid
 //   down        HTTP 500 every time
+//   reaskdown   wrong first; a re-ask gets HTTP 500 while `reask_down` is set, else valid
+//   gone        HTTP 404 (as for an unknown model name)
 // Every response can be delayed by `delay_s`. The requests it received are kept (per case) for checks.
 #pragma once
 #include <httplib.h>
@@ -50,6 +52,7 @@ struct TeacherServer {
   std::thread th;
   int port = 0;
   double delay_s = 0, timeout_sleep_s = 1.5;
+  std::atomic<bool> reask_down{true};
   std::mutex mu;
   std::map<std::string, std::vector<nlohmann::json>> requests;  // case -> request bodies
 
@@ -87,7 +90,7 @@ struct TeacherServer {
 
   std::string answer(const std::string& c, size_t k, const nlohmann::json& body) {
     std::string v = teacher_valid_answer();
-    if (c == "wrong" || (c == "fixed" && body["messages"].size() <= 2))
+    if (c == "wrong" || ((c == "fixed" || c == "reaskdown") && body["messages"].size() <= 2))
       return v.replace(v.find("\\boxed{34}"), 10, "\\boxed{35}");
     if (c == "unknown") return v.replace(v.find("Total of equal groups"), 21, "Grouping lemma");
     if (c == "unparsable") return "The baker has 34 rolls left.";
@@ -105,8 +108,13 @@ struct TeacherServer {
       requests[c].push_back(body);
     }
     if (delay_s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(delay_s));
-    if (c == "down" || (c == "ratelimit" && k == 0)) {
-      res.status = c == "down" ? 500 : 429;
+    if (c == "gone") {
+      res.status = 404;
+      return res.set_content(R"({"error":{"message":"The model does not exist"}})", "application/json");
+    }
+    bool reask = body["messages"].size() > 2;
+    if (c == "down" || (c == "ratelimit" && k == 0) || (c == "reaskdown" && reask && reask_down)) {
+      res.status = c == "ratelimit" ? 429 : 500;
       res.set_header("Retry-After", "0");
       return res.set_content(R"({"error":{"message":"try later"}})", "application/json");
     }

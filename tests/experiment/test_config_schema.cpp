@@ -2,7 +2,9 @@
 // stage runs; errors name the file, the line, section.key and the closest valid key.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "core/error.hpp"
@@ -10,6 +12,7 @@
 #include "data/instruct.hpp"
 #include "experiment/experiment_impl.hpp"
 #include "test_util.hpp"
+#include "train/train_schema.hpp"
 
 using namespace tsft_test;
 using namespace tsft::exp_detail;
@@ -193,4 +196,40 @@ TEST(ExperimentSchema, NeutralBaseKnobs) {
   expect_has(error_of(cfg, t), "restatement");
   // The stage argument defaults come from the one declaration of each default.
   EXPECT_EQ(cfg_arg(json::object(), "instruct", "style"), tsft::data::kInstructStyleDefault);
+}
+
+// The [pretrain] / [instruct] / [sft] keys each stage hands to `tsft train` take their type, range,
+// choices and help text from the train schema (experiment_schema.cpp: from_train), only their defaults
+// being the experiment's own: the same help text (an experiment note may follow after "; "), never a
+// range wider than `tsft train` accepts, only choices it accepts.
+TEST(ConfigSchema, TrainingKeysAgreeWithTheTrainSchema) {
+  const std::map<std::string, std::string> train_name = {{"patience", "early_stop_patience"},
+                                                         {"min_delta", "early_stop_min_delta"}};
+  int checked = 0;
+  for (const char* sec : {"pretrain", "instruct", "sft"}) {
+    const tsft::schema::Section* s = tsft::schema::find_section(experiment_schema(), sec);
+    ASSERT_NE(s, nullptr) << sec;
+    for (const auto& k : s->keys) {
+      const std::string tn = train_name.count(k.name) ? train_name.at(k.name) : k.name;
+      const tsft::schema::Key* tk = nullptr;
+      for (const auto& x : tsft::train_schema().keys)
+        if (x.name == tn) tk = &x;
+      if (!tk) continue;  // the experiment's own key (examples, style, select, lora_rank, ...)
+      checked++;
+      const std::string where = std::string("[") + sec + "] " + k.name;
+      EXPECT_EQ(k.type, tk->type) << where;
+      EXPECT_EQ(k.help.substr(0, tk->help.size()), tk->help) << where;
+      EXPECT_TRUE(k.help.size() == tk->help.size() || k.help.compare(tk->help.size(), 2, "; ") == 0) << where;
+      EXPECT_GE(k.lo, tk->lo) << where;
+      EXPECT_LE(k.hi, tk->hi) << where;
+      EXPECT_EQ(k.choices.empty(), tk->choices.empty()) << where;
+      for (const auto& c : k.choices)
+        EXPECT_NE(std::find(tk->choices.begin(), tk->choices.end(), c), tk->choices.end())
+            << where << " " << c;
+      EXPECT_FALSE(k.def.is_null()) << where << ": the experiment's default";
+    }
+  }
+  EXPECT_EQ(checked, 3 * 5 + 4)
+      << "steps, micro_batch, block, lr, warmup per stage; sft's schedule, eval_every, "
+         "patience, min_delta";
 }

@@ -82,9 +82,65 @@ TEST(ExperimentRealE2E, UserModelAnnotatedArmsAdapterEvalSets) {
   EXPECT_EQ(std::count(thm.begin(), thm.end(), '\n'), 6);
   std::string val = tsft::fs_read_text(t / "ex/eval-sets/val.jsonl");
   EXPECT_EQ(std::count(val.begin(), val.end(), '\n'), 2);
+  // No eval_roles: every set is "other", so no claim has items, and the report says why.
+  EXPECT_NE(report.find("not applicable"), std::string::npos);
+  EXPECT_NE(report.find("no probe variants"), std::string::npos);
+  EXPECT_NE(report.find("no in-distribution items"), std::string::npos);
   auto again = run_cmd(cmd);  // everything cached
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_EQ(again.output.find(": running"), std::string::npos) << again.output;
+}
+
+TEST(ExperimentRealE2E, DeclaredRolesGiveTheClaimsTheirItems) {
+  TempDir t;
+  write_base_model(t / "model");
+  write_annotated(t, t / "ann", 8);
+  ASSERT_FALSE(HasFatalFailure());
+  // GSM-Plus variants: two of the GSM8K fixture's questions (one twice), one of a question not evaluated.
+  auto plus = [](const std::string& type, const std::string& seed, const std::string& q) {
+    return json{{"question", q},         {"solution", "s"},   {"answer", "7"}, {"perturbation_type", type},
+                {"seed_question", seed}, {"seed_answer", "1"}}
+               .dump() +
+           "\n";
+  };
+  std::string baker = "A baker fills 6 trays with 14 rolls each and sells 50 rolls. How many rolls are left?";
+  std::string bike = "A bike costs $1,200 and a helmet costs $85. What do both cost?";
+  tsft::fs_write_atomic(t / "plus.jsonl", plus("numerical substitution", baker, "A baker fills 7 trays?") +
+                                              plus("distractor insertion", bike, "A bike, and a dog?") +
+                                              plus("critical thinking", baker, "A baker fills trays?") +
+                                              plus("numerical substitution", "Elsewhere.", "Elsewhere 2?"));
+  std::string c = config(t, "eval_roles = [\"in_distribution\", \"other\", \"probes\"]\n");
+  c.replace(c.find("/tests/data/adapters/math.jsonl\"]"), 33,
+            "/tests/data/adapters/math.jsonl\", \"" + t / "plus.jsonl" + "\"]");
+  c.replace(c.find("eval_formats = [\"gsm8k\", \"math\"]"), 32,
+            "eval_formats = [\"gsm8k\", \"math\", \"gsm_plus\"]");
+  tsft::fs_write_atomic(t / "real.toml", c);
+  auto r = run_cmd(tsft_bin() + " experiment " + t / "real.toml" + " --out " + t / "ex");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  json roles = json::parse(tsft::fs_read_text(t / "ex/eval-sets/roles.json"));
+  EXPECT_EQ(roles["in_distribution_items"], 2);
+  EXPECT_EQ(roles["probe_variants"], 4);
+  EXPECT_EQ(roles["variants_with_parent"], 3);
+  json base = json::parse(tsft::fs_read_text(t / "ex/eval/base-b1/metrics.json"));
+  EXPECT_EQ(base["overall"]["n"], 2 + 2 + 4 + 2);
+  EXPECT_EQ(base["by_split"]["test"]["n"], 2) << "the in-distribution set is the i.i.d. test";
+  EXPECT_EQ(base["pairs"]["P2"]["pairs"], 1);
+  EXPECT_EQ(base["pairs"]["P5"]["pairs"], 1);
+  EXPECT_EQ(base["pairs"]["P9"]["pairs"], 1) << "paired, but reported apart (not in the claim pool)";
+  std::string report = tsft::fs_read_text(t / "ex/report.md");
+  if (getenv("TSFT_SHOW_REPORT")) std::cout << report;
+  EXPECT_EQ(report.find("no probe variants"), std::string::npos) << "C1/C2b have pairs (P2, P5)";
+  EXPECT_EQ(report.find("no in-distribution items"), std::string::npos) << "C2a/C3 have the GSM8K set";
+  EXPECT_NE(report.find("with the roles [\"in_distribution\",\"other\",\"probes\"]"), std::string::npos);
+  EXPECT_NE(report.find("C2a theorem - vanilla, i.i.d. test"), std::string::npos);
+
+  std::string bad = c;  // probes need an in-distribution set to find their originals in
+  const std::string declared = "\"in_distribution\", \"other\"";
+  bad.replace(bad.find(declared), declared.size(), "\"other\", \"other\"");
+  tsft::fs_write_atomic(t / "bad.toml", bad);
+  auto b = run_cmd(tsft_bin() + " experiment " + t / "bad.toml" + " --out " + t / "ex2");
+  EXPECT_NE(b.exit_code, 0);
+  EXPECT_NE(b.output.find("declare one"), std::string::npos) << b.output;
 }
 
 TEST(ExperimentRealE2E, ConfigErrorsBeforeAnyStage) {

@@ -1,15 +1,19 @@
 // Helpers of the kill -9 tests: run a tsft command and SIGKILL it at a chosen point, check that no
 // output file is torn, and compare two output trees (byte for byte, or with wall-time fields removed).
+// Used by tests/reliability (experiment, train, eval, gen, annotate) and tests/train.
 #pragma once
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -211,6 +215,78 @@ inline std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (auto& x : v) s += "  " + x + "\n";
   return s;
+}
+
+#ifdef TSFT_SLOW_RENAME_LIB
+// argv prefix that runs a command under the tests' rename interposer (slow_rename_preload.cc): every
+// rename(2) of a path containing `match` first sleeps `ms` milliseconds. (`env` execs the command in
+// its own process, so the pid stays the command's.)
+inline std::vector<std::string> slow_rename_env(const std::string& match, int ms) {
+  const char* asan = std::getenv("ASAN_OPTIONS");  // a preload ahead of the ASan runtime is fine here
+  return {"/usr/bin/env", std::string("LD_PRELOAD=") + TSFT_SLOW_RENAME_LIB,
+          "TSFT_SLOW_RENAME_MATCH=" + match, "TSFT_SLOW_RENAME_MS=" + std::to_string(ms),
+          std::string("ASAN_OPTIONS=") + (asan ? asan : "") + ":verify_asan_link_order=0"};
+}
+#endif
+
+// The seed of every kill test: 20261203 unless TSFT_KILL_SEED says otherwise (printed, to explore other
+// points and to reproduce a failure).
+inline uint64_t kill_seed() {
+  const char* s = std::getenv("TSFT_KILL_SEED");
+  uint64_t seed = s ? std::strtoull(s, nullptr, 10) : 20261203;
+  std::cout << "kill seed " << seed << " (TSFT_KILL_SEED)\n";
+  return seed;
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Longest delay after a kill point's target is reached: the reference's mean time per unit of progress
+// (so that most kills land before the next unit, and a few later).
+inline int kill_delay_ms(double seconds, int64_t units) {
+  return std::max(1, (int)(1000 * seconds / std::max<int64_t>(1, units)));
+}
+
+// Runs `args` killed at each point until one attempt finishes on its own (later points are not used),
+// then to the end; checks for torn files under `out` after each kill (`appendable`: see torn_files) and
+// calls `after_kill(i)` (e.g. to record what the kill interrupted). `args` is called before each attempt
+// (e.g. to --resume from the last checkpoint). Returns the number of kills that landed.
+inline int kill_and_resume(const std::vector<KillPoint>& ks, const std::string& out, const std::string& log,
+                           const std::function<std::vector<std::string>()>& args,
+                           const std::function<int64_t()>& progress, const std::set<std::string>& appendable,
+                           const std::function<void(size_t)>& after_kill = nullptr) {
+  int landed = 0;
+  for (size_t i = 0; i <= ks.size(); i++) {
+    const KillPoint* k = i < ks.size() ? &ks[i] : nullptr;
+    Outcome o = run_with_kill(args(), log, k, progress);
+    if (!o.killed) {
+      EXPECT_EQ(o.exit_code, 0) << "attempt " << i << " failed; log:\n" << tsft::fs_read_text(log);
+      return landed;
+    }
+    landed++;
+    if (after_kill) after_kill(i);
+    if (fs::exists(out)) {
+      auto torn = torn_files(out, appendable);
+      EXPECT_TRUE(torn.empty()) << "after kill " << i << " (target " << k->target << ", +" << k->delay_ms
+                                << " ms):\n"
+                                << join(torn);
+    }
+  }
+  return landed;
+}
+
+// Every file of `run` equals the reference's (as `how` says), none missing, none extra.
+inline void expect_same_tree(const std::string& ref, const std::string& run, const char* what,
+                             const std::function<Compare(const fs::path&)>& how,
+                             const std::set<std::string>& wall_keys) {
+  TreeDiff d = compare_trees(ref, run, how, wall_keys);
+  std::cout << what << ": " << d.bytes << " files byte-identical, " << d.without_wall
+            << " identical without wall-time fields, " << d.skipped << " skipped\n";
+  EXPECT_TRUE(d.differ.empty()) << what << ": files differ from the uninterrupted run:\n" << join(d.differ);
+  EXPECT_TRUE(d.only_ref.empty()) << what << ": missing after the interrupted run:\n" << join(d.only_ref);
+  EXPECT_TRUE(d.only_run.empty()) << what << ": extra files after the interrupted run:\n" << join(d.only_run);
+  EXPECT_GT(d.bytes, 0u);
 }
 
 }  // namespace kill_test

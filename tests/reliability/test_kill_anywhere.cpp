@@ -32,13 +32,6 @@ namespace {
 const std::set<std::string> kWallKeys = {"seconds", "tokens_per_s", "gflops"};
 const std::set<std::string> kAppendable = {"metrics.jsonl", "results.jsonl"};
 
-uint64_t kill_seed() {
-  const char* s = std::getenv("TSFT_KILL_SEED");
-  uint64_t seed = s ? std::strtoull(s, nullptr, 10) : 20261203;
-  std::cout << "kill seed " << seed << " (TSFT_KILL_SEED)\n";
-  return seed;
-}
-
 Compare how_to_compare(const fs::path& rel) {
   std::string name = rel.filename().string(), top = rel.begin()->string();
   if (top == "logs" || name == "timings.json" || name == "generation.json" || name == ".lock")
@@ -46,16 +39,6 @@ Compare how_to_compare(const fs::path& rel) {
   if (name == ".stage.json" || name == "metrics.jsonl" || name == "summary.json" || name == "eval_run.json")
     return Compare::without_wall_times;
   return Compare::bytes;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Longest delay after a kill point's target is reached: the reference's mean time per unit of progress
-// (so that most kills land before the next unit, and a few later).
-int kill_delay_ms(double seconds, int64_t units) {
-  return std::max(1, (int)(1000 * seconds / std::max<int64_t>(1, units)));
 }
 
 struct Reference {
@@ -81,39 +64,15 @@ int64_t count_markers(const std::string& dir) {
   return n;
 }
 
-// Runs `args` killed at each point until one attempt finishes on its own (later points are not used),
-// then to the end; checks for torn files after each kill. `args` is called before each attempt (e.g.
-// to --resume from the last checkpoint). Returns the number of kills that landed.
 int kill_and_resume(const std::vector<KillPoint>& ks, const std::string& out, const std::string& log,
                     const std::function<std::vector<std::string>()>& args,
-                    const std::function<int64_t()>& progress) {
-  int landed = 0;
-  for (size_t i = 0; i <= ks.size(); i++) {
-    const KillPoint* k = i < ks.size() ? &ks[i] : nullptr;
-    Outcome o = run_with_kill(args(), log, k, progress);
-    if (!o.killed) {
-      EXPECT_EQ(o.exit_code, 0) << "attempt " << i << " failed; log:\n" << tsft::fs_read_text(log);
-      return landed;
-    }
-    landed++;
-    if (fs::exists(out)) {
-      auto torn = torn_files(out, kAppendable);
-      EXPECT_TRUE(torn.empty()) << "after kill " << i << " (target " << k->target << ", +" << k->delay_ms
-                                << " ms):\n"
-                                << join(torn);
-    }
-  }
-  return landed;
+                    const std::function<int64_t()>& progress,
+                    const std::function<void(size_t)>& after_kill = nullptr) {
+  return kill_test::kill_and_resume(ks, out, log, args, progress, kAppendable, after_kill);
 }
 
 void expect_same_tree(const std::string& ref, const std::string& run, const char* what) {
-  TreeDiff d = compare_trees(ref, run, how_to_compare, kWallKeys);
-  std::cout << what << ": " << d.bytes << " files byte-identical, " << d.without_wall
-            << " identical without wall-time fields, " << d.skipped << " skipped (logs, wall times)\n";
-  EXPECT_TRUE(d.differ.empty()) << what << ": files differ from the uninterrupted run:\n" << join(d.differ);
-  EXPECT_TRUE(d.only_ref.empty()) << what << ": missing after the interrupted run:\n" << join(d.only_ref);
-  EXPECT_TRUE(d.only_run.empty()) << what << ": extra files after the interrupted run:\n" << join(d.only_run);
-  EXPECT_GT(d.bytes, 0u);
+  kill_test::expect_same_tree(ref, run, what, how_to_compare, kWallKeys);
 }
 
 }  // namespace
@@ -210,11 +169,36 @@ TEST_F(KillAnywhereSlow, TrainResumesFromItsCheckpointToTheSameWeights) {
   auto ks = draw_kill_points(kill_seed() + 1, 24, steps - 1, kill_delay_ms(secs, steps));
   auto progress = [&] { return (int64_t)count_lines_with(out + "/metrics.jsonl", "\"loss\""); };
   // The user's recipe: resume from the last complete checkpoint, or start over when there is none.
-  auto attempt = [&] { return args(out, fs::exists(out) ? tsft::last_checkpoint(out) : ""); };
+  // The killed attempts run under the tests' LD_PRELOAD interposer (slow_rename_preload.cc), which
+  // makes every rename under a checkpoint's temp directory sleep kRenameMs: a checkpoint write (about
+  // eight renames) then takes a good share of each step, so that some random kills land inside one.
+  const int kRenameMs = 15;
+  auto attempt = [&] {
+    std::vector<std::string> a = slow_rename_env("/.checkpoint-", kRenameMs);
+    for (auto& x : args(out, fs::exists(out) ? tsft::last_checkpoint(out) : "")) a.push_back(x);
+    return a;
+  };
+  // A kill landed mid-checkpoint-write when it left a new uncommitted checkpoint temp directory behind
+  // (mkdtemp names: one seen after an earlier kill and not yet cleaned up does not count again).
+  int mid_checkpoint = 0;
+  std::set<std::string> temps_seen;
+  auto after_kill = [&](size_t) {
+    bool found = false;
+    if (!fs::exists(out)) return;
+    for (auto& e : fs::directory_iterator(out)) {
+      std::string n = e.path().filename().string();
+      if (n.rfind(".checkpoint-", 0) == 0 && n.find(".tsft-tmp-") != std::string::npos &&
+          n.find(".tsft-tmp-rm-") == std::string::npos && temps_seen.insert(n).second)
+        found = true;
+    }
+    mid_checkpoint += found;
+  };
   t0 = std::chrono::steady_clock::now();
-  int landed = kill_and_resume(ks, out, r.t / "train.log", attempt, progress);
-  std::cout << landed << " kills landed; killed runs took " << seconds_since(t0) << " s\n";
+  int landed = kill_and_resume(ks, out, r.t / "train.log", attempt, progress, after_kill);
+  std::cout << landed << " kills landed, " << mid_checkpoint
+            << " of them inside a checkpoint write; killed runs took " << seconds_since(t0) << " s\n";
   EXPECT_GE(landed, 20);
+  EXPECT_GE(mid_checkpoint, 3) << "too few kills landed inside a checkpoint write";
   EXPECT_EQ(tsft::fs_read_text(out + "/final/model.safetensors"),
             tsft::fs_read_text(ref + "/final/model.safetensors"))
       << "final weights differ from the uninterrupted run";
@@ -321,4 +305,34 @@ TEST_F(KillAnywhereSlow, GenNeverLeavesATornFile) {
   std::cout << landed << " kills of tsft gen landed (reference " << secs << " s)\n";
   EXPECT_GE(landed, 6);
   expect_same_tree(ref, out, "gen");
+}
+
+// Regression: a kill between writing a stage's .stage.json and removing its .stage.pending left the
+// pending marker behind; the resumed experiment took the stage as cached and kept it, so the output
+// tree differed from an uninterrupted run's (seed 20261203 of the experiment test hit it). The cached
+// path now removes it.
+TEST_F(KillAnywhereSlow, PendingMarkerOfAFinishedStageIsRemoved) {
+  Reference& r = *g_ref;
+  // The stages' keys hold the run directory's path: the reference goes back to it for this test (a
+  // copy is the comparison), and everything is put back at the end.
+  const std::string copy = r.t / "pending-ref", aside = r.t / "pending-aside";
+  fs::copy(r.ref, copy, fs::copy_options::recursive);
+  if (fs::exists(r.out)) fs::rename(r.out, aside);
+  fs::rename(r.ref, r.out);
+  struct PutBack {
+    Reference& r;
+    std::string aside;
+    ~PutBack() {
+      fs::rename(r.out, r.ref);
+      if (fs::exists(aside)) fs::rename(aside, r.out);
+    }
+  } put_back{r, aside};
+  const std::string stage = r.out + "/eval/base-b1";
+  ASSERT_TRUE(fs::exists(stage + "/.stage.json"));
+  tsft::fs_write_atomic(stage + "/.stage.pending",
+                        json::parse(tsft::fs_read_text(stage + "/.stage.json"))["key"].get<std::string>());
+  Outcome o = run_with_kill(experiment_args(r.out), r.t / "pending.log", nullptr, [] { return 0; });
+  ASSERT_EQ(o.exit_code, 0) << tsft::fs_read_text(r.t / "pending.log");
+  EXPECT_FALSE(fs::exists(stage + "/.stage.pending"));
+  expect_same_tree(copy, r.out, "experiment with a leftover .stage.pending");
 }

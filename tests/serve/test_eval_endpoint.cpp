@@ -61,8 +61,9 @@ struct FakeServer {
       }
       if (what == "500")
         return res.status = 500, res.set_content(R"({"error":{"message":"boom"}})", "application/json");
-      if (what == "400")
-        return res.status = 400, res.set_content(R"({"error":{"message":"bad"}})", "application/json");
+      if (what == "400" || what == "404")
+        return res.status = std::stoi(what),
+               res.set_content(R"({"error":{"message":"bad"}})", "application/json");
       if (what == "slow") std::this_thread::sleep_for(std::chrono::duration<double>(slow_s));
       json b = json::parse(req.body);
       std::string q = b["messages"].back()["content"];
@@ -140,6 +141,29 @@ TEST(EvalEndpoint, ClientGivesUpClearly) {
   c.base_url = "http://127.0.0.1:1";  // nothing listens: connection refused, retried, then an error
   c.max_retries = 1;
   EXPECT_THROW(tsft::net::chat_complete_all(c, conversations(1)), tsft::Error);
+}
+
+TEST(EvalEndpoint, KeepFailuresRecordsTheReasonPerItemButStopsOnAuthOrModelErrors) {
+  FakeServer fake({"500", "500", "400"});
+  tsft::net::ChatClientConfig c;
+  c.base_url = fake.url();
+  c.model = "m";
+  c.concurrency = 1;
+  c.max_retries = 1;
+  c.backoff_s = 0.01;
+  c.keep_failures = true;
+  auto res = tsft::net::chat_complete_all(c, conversations(3));
+  ASSERT_EQ(res.size(), 3u);
+  EXPECT_NE(res[0].error.find("HTTP 500"), std::string::npos) << res[0].error;
+  EXPECT_NE(res[0].error.find("gave up after 2 attempts"), std::string::npos) << res[0].error;
+  EXPECT_NE(res[1].error.find("not retried"), std::string::npos)
+      << "a 400 is the item's failure: " << res[1].error;
+  EXPECT_EQ(res[2].error, "");
+  EXPECT_EQ(res[2].text, "\\boxed{3}");
+  FakeServer unknown_model({"404"});
+  c.base_url = unknown_model.url();
+  EXPECT_THROW(tsft::net::chat_complete_all(c, conversations(2)), tsft::net::EndpointError)
+      << "every item would fail alike: stop";
 }
 
 TEST(EvalEndpointE2E, CliEvalThroughFlakyServerAndResume) {

@@ -251,7 +251,10 @@ TEST(Train, ResumeIsBitIdentical) {
   EXPECT_EQ(0, std::memcmp(ma.params.data(), mb.params.data(), ma.params.size() * 4));
 }
 
-// SIGKILL during a checkpoint write leaves the previous checkpoint loadable.
+// SIGKILL during a checkpoint write leaves the previous checkpoint loadable. The run is held inside the
+// step-4 checkpoint write by the tests' LD_PRELOAD interposer (tests/reliability/slow_rename_preload.cc:
+// every rename under the checkpoint's temp directory sleeps 1.5 s), and killed once that temp directory
+// exists, i.e. mid-write for sure.
 TEST(Train, KilledDuringCheckpointWriteKeepsPreviousCheckpoint) {
   TempDir t;
   write_tiny_model(t / "model", 32, 1, 9);
@@ -259,7 +262,11 @@ TEST(Train, KilledDuringCheckpointWriteKeepsPreviousCheckpoint) {
   std::string out = t / "run";
   pid_t pid = fork();
   if (pid == 0) {
-    setenv("TSFT_TEST_CHECKPOINT_DELAY_MS", "1500", 1);
+    setenv("LD_PRELOAD", TSFT_SLOW_RENAME_LIB, 1);
+    setenv("TSFT_SLOW_RENAME_MATCH", "/.checkpoint-000004", 1);
+    setenv("TSFT_SLOW_RENAME_MS", "1500", 1);
+    const char* asan = getenv("ASAN_OPTIONS");  // the interposer comes before the ASan runtime
+    setenv("ASAN_OPTIONS", (std::string(asan ? asan : "") + ":verify_asan_link_order=0").c_str(), 1);
     std::string bin = tsft_bin(), model = t / "model", data = t / "train.jsonl";
     execl(bin.c_str(), bin.c_str(), "train", "--model", model.c_str(), "--data", data.c_str(), "--out",
           out.c_str(), "--steps", "4", "--save-every", "2", "--micro-batch", "2", "--block", "64",
@@ -284,6 +291,11 @@ TEST(Train, KilledDuringCheckpointWriteKeepsPreviousCheckpoint) {
   ASSERT_TRUE(killed) << "the run finished before it could be killed mid-checkpoint";
   EXPECT_TRUE(WIFSIGNALED(status));
   EXPECT_FALSE(fs::exists(out + "/checkpoint-000004"));
+  bool mid_write = false;  // the step-4 temp dir is left behind, its last file (trainer_state.json) unwritten
+  for (auto& p : fs::directory_iterator(out))
+    mid_write |= p.path().filename().string().rfind(".checkpoint-000004.tsft-tmp-", 0) == 0 &&
+                 !fs::exists(p.path() / "trainer_state.json");
+  EXPECT_TRUE(mid_write) << "the kill did not land inside the step-4 checkpoint write";
   Model m = model_load(out + "/checkpoint-000002");
   EXPECT_GT(m.params.size(), 0u);
   auto st = nlohmann::json::parse(tsft::fs_read_text(out + "/checkpoint-000002/trainer_state.json"));

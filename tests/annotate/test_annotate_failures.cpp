@@ -1,0 +1,115 @@
+// tsft annotate's two kinds of failure against the scripted teacher (teacher_server.hpp): a rejection
+// after N re-asks is cached with its reason and tokens (a rerun pays nothing; --retry-rejected asks
+// again); an endpoint failure is transient (errors.jsonl, counted, asked again on the next run), and the
+// answers rejected before it are kept, so the rerun continues the conversation and pays for them once.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "core/fs.hpp"
+#include "teacher_server.hpp"
+#include "test_util.hpp"
+
+using namespace tsft_test;
+using nlohmann::json;
+
+namespace {
+std::vector<json> read_jsonl(const std::string& path) {
+  std::vector<json> out;
+  std::istringstream in(std::filesystem::exists(path) ? tsft::fs_read_text(path) : "");
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(json::parse(l));
+  return out;
+}
+std::string annotate_cmd(const TempDir& t, const std::string& url) {
+  return tsft_bin() + " annotate --data " + t / "d.jsonl" + " --format gsm8k --endpoint " + url +
+         " --model teacher --out " + t / "out" +
+         " --retries 2 --timeout 5 --backoff 0.01 --http-retries 1 --concurrency 2 -q";
+}
+json summary(const TempDir& t) {
+  return json::parse(tsft::fs_read_text(t / "out/summary.json"));
+}
+}  // namespace
+
+TEST(AnnotateFailures, RejectionIsCachedWithTokensAndRetryRejectedAsksAgain) {
+  TempDir t;
+  tsft::fs_write_atomic(t / "d.jsonl", teacher_dataset({"valid", "wrong", "fixed"}));
+  TeacherServer srv;
+  auto r = run_cmd(annotate_cmd(t, srv.url()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(srv.count("wrong"), 3u) << "1 + --retries 2";
+  auto rej = read_jsonl(t / "out/rejected.jsonl");
+  ASSERT_EQ(rej.size(), 1u);
+  EXPECT_EQ(rej[0]["reason"], "wrong_answer");
+  EXPECT_EQ(rej[0]["attempts"], 3);
+  EXPECT_EQ(rej[0]["prompt_tokens"], 300);
+  EXPECT_EQ(rej[0]["completion_tokens"], 30);
+  json s = summary(t);
+  EXPECT_EQ(s["tokens"], (json{{"prompt", 600}, {"completion", 60}}));  // valid 1 + wrong 3 + fixed 2
+
+  auto again = run_cmd(annotate_cmd(t, srv.url()));  // the rejection is kept: nothing is asked
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(srv.total(), 6u);
+  EXPECT_EQ(summary(t)["tokens"], s["tokens"]);
+
+  auto retry = run_cmd(annotate_cmd(t, srv.url()) + " --retry-rejected");
+  ASSERT_EQ(retry.exit_code, 0) << retry.output;
+  EXPECT_EQ(srv.count("wrong"), 6u) << "only the rejected problem is asked again";
+  EXPECT_EQ(srv.total(), 9u);
+  rej = read_jsonl(t / "out/rejected.jsonl");
+  ASSERT_EQ(rej.size(), 1u);
+  EXPECT_EQ(rej[0]["attempts"], 3);
+  EXPECT_EQ(rej[0]["prompt_tokens"], 600) << "the first rejection's tokens stay in the total";
+  EXPECT_EQ(summary(t)["tokens"], (json{{"prompt", 900}, {"completion", 90}}));
+  EXPECT_EQ(summary(t)["accepted"], 2);
+}
+
+TEST(AnnotateFailures, EndpointFailureIsRetriedAndRejectedAnswersAreNotPaidTwice) {
+  TempDir t;
+  tsft::fs_write_atomic(t / "d.jsonl", teacher_dataset({"valid", "reaskdown", "down"}));
+  TeacherServer srv;
+  auto r = run_cmd(annotate_cmd(t, srv.url()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("2 endpoint errors (reasons in errors.jsonl; rerun to retry them)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(srv.count("reaskdown"), 3u) << "the answer, then its re-ask failing 1 + --http-retries 1 times";
+  EXPECT_EQ(srv.count("down"), 2u);
+  json s = summary(t);
+  EXPECT_EQ(s["accepted"], 1);
+  EXPECT_EQ(s["rejected"]["total"], 0) << "an endpoint failure is never a rejection";
+  EXPECT_EQ(s["not_annotated"]["endpoint_error"], 2);
+  EXPECT_EQ(s["tokens"], (json{{"prompt", 200}, {"completion", 20}})) << "valid + the rejected answer";
+  auto errs = read_jsonl(t / "out/errors.jsonl");
+  ASSERT_EQ(errs.size(), 2u);
+  EXPECT_EQ(errs[0]["answers_rejected_before"], 1);
+  EXPECT_EQ(errs[0]["prompt_tokens"], 100);
+  EXPECT_NE(errs[0]["error"].get<std::string>().find("HTTP 500"), std::string::npos) << errs[0];
+  EXPECT_EQ(errs[1]["answers_rejected_before"], 0);
+
+  srv.reask_down = false;  // the endpoint recovers for the re-ask; "down" stays down
+  auto again = run_cmd(annotate_cmd(t, srv.url()));
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  ASSERT_EQ(srv.count("reaskdown"), 4u) << "the rejected answer is not asked for again";
+  const json& msgs = srv.requests["reaskdown"][3]["messages"];
+  EXPECT_EQ(msgs.size(), 4u) << "the conversation continues: system, user, rejected answer, validator";
+  EXPECT_EQ(srv.count("valid"), 1u);
+  EXPECT_EQ(srv.count("down"), 4u) << "a transient failure is asked again";
+  s = summary(t);
+  EXPECT_EQ(s["accepted"], 2);
+  EXPECT_EQ(s["not_annotated"]["endpoint_error"], 1);
+  EXPECT_EQ(s["tokens"], (json{{"prompt", 300}, {"completion", 30}})) << "each answer paid once";
+  EXPECT_EQ(s["attempts"]["2"], 1) << "the continued problem was accepted on its second answer";
+  EXPECT_EQ(read_jsonl(t / "out/errors.jsonl").size(), 1u);
+}
+
+TEST(AnnotateFailures, UnknownModelStopsTheRunInsteadOfFailingEveryProblem) {
+  TempDir t;
+  tsft::fs_write_atomic(t / "d.jsonl", teacher_dataset({"gone", "valid"}));
+  TeacherServer srv;
+  auto r = run_cmd(annotate_cmd(t, srv.url()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("HTTP 404"), std::string::npos) << r.output;
+  EXPECT_EQ(srv.count("gone"), 1u) << "a 404 is not retried";
+}
