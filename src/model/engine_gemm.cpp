@@ -44,12 +44,18 @@ class GemmStepOps : public StepOps {
   }
   void attention_forward(float* out, float* probs, const float* q, const float* k, const float* v,
                          const int32_t* doc, int B, int T, int H, int KV, int D) const override {
-    tsft::attention_forward(*att_, out, probs, q, k, v, doc, B, T, H, KV, D);
+    if (attention_fused_supported(D))
+      tsft::attention_forward_fused(out, probs, q, k, v, doc, B, T, H, KV, D);
+    else
+      tsft::attention_forward(*att_, out, probs, q, k, v, doc, B, T, H, KV, D);
   }
   void attention_backward(float* dq, float* dk, float* dv, float* scratch, const float* dout,
                           const float* probs, const float* q, const float* k, const float* v,
                           const int32_t* doc, int B, int T, int H, int KV, int D) const override {
-    tsft::attention_backward(*att_, dq, dk, dv, scratch, dout, probs, q, k, v, doc, B, T, H, KV, D);
+    if (attention_fused_supported(D))
+      tsft::attention_backward_fused(dq, dk, dv, dout, probs, q, k, v, doc, B, T, H, KV, D);
+    else
+      tsft::attention_backward(*att_, dq, dk, dv, scratch, dout, probs, q, k, v, doc, B, T, H, KV, D);
   }
   // the LoRA terms (model/lora.hpp) on the projections' GEMMs
   void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,

@@ -20,23 +20,29 @@ struct Case {
   std::vector<double> q, k, v, dout;
 };
 // Row 0: documents [0,41) [41,101) [101,T); row 1: [0,70) [70,T) (block 64..127 starts mid-document).
-Case make_case(int T, uint64_t seed) {
-  Case c{2, T, 4, 2, 16, {}, {}, {}, {}, {}};
-  for (int t = 0; t < T; t++) c.doc.push_back(t < 41 ? 0 : t < 101 ? 1 : 2);
+// interleaved: row 0 instead holds document 0 in two runs, [0,30) and [50,90), with [30,50) and [90,T)
+// other documents (ids that reappear: the fused kernel's masked path).
+Case make_case(int T, uint64_t seed, int D = 16, bool interleaved = false) {
+  Case c{2, T, 4, 2, D, {}, {}, {}, {}, {}};
+  for (int t = 0; t < T; t++)
+    c.doc.push_back(interleaved ? (t < 30 ? 0 : t < 50 ? 1 : t < 90 ? 0 : 2) : t < 41 ? 0 : t < 101 ? 1 : 2);
   for (int t = 0; t < T; t++) c.doc.push_back(t < 70 ? 5 : 6);
   const size_t nq = (size_t)c.B * T * c.H * c.D, nk = (size_t)c.B * T * c.KV * c.D;
   c.q = randn(nq, seed), c.k = randn(nk, seed + 1), c.v = randn(nk, seed + 2), c.dout = randn(nq, seed + 3);
   return c;
 }
 
-// The float variants under test: the plain kernel, or a GemmOps kind.
+// The float variants under test: the plain kernel, a GemmOps kind, or the fused AVX-512 kernel.
 struct Variant {
   const char* name;
-  GemmOps* ops;  // null: the plain kernel
+  GemmOps* ops;  // null: the plain kernel (or the fused one)
+  bool fused = false;
 };
 void fwd(const Variant& w, float* out, float* probs, const Case& c, const float* q, const float* k,
          const float* v) {
-  if (w.ops)
+  if (w.fused)
+    attention_forward_fused(out, probs, q, k, v, c.doc.data(), c.B, c.T, c.H, c.KV, c.D);
+  else if (w.ops)
     attention_forward(*w.ops, out, probs, q, k, v, c.doc.data(), c.B, c.T, c.H, c.KV, c.D);
   else
     attention_forward<float>(out, probs, q, k, v, c.doc.data(), c.B, c.T, c.H, c.KV, c.D);
@@ -66,9 +72,14 @@ void check_forward(const Variant& w, const Case& c) {
         std::vector<double> vmag(D, 0.0);
         for (int s = 0; s < T; s++) {
           if (s > t || c.doc[b * T + s] != c.doc[b * T + t]) {
-            ASSERT_EQ(Pf[s], 0.f) << "masked p, b" << b << " h" << h << " t" << t << " s" << s;
+            // The fused kernel writes only its block's key range (kernels.hpp): other masked entries
+            // keep the NaN they were given.
+            if (!(w.fused && std::isnan(Pf[s])))
+              ASSERT_EQ(Pf[s], 0.f) << "masked p, b" << b << " h" << h << " t" << t << " s" << s;
             continue;
           }
+          ASSERT_FALSE(std::isnan(Pf[s]))
+              << "visible p not written, b" << b << " h" << h << " t" << t << " s" << s;
           const double* ks = &c.k[((size_t)(b * T + s) * KV + h / G) * D];
           double dotp = 0, mag = 0;
           for (int i = 0; i < D; i++) dotp += qt[i] * ks[i], mag += std::fabs(qt[i] * ks[i]);
@@ -101,15 +112,26 @@ void check_backward(const Variant& w, const Case& c) {
   SCOPED_TRACE(w.name);
   const int B = c.B, T = c.T, H = c.H, KV = c.KV, D = c.D, G = H / KV, qs = H * D, ks = KV * D;
   auto qf = cast<float>(c.q), kf = cast<float>(c.k), vf = cast<float>(c.v), df = cast<float>(c.dout);
-  std::vector<float> of(c.q.size()), pf((size_t)B * H * T * T);
-  attention_forward<float>(of.data(), pf.data(), qf.data(), kf.data(), vf.data(), c.doc.data(), B, T, H, KV,
-                           D);
+  // The fused kernel runs its own forward into a NaN-filled buffer: its backward must read only what
+  // its forward wrote (the unwritten entries are masked ones, p = 0 for the double reference).
+  std::vector<float> of(c.q.size()), pf((size_t)B * H * T * T, w.fused ? NAN : 0.f);
+  if (w.fused)
+    attention_forward_fused(of.data(), pf.data(), qf.data(), kf.data(), vf.data(), c.doc.data(), B, T, H, KV,
+                            D);
+  else
+    attention_forward<float>(of.data(), pf.data(), qf.data(), kf.data(), vf.data(), c.doc.data(), B, T, H, KV,
+                             D);
   std::vector<double> P = cast<double>(pf);
+  for (double& x : P)
+    if (std::isnan(x)) x = 0;
   std::vector<double> gq(c.q.size()), gk(c.k.size()), gv(c.v.size());
   attention_backward<double>(gq.data(), gk.data(), gv.data(), nullptr, c.dout.data(), P.data(), c.q.data(),
                              c.k.data(), c.v.data(), c.doc.data(), B, T, H, KV, D);
   std::vector<float> fq(gq.size(), 0.f), fk(gk.size(), 0.f), fv(gv.size(), 0.f);
-  if (w.ops)
+  if (w.fused)
+    attention_backward_fused(fq.data(), fk.data(), fv.data(), df.data(), pf.data(), qf.data(), kf.data(),
+                             vf.data(), c.doc.data(), B, T, H, KV, D);
+  else if (w.ops)
     attention_backward(*w.ops, fq.data(), fk.data(), fv.data(), nullptr, df.data(), pf.data(), qf.data(),
                        kf.data(), vf.data(), c.doc.data(), B, T, H, KV, D);
   else
@@ -168,6 +190,21 @@ TEST(AttentionNumerics, FloatForwardAndBackwardWithinFp32Bounds) {
       check_forward(w, *c);
       check_backward(w, *c);
     }
+  }
+}
+
+// The fused kernel (AVX-512 tiles, blocks cut at document starts) within the same bounds: contiguous
+// documents, reappearing ids (masked path), D = 16 and D = 80 (one 64-wide and one 16-wide column
+// chunk), rows shorter than one block and longer than two.
+TEST(AttentionNumerics, FusedForwardAndBackwardWithinFp32Bounds) {
+  if (!attention_fused_supported(16)) GTEST_SKIP() << "no AVX-512 on this CPU: the fused kernel is not used";
+  ScopedThreads th(2);
+  const Variant w{"fused", nullptr, true};
+  for (const Case& c : {make_case(9, 4530), make_case(150, 4531), make_case(150, 4532, 16, true),
+                        make_case(150, 4533, 80), make_case(37, 4534, 80, true)}) {
+    SCOPED_TRACE("T " + std::to_string(c.T) + " D " + std::to_string(c.D));
+    check_forward(w, c);
+    check_backward(w, c);
   }
 }
 

@@ -80,6 +80,17 @@ void attention_backward(GemmOps& g, float* dq, float* dk, float* dv, float* scra
                         const float* probs, const float* q, const float* k, const float* v,
                         const int32_t* doc, int B, int T_, int H, int KV, int D);
 
+// The same core on AVX-512 register tiles, query blocks cut at document starts (attention_fused.cpp):
+// fp32, summation order differs from the above. probs is written (and read by the backward) only in
+// each query's block key range [block's first key, block end); other entries are left as they were.
+// Available when attention_fused_supported(D) (AVX-512 CPU, D a multiple of 16).
+bool attention_fused_supported(int D);
+void attention_forward_fused(float* out, float* probs, const float* q, const float* k, const float* v,
+                             const int32_t* doc, int B, int T_, int H, int KV, int D);
+void attention_backward_fused(float* dq, float* dk, float* dv, const float* dout, const float* probs,
+                              const float* q, const float* k, const float* v, const int32_t* doc, int B, int T_,
+                              int H, int KV, int D);
+
 // ---- SwiGLU: out = silu(gate) * up, silu(g) = g * sigmoid(g), elementwise over n -----------------
 template <typename T>
 void swiglu_forward(T* out, const T* gate, const T* up, size_t n);

@@ -1,0 +1,358 @@
+// The attention core on AVX-512 register tiles (fp32), for the engines' training step (kernels.hpp
+// attention_forward_fused). Same arithmetic as attention.cpp (fp32 products and sums, softmax with the
+// vectorised exp, dot products of the softmax backward in double), different summation order.
+//
+// Why not the GemmOps path: packed SFT rows hold several short documents, so the attention GEMMs are
+// small and ragged (64 queries x ~100 keys x D = 32). Through a GEMM library each costs a call, a
+// primitive lookup and, per new shape, a JIT compile, so that path aligns key blocks to 16 and
+// multiplies the keys of other documents, then masks them (p = 0). Here there is no call overhead, so
+// query blocks ("segments") are cut at document starts and every multiplied key is a visible one (up
+// to the causal diagonal of the segment), and the T x T probabilities are written only where a
+// segment reads them.
+//
+// Segments of a row: when its documents are contiguous runs (packing; one document per row when doc
+// is null), every document is cut into blocks of kSegQ queries with keys [doc start, block end); query
+// t of the block sees exactly keys [doc start, t]. Otherwise (ids that reappear) rows are cut every
+// kSegQ queries with keys from the first occurrence of any of the block's documents, and the softmax
+// masks keys of other documents, as attention.cpp does.
+//
+// Per segment [t0, t1), keys [lo, t1), nq = t1 - t0, nk = t1 - lo, off = t0 - lo (query i is at
+// position t0 + i and sees keys j <= i + off), per query head h of kv head kh:
+//   forward : S = scale Q K^T (K packed transposed, shared by the G query heads), P = softmax(S) in a
+//             local [nq, nk16] tile (zeros past each row's last key), O = P V, P -> probs[t, lo + j].
+//   backward: dV += P^T dO ; dP = dO V^T ; dS = scale P (dP - rowsum(P dP)) ; dQ += dS K ; dK += dS^T Q.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "kernels/cpu/blas.hpp"
+#include "kernels/cpu/kernels.hpp"
+#include "kernels/cpu/vmath.hpp"
+
+namespace tsft {
+
+#define TSFT_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
+
+bool attention_fused_supported(int D) {
+  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+  return cpu && D > 0 && D % 16 == 0;
+}
+
+namespace {
+
+constexpr int kSegQ = 64;  // queries per segment
+inline int round16(int n) {
+  return (n + 15) / 16 * 16;
+}
+
+struct Seg {
+  int t0, t1, lo;
+};
+
+// The segments of one row (see the top of the file); returns whether the softmax must mask keys.
+bool row_segments(const int32_t* drow, int T, std::vector<Seg>& segs) {
+  segs.clear();
+  bool runs = true;
+  if (drow) {  // runs iff no document id starts a second run
+    std::vector<int32_t> heads;
+    for (int t = 0; t < T; t++)
+      if (t == 0 || drow[t] != drow[t - 1]) heads.push_back(drow[t]);
+    std::sort(heads.begin(), heads.end());
+    runs = std::adjacent_find(heads.begin(), heads.end()) == heads.end();
+  }
+  if (runs) {
+    for (int s = 0; s < T;) {
+      int e = s + 1;
+      while (e < T && (!drow || drow[e] == drow[s])) e++;
+      for (int a = s; a < e; a += kSegQ) segs.push_back({a, std::min(e, a + kSegQ), s});
+      s = e;
+    }
+    return false;
+  }
+  std::unordered_map<int32_t, int> first;
+  for (int t = 0; t < T; t++) first.emplace(drow[t], t);
+  for (int t0 = 0; t0 < T; t0 += kSegQ) {
+    const int t1 = std::min(T, t0 + kSegQ);
+    int lo = t0;
+    for (int t = t0; t < t1; t++) lo = std::min(lo, first[drow[t]]);
+    segs.push_back({t0, t1, lo});
+  }
+  return true;
+}
+
+// ---- register tiles ------------------------------------------------------------------------------
+// (A) C[r][16v + c] = alpha sum_d A[r lda + d] Bt[d ldb + 16v + c], r < M, v < NV.
+template <int M, int NV>
+TSFT_AVX512 void tile_rows_dot(const float* A, int lda, const float* Bt, int ldb, int D, float alpha,
+                               float* C, int ldc) {
+  __m512 acc[M][NV];
+  for (int r = 0; r < M; r++)
+    for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
+  for (int d = 0; d < D; d++) {
+    __m512 b[NV];
+    for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(Bt + (size_t)d * ldb + 16 * v);
+    for (int r = 0; r < M; r++) {
+      const __m512 a = _mm512_set1_ps(A[(size_t)r * lda + d]);
+      for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
+    }
+  }
+  const __m512 al = _mm512_set1_ps(alpha);
+  for (int r = 0; r < M; r++)
+    for (int v = 0; v < NV; v++) _mm512_storeu_ps(C + (size_t)r * ldc + 16 * v, _mm512_mul_ps(acc[r][v], al));
+}
+
+// (B) Out[r][16v + c] (+)= sum_{j < n} W[r ldw + j] X[j ldx + 16v + c], r < M, v < NV.
+template <int M, int NV>
+TSFT_AVX512 void tile_rows_combine(const float* W, int ldw, const float* X, int ldx, int n, float* Out,
+                                   int ldo, bool accumulate) {
+  __m512 acc[M][NV];
+  for (int r = 0; r < M; r++)
+    for (int v = 0; v < NV; v++)
+      acc[r][v] = accumulate ? _mm512_loadu_ps(Out + (size_t)r * ldo + 16 * v) : _mm512_setzero_ps();
+  for (int j = 0; j < n; j++) {
+    __m512 x[NV];
+    for (int v = 0; v < NV; v++) x[v] = _mm512_loadu_ps(X + (size_t)j * ldx + 16 * v);
+    for (int r = 0; r < M; r++) {
+      const __m512 w = _mm512_set1_ps(W[(size_t)r * ldw + j]);
+      for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(w, x[v], acc[r][v]);
+    }
+  }
+  for (int r = 0; r < M; r++)
+    for (int v = 0; v < NV; v++) _mm512_storeu_ps(Out + (size_t)r * ldo + 16 * v, acc[r][v]);
+}
+
+// (C) Out[r][16v + c] += sum_{i0 <= i < n} W[i ldw + r] Y[i ldy + 16v + c], r < M, v < NV.
+template <int M, int NV>
+TSFT_AVX512 void tile_cols_combine(const float* W, int ldw, const float* Y, int ldy, int i0, int n,
+                                   float* Out, int ldo) {
+  __m512 acc[M][NV];
+  for (int r = 0; r < M; r++)
+    for (int v = 0; v < NV; v++) acc[r][v] = _mm512_loadu_ps(Out + (size_t)r * ldo + 16 * v);
+  for (int i = i0; i < n; i++) {
+    __m512 y[NV];
+    for (int v = 0; v < NV; v++) y[v] = _mm512_loadu_ps(Y + (size_t)i * ldy + 16 * v);
+    for (int r = 0; r < M; r++) {
+      const __m512 w = _mm512_set1_ps(W[(size_t)i * ldw + r]);
+      for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(w, y[v], acc[r][v]);
+    }
+  }
+  for (int r = 0; r < M; r++)
+    for (int v = 0; v < NV; v++) _mm512_storeu_ps(Out + (size_t)r * ldo + 16 * v, acc[r][v]);
+}
+
+// Tile dispatch over (M, NV) in [1, 4]^2: table[M - 1][NV - 1].
+template <template <int, int> class K>
+struct Tiles {
+  template <int M, int... NV>
+  static constexpr auto row(std::integer_sequence<int, NV...>) {
+    return std::array{K<M, NV + 1>::fn...};
+  }
+  template <int... M>
+  static constexpr auto table(std::integer_sequence<int, M...>) {
+    return std::array{row<M + 1>(std::make_integer_sequence<int, 4>{})...};
+  }
+  static constexpr auto all = table(std::make_integer_sequence<int, 4>{});
+};
+template <int M, int NV>
+struct RowsDot {
+  static constexpr auto fn = &tile_rows_dot<M, NV>;
+};
+template <int M, int NV>
+struct RowsCombine {
+  static constexpr auto fn = &tile_rows_combine<M, NV>;
+};
+template <int M, int NV>
+struct ColsCombine {
+  static constexpr auto fn = &tile_cols_combine<M, NV>;
+};
+
+// ---- segment products (causal: row i sees keys j <= i + off) -------------------------------------
+// C[i][j] = alpha A_i . Bt[:, j] for i < nq and, per group of 4 rows, the key vectors up to its last
+// row's last key (later entries of a row are left for the softmax to zero).
+void seg_rows_dot(const float* A, int lda, const float* Bt, int nk16, int D, float alpha, float* C, int nq,
+                  int off) {
+  for (int i = 0; i < nq; i += 4) {
+    const int m = std::min(4, nq - i), jn = std::min(nk16, round16(i + m + off));
+    for (int j = 0; j < jn; j += 64)
+      Tiles<RowsDot>::all[m - 1][std::min(4, (jn - j) / 16) - 1](A + (size_t)i * lda, lda, Bt + j, nk16, D,
+                                                                 alpha, C + (size_t)i * nk16 + j, nk16);
+  }
+}
+// Out[i] (+)= sum_j W[i][j] X[j] for i < nq (W zero past each row's last key).
+void seg_rows_combine(const float* W, int nk16, const float* X, int ldx, int nk, int D, float* Out, int ldo,
+                      int nq, int off, bool accumulate) {
+  for (int i = 0; i < nq; i += 4) {
+    const int m = std::min(4, nq - i), n = std::min(nk, i + m + off);
+    for (int c = 0; c < D; c += 64)
+      Tiles<RowsCombine>::all[m - 1][std::min(4, (D - c) / 16) - 1](
+          W + (size_t)i * nk16, nk16, X + c, ldx, n, Out + (size_t)i * ldo + c, ldo, accumulate);
+  }
+}
+// Out[j] += sum_i W[i][j] Y[i] for keys j < nk (rows before j - off see no key j).
+void seg_cols_combine(const float* W, int nk16, const float* Y, int ldy, int nk, int D, float* Out, int ldo,
+                      int nq, int off) {
+  for (int j = 0; j < nk; j += 4) {
+    const int m = std::min(4, nk - j), i0 = std::max(0, j - off);
+    for (int c = 0; c < D; c += 64)
+      Tiles<ColsCombine>::all[m - 1][std::min(4, (D - c) / 16) - 1](W + j, nk16, Y + c, ldy, i0, nq,
+                                                                    Out + (size_t)j * ldo + c, ldo);
+  }
+}
+
+// Bt[d][j] = X[j ldx + d] for j < nk, 0 for nk <= j < nk16.
+void pack_transposed(float* Bt, const float* X, int ldx, int nk, int nk16, int D) {
+  for (int d = 0; d < D; d++) {
+    float* row = Bt + (size_t)d * nk16;
+    for (int j = 0; j < nk; j++) row[j] = X[(size_t)j * ldx + d];
+    std::fill(row + nk, row + nk16, 0.f);
+  }
+}
+
+// ---- softmax over one tile row ---------------------------------------------------------------------
+// z[0, n) <- softmax over the visible keys (all of them, or those with dz[j] == dt when dz is set),
+// z[n, nk16) <- 0. Arithmetic as attention.cpp's float softmax_causal_row.
+void softmax_tile_row(float* z, int n, int nk16, const int32_t* dz, int32_t dt) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  if (dz)
+    for (int j = 0; j < n; j++)
+      if (dz[j] != dt) z[j] = kNegInf;
+  fvec vm = fvec_splat(kNegInf);
+  for (int s = 0; s < n; s += kVecLanes) {
+    const int m = std::min(kVecLanes, n - s);
+    const fvec v = m == kVecLanes ? fvec_load(z + s) : fvec_load_part(z + s, m, kNegInf);
+    vm = v > vm ? v : vm;
+  }
+  const fvec mx = fvec_splat(fvec_max(vm));  // finite: the diagonal key is always visible
+  fvec vs = fvec_splat(0.f);
+  for (int s = 0; s < n; s += kVecLanes) {
+    const int m = std::min(kVecLanes, n - s);
+    const fvec e = exp_fvec((m == kVecLanes ? fvec_load(z + s) : fvec_load_part(z + s, m, kNegInf)) - mx);
+    vs += e;
+    if (m == kVecLanes)
+      fvec_store(z + s, e);
+    else
+      fvec_store_part(z + s, e, m);
+  }
+  const fvec inv = fvec_splat((float)(1.0 / fvec_sum_double(vs)));
+  int s = 0;
+  for (; s + kVecLanes <= n; s += kVecLanes) fvec_store(z + s, fvec_load(z + s) * inv);
+  for (; s < n; s++) z[s] *= inv[0];
+  std::fill(z + n, z + nk16, 0.f);
+}
+
+// dS[0, n) <- scale p (dS - sum_j p_j dS_j) (dot in double, lanes of one vector in float), zeros after.
+void softmax_backward_tile_row(float* d, const float* p, int n, int nk16, float scale) {
+  double dot = 0;
+  int s = 0;
+  for (; s + kVecLanes <= n; s += kVecLanes) dot += fvec_sum_double(fvec_load(p + s) * fvec_load(d + s));
+  for (; s < n; s++) dot += (double)p[s] * d[s];
+  const fvec vdot = fvec_splat((float)dot), vsc = fvec_splat(scale);
+  s = 0;
+  for (; s + kVecLanes <= n; s += kVecLanes)
+    fvec_store(d + s, vsc * (fvec_load(p + s) * (fvec_load(d + s) - vdot)));
+  for (; s < n; s++) d[s] = scale * (p[s] * (d[s] - (float)dot));
+  std::fill(d + n, d + nk16, 0.f);
+}
+
+// Per-thread tiles, kept between calls (no allocation or zeroing per step): a transposed K or V block
+// [D, T16] and two [kSegQ, T16] tiles. Every entry a product reads is written first.
+struct Scratch {
+  std::vector<float> packed, a, b;
+  static Scratch& get(int T, int D) {
+    static thread_local Scratch s;
+    const size_t np = (size_t)D * round16(T), nt = (size_t)kSegQ * round16(T);
+    if (s.packed.size() < np) s.packed.resize(np);
+    if (s.a.size() < nt) s.a.resize(nt), s.b.resize(nt);
+    return s;
+  }
+};
+
+}  // namespace
+
+void attention_forward_fused(float* out, float* probs, const float* q, const float* k, const float* v,
+                             const int32_t* doc, int B, int T_, int H, int KV, int D) {
+  const int G = H / KV, qs = H * D, ks = KV * D;
+  const float scale = 1.f / std::sqrt((float)D);
+  parallel_blocks((long)B * KV, 1,
+                  [&](long i0, long i1, int) {
+                    Scratch& sc = Scratch::get(T_, D);
+                    std::vector<Seg> segs;
+                    for (long it = i0; it < i1; it++) {
+                      const int b = (int)(it / KV), kh = (int)(it % KV);
+                      const int32_t* drow = doc ? doc + (size_t)b * T_ : nullptr;
+                      const bool masked = row_segments(drow, T_, segs);
+                      for (const Seg& sg : segs) {
+                        const int nq = sg.t1 - sg.t0, nk = sg.t1 - sg.lo, nk16 = round16(nk),
+                                  off = sg.t0 - sg.lo;
+                        const float* kb = k + ((size_t)b * T_ + sg.lo) * ks + kh * D;
+                        const float* vb = v + ((size_t)b * T_ + sg.lo) * ks + kh * D;
+                        pack_transposed(sc.packed.data(), kb, ks, nk, nk16, D);
+                        for (int g = 0; g < G; g++) {
+                          const int h = kh * G + g;
+                          const size_t qoff = ((size_t)b * T_ + sg.t0) * qs + h * D;
+                          float* S = sc.a.data();
+                          seg_rows_dot(q + qoff, qs, sc.packed.data(), nk16, D, scale, S, nq, off);
+                          for (int i = 0; i < nq; i++)
+                            softmax_tile_row(S + (size_t)i * nk16, i + off + 1, nk16,
+                                             masked ? drow + sg.lo : nullptr, masked ? drow[sg.t0 + i] : 0);
+                          seg_rows_combine(S, nk16, vb, ks, nk, D, out + qoff, qs, nq, off, false);
+                          float* P = probs + (((size_t)b * H + h) * T_ + sg.t0) * T_ + sg.lo;
+                          for (int i = 0; i < nq; i++)
+                            std::memcpy(P + (size_t)i * T_, S + (size_t)i * nk16, nk * sizeof(float));
+                        }
+                      }
+                    }
+                  },
+                  4.0 * G * T_ * T_ * D);
+}
+
+void attention_backward_fused(float* dq, float* dk, float* dv, const float* dout, const float* probs,
+                              const float* q, const float* k, const float* v, const int32_t* doc, int B,
+                              int T_, int H, int KV, int D) {
+  const int G = H / KV, qs = H * D, ks = KV * D;
+  const float scale = 1.f / std::sqrt((float)D);
+  parallel_blocks(
+      (long)B * KV, 1,
+      [&](long i0, long i1, int) {
+        Scratch& sc = Scratch::get(T_, D);
+        std::vector<Seg> segs;
+        for (long it = i0; it < i1; it++) {
+          const int b = (int)(it / KV), kh = (int)(it % KV);
+          row_segments(doc ? doc + (size_t)b * T_ : nullptr, T_, segs);
+          for (const Seg& sg : segs) {
+            const int nq = sg.t1 - sg.t0, nk = sg.t1 - sg.lo, nk16 = round16(nk), off = sg.t0 - sg.lo;
+            const size_t koff = ((size_t)b * T_ + sg.lo) * ks + kh * D;
+            pack_transposed(sc.packed.data(), v + koff, ks, nk, nk16, D);
+            for (int g = 0; g < G; g++) {
+              const int h = kh * G + g;
+              const size_t qoff = ((size_t)b * T_ + sg.t0) * qs + h * D;
+              float *P = sc.a.data(), *dS = sc.b.data();
+              const float* Pg = probs + (((size_t)b * H + h) * T_ + sg.t0) * T_ + sg.lo;
+              for (int i = 0; i < nq; i++) {  // zeros past each row's last key, as the forward tile
+                const int n = std::min(nk, i + off + 1);
+                std::memcpy(P + (size_t)i * nk16, Pg + (size_t)i * T_, n * sizeof(float));
+                std::fill(P + (size_t)i * nk16 + n, P + (size_t)(i + 1) * nk16, 0.f);
+              }
+              seg_cols_combine(P, nk16, dout + qoff, qs, nk, D, dv + koff, ks, nq, off);
+              seg_rows_dot(dout + qoff, qs, sc.packed.data(), nk16, D, 1.f, dS, nq, off);
+              for (int i = 0; i < nq; i++)
+                softmax_backward_tile_row(dS + (size_t)i * nk16, P + (size_t)i * nk16, i + off + 1, nk16,
+                                          scale);
+              seg_rows_combine(dS, nk16, k + koff, ks, nk, D, dq + qoff, qs, nq, off, true);
+              seg_cols_combine(dS, nk16, q + qoff, qs, nk, D, dk + koff, ks, nq, off);
+            }
+          }
+        }
+      },
+      8.0 * G * T_ * T_ * D);
+}
+
+}  // namespace tsft
