@@ -89,6 +89,13 @@ bool row_segments(const int32_t* drow, int T, std::vector<Seg>& segs) {
 }
 
 // ---- register tiles ------------------------------------------------------------------------------
+// A loaded vector kept in its register: without this GCC folds the load into each row's FMA, so a
+// tile of M rows reads the vector M times and becomes load-bound.
+TSFT_AVX512 inline __m512 in_register(__m512 x) {
+  asm("" : "+v"(x));
+  return x;
+}
+
 // (A) C[r][16v + c] = alpha sum_d A[r lda + d] Bt[d ldb + 16v + c], r < M, v < NV.
 template <int M, int NV>
 TSFT_AVX512 void tile_rows_dot(const float* A, int lda, const float* Bt, int ldb, int D, float alpha,
@@ -98,7 +105,7 @@ TSFT_AVX512 void tile_rows_dot(const float* A, int lda, const float* Bt, int ldb
     for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
   for (int d = 0; d < D; d++) {
     __m512 b[NV];
-    for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(Bt + (size_t)d * ldb + 16 * v);
+    for (int v = 0; v < NV; v++) b[v] = in_register(_mm512_loadu_ps(Bt + (size_t)d * ldb + 16 * v));
     for (int r = 0; r < M; r++) {
       const __m512 a = _mm512_set1_ps(A[(size_t)r * lda + d]);
       for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
@@ -119,7 +126,7 @@ TSFT_AVX512 void tile_rows_combine(const float* W, int ldw, const float* X, int 
       acc[r][v] = accumulate ? _mm512_loadu_ps(Out + (size_t)r * ldo + 16 * v) : _mm512_setzero_ps();
   for (int j = 0; j < n; j++) {
     __m512 x[NV];
-    for (int v = 0; v < NV; v++) x[v] = _mm512_loadu_ps(X + (size_t)j * ldx + 16 * v);
+    for (int v = 0; v < NV; v++) x[v] = in_register(_mm512_loadu_ps(X + (size_t)j * ldx + 16 * v));
     for (int r = 0; r < M; r++) {
       const __m512 w = _mm512_set1_ps(W[(size_t)r * ldw + j]);
       for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(w, x[v], acc[r][v]);
@@ -138,7 +145,7 @@ TSFT_AVX512 void tile_cols_combine(const float* W, int ldw, const float* Y, int 
     for (int v = 0; v < NV; v++) acc[r][v] = _mm512_loadu_ps(Out + (size_t)r * ldo + 16 * v);
   for (int i = i0; i < n; i++) {
     __m512 y[NV];
-    for (int v = 0; v < NV; v++) y[v] = _mm512_loadu_ps(Y + (size_t)i * ldy + 16 * v);
+    for (int v = 0; v < NV; v++) y[v] = in_register(_mm512_loadu_ps(Y + (size_t)i * ldy + 16 * v));
     for (int r = 0; r < M; r++) {
       const __m512 w = _mm512_set1_ps(W[(size_t)i * ldw + r]);
       for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(w, y[v], acc[r][v]);
@@ -148,7 +155,9 @@ TSFT_AVX512 void tile_cols_combine(const float* W, int ldw, const float* Y, int 
     for (int v = 0; v < NV; v++) _mm512_storeu_ps(Out + (size_t)r * ldo + 16 * v, acc[r][v]);
 }
 
-// Tile dispatch over (M, NV) in [1, 4]^2: table[M - 1][NV - 1].
+// Tile dispatch over M in [1, 12], NV in [1, 4]: table[M - 1][NV - 1]. Tiles hold at most 24
+// accumulators (of 32 registers, next to NV loaded vectors and one broadcast): M = 12 rows when a
+// tile is at most 2 vectors wide (D <= 32), else 6.
 template <template <int, int> class K>
 struct Tiles {
   template <int M, int... NV>
@@ -159,7 +168,7 @@ struct Tiles {
   static constexpr auto table(std::integer_sequence<int, M...>) {
     return std::array{row<M + 1>(std::make_integer_sequence<int, 4>{})...};
   }
-  static constexpr auto all = table(std::make_integer_sequence<int, 4>{});
+  static constexpr auto all = table(std::make_integer_sequence<int, 12>{});
 };
 template <int M, int NV>
 struct RowsDot {
@@ -179,30 +188,36 @@ struct ColsCombine {
 // row's last key (later entries of a row are left for the softmax to zero).
 void seg_rows_dot(const float* A, int lda, const float* Bt, int nk16, int D, float alpha, float* C, int nq,
                   int off) {
-  for (int i = 0; i < nq; i += 4) {
-    const int m = std::min(4, nq - i), jn = std::min(nk16, round16(i + m + off));
+  for (int i = 0; i < nq; i += 6) {
+    const int m = std::min(6, nq - i), jn = std::min(nk16, round16(i + m + off));
     for (int j = 0; j < jn; j += 64)
       Tiles<RowsDot>::all[m - 1][std::min(4, (jn - j) / 16) - 1](A + (size_t)i * lda, lda, Bt + j, nk16, D,
                                                                  alpha, C + (size_t)i * nk16 + j, nk16);
   }
 }
+inline int tile_rows(int width) {  // width: floats of the tile's row
+  return width <= 32 ? 12 : 6;
+}
 // Out[i] (+)= sum_j W[i][j] X[j] for i < nq (W zero past each row's last key).
 void seg_rows_combine(const float* W, int nk16, const float* X, int ldx, int nk, int D, float* Out, int ldo,
                       int nq, int off, bool accumulate) {
-  for (int i = 0; i < nq; i += 4) {
-    const int m = std::min(4, nq - i), n = std::min(nk, i + m + off);
+  const int M = tile_rows(D);
+  for (int i = 0; i < nq; i += M) {
+    const int m = std::min(M, nq - i), n = std::min(nk, i + m + off);
     for (int c = 0; c < D; c += 64)
       Tiles<RowsCombine>::all[m - 1][std::min(4, (D - c) / 16) - 1](
           W + (size_t)i * nk16, nk16, X + c, ldx, n, Out + (size_t)i * ldo + c, ldo, accumulate);
   }
 }
-// Out[j] += sum_i W[i][j] Y[i] for keys j < nk (rows before j - off see no key j).
-void seg_cols_combine(const float* W, int nk16, const float* Y, int ldy, int nk, int D, float* Out, int ldo,
+// Out[j] += sum_i W[i][j] Y[i] for keys j < nk (rows before j - off see no key j); W: leading dim ldw,
+// zero past each row's last key.
+void seg_cols_combine(const float* W, int ldw, const float* Y, int ldy, int nk, int D, float* Out, int ldo,
                       int nq, int off) {
-  for (int j = 0; j < nk; j += 4) {
-    const int m = std::min(4, nk - j), i0 = std::max(0, j - off);
+  const int M = tile_rows(D);
+  for (int j = 0; j < nk; j += M) {
+    const int m = std::min(M, nk - j), i0 = std::max(0, j - off);
     for (int c = 0; c < D; c += 64)
-      Tiles<ColsCombine>::all[m - 1][std::min(4, (D - c) / 16) - 1](W + j, nk16, Y + c, ldy, i0, nq,
+      Tiles<ColsCombine>::all[m - 1][std::min(4, (D - c) / 16) - 1](W + j, ldw, Y + c, ldy, i0, nq,
                                                                     Out + (size_t)j * ldo + c, ldo);
   }
 }
@@ -319,40 +334,37 @@ void attention_backward_fused(float* dq, float* dk, float* dv, const float* dout
                               int T_, int H, int KV, int D) {
   const int G = H / KV, qs = H * D, ks = KV * D;
   const float scale = 1.f / std::sqrt((float)D);
-  parallel_blocks(
-      (long)B * KV, 1,
-      [&](long i0, long i1, int) {
-        Scratch& sc = Scratch::get(T_, D);
-        std::vector<Seg> segs;
-        for (long it = i0; it < i1; it++) {
-          const int b = (int)(it / KV), kh = (int)(it % KV);
-          row_segments(doc ? doc + (size_t)b * T_ : nullptr, T_, segs);
-          for (const Seg& sg : segs) {
-            const int nq = sg.t1 - sg.t0, nk = sg.t1 - sg.lo, nk16 = round16(nk), off = sg.t0 - sg.lo;
-            const size_t koff = ((size_t)b * T_ + sg.lo) * ks + kh * D;
-            pack_transposed(sc.packed.data(), v + koff, ks, nk, nk16, D);
-            for (int g = 0; g < G; g++) {
-              const int h = kh * G + g;
-              const size_t qoff = ((size_t)b * T_ + sg.t0) * qs + h * D;
-              float *P = sc.a.data(), *dS = sc.b.data();
-              const float* Pg = probs + (((size_t)b * H + h) * T_ + sg.t0) * T_ + sg.lo;
-              for (int i = 0; i < nq; i++) {  // zeros past each row's last key, as the forward tile
-                const int n = std::min(nk, i + off + 1);
-                std::memcpy(P + (size_t)i * nk16, Pg + (size_t)i * T_, n * sizeof(float));
-                std::fill(P + (size_t)i * nk16 + n, P + (size_t)(i + 1) * nk16, 0.f);
-              }
-              seg_cols_combine(P, nk16, dout + qoff, qs, nk, D, dv + koff, ks, nq, off);
-              seg_rows_dot(dout + qoff, qs, sc.packed.data(), nk16, D, 1.f, dS, nq, off);
-              for (int i = 0; i < nq; i++)
-                softmax_backward_tile_row(dS + (size_t)i * nk16, P + (size_t)i * nk16, i + off + 1, nk16,
-                                          scale);
-              seg_rows_combine(dS, nk16, k + koff, ks, nk, D, dq + qoff, qs, nq, off, true);
-              seg_cols_combine(dS, nk16, q + qoff, qs, nk, D, dk + koff, ks, nq, off);
-            }
-          }
-        }
-      },
-      8.0 * G * T_ * T_ * D);
+  parallel_blocks((long)B * KV, 1,
+                  [&](long i0, long i1, int) {
+                    Scratch& sc = Scratch::get(T_, D);
+                    std::vector<Seg> segs;
+                    for (long it = i0; it < i1; it++) {
+                      const int b = (int)(it / KV), kh = (int)(it % KV);
+                      row_segments(doc ? doc + (size_t)b * T_ : nullptr, T_, segs);
+                      for (const Seg& sg : segs) {
+                        const int nq = sg.t1 - sg.t0, nk = sg.t1 - sg.lo, nk16 = round16(nk),
+                                  off = sg.t0 - sg.lo;
+                        const size_t koff = ((size_t)b * T_ + sg.lo) * ks + kh * D;
+                        pack_transposed(sc.packed.data(), v + koff, ks, nk, nk16, D);
+                        for (int g = 0; g < G; g++) {
+                          const int h = kh * G + g;
+                          const size_t qoff = ((size_t)b * T_ + sg.t0) * qs + h * D;
+                          // P in place in probs (ld T_): the forward wrote [0, nk) of each row, zeros past
+                          // the diagonal.
+                          float* dS = sc.b.data();
+                          const float* P = probs + (((size_t)b * H + h) * T_ + sg.t0) * T_ + sg.lo;
+                          seg_cols_combine(P, T_, dout + qoff, qs, nk, D, dv + koff, ks, nq, off);
+                          seg_rows_dot(dout + qoff, qs, sc.packed.data(), nk16, D, 1.f, dS, nq, off);
+                          for (int i = 0; i < nq; i++)
+                            softmax_backward_tile_row(dS + (size_t)i * nk16, P + (size_t)i * T_, i + off + 1,
+                                                      nk16, scale);
+                          seg_rows_combine(dS, nk16, k + koff, ks, nk, D, dq + qoff, qs, nq, off, true);
+                          seg_cols_combine(dS, nk16, q + qoff, qs, nk, D, dk + koff, ks, nq, off);
+                        }
+                      }
+                    }
+                  },
+                  8.0 * G * T_ * T_ * D);
 }
 
 }  // namespace tsft
