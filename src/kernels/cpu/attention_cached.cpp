@@ -59,6 +59,19 @@ void cached_heads_scalar(float* o, const float* q, const float* kb, const float*
   }
 }
 
+// o[16 NV] = inv sum_t p[t] v[t][16 NV] (the accumulators stay in registers: NV is a constant).
+template <int NV>
+TSFT_AVX512 void sum_pv(float* o, const float* p, const float* vb, int KVD, int L, __m512 inv) {
+  __m512 acc[NV];
+  for (int v = 0; v < NV; v++) acc[v] = _mm512_setzero_ps();
+  for (int t = 0; t < L; t++) {
+    const __m512 pt = _mm512_set1_ps(p[t]);
+    const float* vv = vb + (size_t)t * KVD;
+    for (int v = 0; v < NV; v++) acc[v] = _mm512_fmadd_ps(pt, _mm512_loadu_ps(vv + 16 * v), acc[v]);
+  }
+  for (int v = 0; v < NV; v++) _mm512_storeu_ps(o + 16 * v, _mm512_mul_ps(acc[v], inv));
+}
+
 // The same on AVX-512 (D a multiple of 16): each key row is read once for the G heads; scores in a
 // [G, last + 1] tile, the vectorised exp, the output accumulated in registers (128 floats at a time).
 TSFT_AVX512 void cached_heads_avx512(float* o, const float* q, const float* kb, const float* vb, int KVD,
@@ -69,7 +82,8 @@ TSFT_AVX512 void cached_heads_avx512(float* o, const float* q, const float* kb, 
     for (int g = 0; g < G; g++) {
       const float* qg = q + (size_t)g * D;
       __m512 acc = _mm512_mul_ps(_mm512_loadu_ps(qg), _mm512_loadu_ps(kv));
-      for (int d = 16; d < D; d += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d), _mm512_loadu_ps(kv + d), acc);
+      for (int d = 16; d < D; d += 16)
+        acc = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d), _mm512_loadu_ps(kv + d), acc);
       sc[(size_t)g * L + s] = _mm512_reduce_add_ps(acc) * scale;
     }
   }
@@ -90,15 +104,14 @@ TSFT_AVX512 void cached_heads_avx512(float* o, const float* q, const float* kb, 
     const __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
     float* og = o + (size_t)g * D;
     for (int c = 0; c < D; c += 128) {
-      const int nv = std::min(8, (D - c) / 16);
-      __m512 acc[8];
-      for (int v = 0; v < nv; v++) acc[v] = _mm512_setzero_ps();
-      for (int t = 0; t < L; t++) {
-        const __m512 p = _mm512_set1_ps(z[t]);
-        const float* vv = vb + (size_t)t * KVD + c;
-        for (int v = 0; v < nv; v++) acc[v] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vv + 16 * v), acc[v]);
+      switch (std::min(8, (D - c) / 16)) {
+#define TSFT_PV(NV)                             \
+  case NV:                                      \
+    sum_pv<NV>(og + c, z, vb + c, KVD, L, inv); \
+    break;
+        TSFT_PV(1) TSFT_PV(2) TSFT_PV(3) TSFT_PV(4) TSFT_PV(5) TSFT_PV(6) TSFT_PV(7) TSFT_PV(8)
+#undef TSFT_PV
       }
-      for (int v = 0; v < nv; v++) _mm512_storeu_ps(og + c + 16 * v, _mm512_mul_ps(acc[v], inv));
     }
   }
 }
@@ -124,7 +137,8 @@ void attention_cached_forward(float* out, const float* q, const float* kc, const
         for (long i = i0; i < i1; i++) {
           const long n = i / KV;
           const int kh = (int)(i % KV), b = (int)(n / T_);
-          const size_t base = (size_t)slot[b] * P * KVD + (size_t)kh * D, qo = (n * (size_t)H + (size_t)kh * G) * D;
+          const size_t base = (size_t)slot[b] * P * KVD + (size_t)kh * D,
+                       qo = (n * (size_t)H + (size_t)kh * G) * D;
           heads(out + qo, q + qo, kc + base, vc + base, KVD, pos[n], D, G, scale, sc.data());
         }
       },
