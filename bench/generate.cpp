@@ -4,6 +4,7 @@
 // Prints one JSON line (best and median over `reps` calls after one warm-up call).
 //   bench_generate [--d 256] [--layers 4] [--heads 4] [--mlp 688] [--vocab 512] [--batch 16]
 //                  [--prompt 32] [--new 64] [--reps 3] [--threads 2] [--device cpu] [--precision fp32]
+//                  [--kv-heads H]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,7 +21,7 @@
 using namespace tsft;
 
 int main(int argc, char** argv) {
-  int C = 256, L = 4, H = 4, F = 688, V = 512, B = 16, P = 32, NEW = 64, reps = 3, threads = 2;
+  int C = 256, L = 4, H = 4, F = 688, V = 512, B = 16, P = 32, NEW = 64, reps = 3, threads = 2, KVH = 0;
   EngineSpec spec;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
     else if (k == "--d") C = v;
     else if (k == "--layers") L = v;
     else if (k == "--heads") H = v;
+    else if (k == "--kv-heads") KVH = v;
     else if (k == "--mlp") F = v;
     else if (k == "--vocab") V = v;
     else if (k == "--batch") B = v;
@@ -43,7 +45,7 @@ int main(int argc, char** argv) {
     }
   }
   kernels_init_threads(threads);
-  Model host = model_create(config_make("llama", V, C, F, L, H, H, C / H, 2048));
+  Model host = model_create(config_make("llama", V, C, F, L, H, KVH > 0 ? KVH : H, C / H, 2048));
   model_init_weights(host, 1234);
   std::unique_ptr<Engine> eng = engine_create(spec, std::move(host));
   std::vector<std::vector<int32_t>> prompts(B, std::vector<int32_t>(P));

@@ -11,7 +11,11 @@
 //     through a bf16 copy cached by the GemmOps and refreshed after each optimizer step or host
 //     write) with fp32 accumulation and fp32 outputs (GemmKind::dnnl_bf16);
 //   - embedding, RMSNorm, RoPE, softmax, SwiGLU, the residual stream, cross-entropy and the attention
-//     core stay fp32 (the attention core's GEMMs are activation x activation: oneDNN fp32 here).
+//     core stay fp32.
+// Attention core (both engines): on AVX-512 CPUs with a head size that is a multiple of 16, the fused
+// kernel (kernels/cpu/attention_fused.cpp: register tiles, query blocks cut at document starts, no GEMM
+// calls); otherwise the block GEMMs on `att` (oneDNN fp32). Both are fp32 with a different summation
+// order than the reference, within the same order-free bounds (tests/kernels/test_attention_numerics).
 #include <memory>
 
 #include "kernels/cpu/gemm_ops.hpp"
