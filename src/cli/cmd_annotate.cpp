@@ -11,13 +11,19 @@ int run(const tsft::annotate::AnnotateConfig& c) {
   auto s = tsft::annotate::annotate_run(c);
   int64_t errors = s["not_annotated"]["endpoint_error"];
   fmt::print(
-      "{} problems: {} accepted, {} rejected, {} without a reference solution, {} endpoint errors{}; "
+      "{} problems: {} accepted, {} rejected, {} without a reference solution, {} endpoint errors; "
       "tokens {} in / {} out -> {}/summary.json\n",
       s["problems"].get<int64_t>(), s["accepted"].get<int64_t>(), s["rejected"]["total"].get<int64_t>(),
       s["not_annotated"]["no_reference_solution"].get<int64_t>(), errors,
-      errors ? " (reasons in errors.jsonl; rerun to retry them)" : "", s["tokens"]["prompt"].get<int64_t>(),
-      s["tokens"]["completion"].get<int64_t>(), c.out_dir);
-  return 0;
+      s["tokens"]["prompt"].get<int64_t>(), s["tokens"]["completion"].get<int64_t>(), c.out_dir);
+  // A rejection is an outcome (exit 0); a problem left unannotated by the endpoint is unfinished work, so
+  // say so in the exit code (as tsft eval --endpoint does), so a script does not train on a partial set.
+  if (errors == 0) return 0;
+  fmt::print(stderr,
+             "{} problems not annotated because of endpoint errors (reasons in {}/errors.jsonl); run the "
+             "same command again to retry them\n",
+             errors, c.out_dir);
+  return 1;
 }
 }  // namespace
 
