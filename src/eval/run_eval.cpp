@@ -291,10 +291,10 @@ json eval_fingerprint(const EvalConfig& cfg) {
              {"chat_template", cfg.chat_template},
              {"system", cfg.system},
              {"max_new_tokens", cfg.max_new_tokens}};
-  if (cfg.endpoint.empty()) fp["engine"] = cfg.engine.name();
+  if (cfg.endpoint.url.empty()) fp["engine"] = cfg.engine.name();
   if (!cfg.adapter_dir.empty())
     fp["adapter"] = {{"dir", cfg.adapter_dir}, {"files", dir_files(cfg.adapter_dir)}};
-  if (!cfg.endpoint.empty()) fp["endpoint"] = {{"url", cfg.endpoint}, {"model", cfg.endpoint_model}};
+  if (!cfg.endpoint.url.empty()) fp["endpoint"] = {{"url", cfg.endpoint.url}, {"model", cfg.endpoint.model}};
   return fp;
 }
 
@@ -380,7 +380,7 @@ EvalSummary eval_run(const EvalConfig& cfg) {
              todo.size(), failed.size());
 
   EvalSummary sum;
-  std::string model_name = cfg.endpoint.empty() ? cfg.model_dir : cfg.endpoint_model;
+  std::string model_name = cfg.endpoint.url.empty() ? cfg.model_dir : cfg.endpoint.model;
   if (!todo.empty()) {
     std::unique_ptr<GenSource> src = gen_source_make(cfg);
     model_name = src->model_name();
@@ -437,8 +437,8 @@ EvalSummary eval_run(const EvalConfig& cfg) {
               {"prompt_tokens", sum.prompt_tokens},
               {"seconds", sum.seconds},
               {"new_tokens_per_s", sum.new_tokens_per_s}};
-  if (!cfg.endpoint.empty())
-    gen["endpoint"] = {{"url", cfg.endpoint},
+  if (!cfg.endpoint.url.empty())
+    gen["endpoint"] = {{"url", cfg.endpoint.url},
                        {"requests", sum.requests},
                        {"retries", sum.retries},
                        {"failed_not_graded", sum.failed}};
