@@ -41,19 +41,8 @@ struct Ctx {
 };
 
 net::ChatClientConfig client_config(const AnnotateConfig& c) {
-  TSFT_USAGE_CHECK(!c.endpoint.empty() && !c.model.empty(), "annotate needs --endpoint URL and --model NAME");
-  TSFT_USAGE_CHECK(c.concurrency >= 1 && c.retries >= 0 && c.top_k >= 1,
-                   "--concurrency and --top-k must be >= 1, --retries >= 0");
-  net::ChatClientConfig k;
-  k.base_url = c.endpoint;
-  k.model = c.model;
-  k.api_key = net::api_key_from_env(c.api_key_env);
-  k.concurrency = c.concurrency;
-  k.max_retries = c.http_retries;
-  k.timeout_s = c.timeout_s;
-  k.backoff_s = c.backoff_s;
-  k.params = {{"max_tokens", c.max_tokens}, {"temperature", c.temperature}};
-  return k;
+  TSFT_USAGE_CHECK(c.retries >= 0 && c.top_k >= 1, "--top-k must be >= 1, --retries >= 0");
+  return net::chat_client_config(c.teacher, {{"max_tokens", c.max_tokens}, {"temperature", c.temperature}});
 }
 
 std::vector<Job> make_jobs(const AnnotateConfig& cfg, const MathCatalog& cat, const PromptTemplate& prompt) {
@@ -73,8 +62,8 @@ std::vector<Job> make_jobs(const AnnotateConfig& cfg, const MathCatalog& cat, co
                                           {"solution", ref},
                                           {"answer", j.problem.answer},
                                           {"theorems", prompt_theorem_list(cat, cand)}});
-    j.key = hash_hex(cfg.model + '\0' + cat.hash + '\0' + prompt.hash + '\0' + j.messages.dump() + '\0' +
-                     j.problem.answer);
+    j.key = hash_hex(cfg.teacher.model + '\0' + cat.hash + '\0' + prompt.hash + '\0' + j.messages.dump() +
+                     '\0' + j.problem.answer);
     jobs.push_back(std::move(j));
   }
   return jobs;
@@ -186,7 +175,8 @@ void run_pending(const std::vector<const Job*>& pending, const std::map<std::str
     }
   };
   std::vector<std::thread> th;
-  for (int k = 0; k < std::min<int>(ctx.cfg.concurrency, (int)pending.size()); k++) th.emplace_back(worker);
+  for (int k = 0; k < std::min<int>(ctx.cfg.teacher.concurrency, (int)pending.size()); k++)
+    th.emplace_back(worker);
   for (auto& t : th) t.join();
   if (failure) std::rethrow_exception(failure);
   if (!ctx.cfg.quiet) prog.finish(progress_extra(ctx));
@@ -224,12 +214,12 @@ json annotate_run(const AnnotateConfig& cfg) {
   }
   if (!cfg.quiet)
     log_info("{} problems: {} cached, {} to annotate with {} at {}", jobs.size(),
-             jobs.size() - pending.size(), pending.size(), cfg.model, cfg.endpoint);
+             jobs.size() - pending.size(), pending.size(), cfg.teacher.model, cfg.teacher.url);
   run_pending(pending, resume, ctx, log, done, failed);
   ctx.totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   json prov = {
-      {"teacher", cfg.model},
-      {"endpoint", cfg.endpoint},
+      {"teacher", cfg.teacher.model},
+      {"endpoint", cfg.teacher.url},
       {"data", cfg.data},
       {"format", cfg.format},
       {"catalog", {{"path", cfg.catalog_path}, {"hash", cat.hash}, {"theorems", cat.theorems.size()}}},

@@ -30,17 +30,27 @@
 #include <string>
 
 #include "data/problem.hpp"
+#include "net/openai_client.hpp"
 
 namespace tsft::annotate {
 
+// The teacher's defaults: the client's, but 4 problems in flight and 300 s per request.
+inline net::EndpointOptions annotate_teacher_defaults() {
+  net::EndpointOptions o;
+  o.concurrency = 4;
+  o.timeout_s = 300;
+  return o;
+}
+
 struct AnnotateConfig {
   std::string data, format, out_dir;
-  std::string endpoint, model, api_key_env;  // the teacher
-  std::string prompt_path, catalog_path;     // "" = the defaults under data/
-  int top_k = 8;                             // candidate theorems per problem
-  int retries = 2;                           // re-asks after a failed validation
-  int concurrency = 4, http_retries = 6;
-  double timeout_s = 300, backoff_s = 1.0, rate = 0;  // rate: requests per second (0 = no limit)
+  // The teacher (--endpoint, --model, ...): concurrency = problems in flight, each asking one request at
+  // a time; max_retries = --http-retries (transport), unlike `retries` below (validation re-asks).
+  net::EndpointOptions teacher = annotate_teacher_defaults();
+  double rate = 0;                        // requests per second (0 = no limit)
+  std::string prompt_path, catalog_path;  // "" = the defaults under data/
+  int top_k = 8;                          // candidate theorems per problem
+  int retries = 2;                        // re-asks after a failed validation
   int max_tokens = 1024;
   double temperature = 0;
   int64_t limit = 0;  // first N problems (0 = all)

@@ -4,6 +4,7 @@
 
 #include "annotate/annotate.hpp"
 #include "cli/command.hpp"
+#include "cli/endpoint_options.hpp"
 #include "data/adapters.hpp"
 
 namespace {
@@ -11,13 +12,19 @@ int run(const tsft::annotate::AnnotateConfig& c) {
   auto s = tsft::annotate::annotate_run(c);
   int64_t errors = s["not_annotated"]["endpoint_error"];
   fmt::print(
-      "{} problems: {} accepted, {} rejected, {} without a reference solution, {} endpoint errors{}; "
+      "{} problems: {} accepted, {} rejected, {} without a reference solution, {} endpoint errors; "
       "tokens {} in / {} out -> {}/summary.json\n",
       s["problems"].get<int64_t>(), s["accepted"].get<int64_t>(), s["rejected"]["total"].get<int64_t>(),
       s["not_annotated"]["no_reference_solution"].get<int64_t>(), errors,
-      errors ? " (reasons in errors.jsonl; rerun to retry them)" : "", s["tokens"]["prompt"].get<int64_t>(),
-      s["tokens"]["completion"].get<int64_t>(), c.out_dir);
-  return 0;
+      s["tokens"]["prompt"].get<int64_t>(), s["tokens"]["completion"].get<int64_t>(), c.out_dir);
+  // A rejection is an outcome (exit 0); a problem left unannotated by the endpoint is unfinished work, so
+  // say so in the exit code (as tsft eval --endpoint does), so a script does not train on a partial set.
+  if (errors == 0) return 0;
+  fmt::print(stderr,
+             "{} problems not annotated because of endpoint errors (reasons in {}/errors.jsonl); run the "
+             "same command again to retry them\n",
+             errors, c.out_dir);
+  return 1;
 }
 }  // namespace
 
@@ -29,25 +36,19 @@ TSFT_COMMAND(
       app.add_option("--format", c->format, "dataset format")
           ->required()
           ->check(CLI::IsMember(tsft::data::adapter_formats()));
-      app.add_option("--endpoint", c->endpoint,
+      app.add_option("--endpoint", c->teacher.url,
                      "teacher: OpenAI-compatible URL (e.g. http://127.0.0.1:8000/v1)")
           ->required();
-      app.add_option("--model", c->model, "teacher: the served model's name")->required();
+      app.add_option("--model", c->teacher.model, "teacher: the served model's name")->required();
       app.add_option("--out", c->out_dir, "output directory")->required();
-      app.add_option("--api-key-env", c->api_key_env, "environment variable holding the API key");
+      tsft::cli::add_endpoint_options(app, c->teacher, "--http-retries");
+      app.add_option("--rate", c->rate, "at most this many requests per second (0 = no limit)")
+          ->capture_default_str();
       app.add_option("--prompt", c->prompt_path, "prompt template TOML (default data/annotate/prompt.toml)");
       app.add_option("--catalog", c->catalog_path,
                      "theorem catalog TOML file or dir (default data/catalog/competition_math.toml)");
       app.add_option("--top-k", c->top_k, "candidate theorems per problem")->capture_default_str();
       app.add_option("--retries", c->retries, "re-asks after a failed validation")->capture_default_str();
-      app.add_option("--concurrency", c->concurrency, "problems in flight")->capture_default_str();
-      app.add_option("--rate", c->rate, "at most this many requests per second (0 = no limit)")
-          ->capture_default_str();
-      app.add_option("--timeout", c->timeout_s, "seconds per request")->capture_default_str();
-      app.add_option("--http-retries", c->http_retries, "retries on 429/5xx/connection errors/timeouts")
-          ->capture_default_str();
-      app.add_option("--backoff", c->backoff_s, "first retry delay, doubling (Retry-After honoured)")
-          ->capture_default_str();
       app.add_option("--max-tokens", c->max_tokens, "teacher completion budget")->capture_default_str();
       app.add_option("--temperature", c->temperature, "teacher temperature")->capture_default_str();
       app.add_option("--limit", c->limit, "first N problems (0 = all)");

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "cli/command.hpp"
+#include "cli/endpoint_options.hpp"
 #include "cli/engine_options.hpp"
 #include "core/error.hpp"
 #include "data/adapters.hpp"
@@ -12,14 +13,14 @@
 namespace {
 int run(tsft::eval::EvalConfig c, const std::string& shard, bool chunk_given) {
   TSFT_USAGE_CHECK(c.chunk > 0, "--chunk must be positive (got {})", c.chunk);
-  if (!c.endpoint.empty()) {  // --model names the served model; there is no local directory
+  if (!c.endpoint.url.empty()) {  // --model names the served model; there is no local directory
     TSFT_USAGE_CHECK(c.adapter_dir.empty(),
                      "--adapter applies to a local model, not to --endpoint "
                      "(serve the adapter with tsft serve --adapter)");
-    c.endpoint_model = c.model_dir;
+    c.endpoint.model = c.model_dir;
     c.model_dir.clear();
     // Results are appended per chunk: keep chunks a few rounds of requests, so a kill loses little.
-    if (!chunk_given) c.chunk = std::max(8, 4 * c.concurrency);
+    if (!chunk_given) c.chunk = std::max(8, 4 * c.endpoint.concurrency);
   }
   if (!shard.empty()) {
     size_t s = shard.find('/');
@@ -54,17 +55,9 @@ TSFT_COMMAND(
       auto shard = std::make_shared<std::string>();
       app.add_option("--model", c->model_dir, "HF model directory (with --endpoint: the served model's name)")
           ->required();
-      app.add_option("--endpoint", c->endpoint,
+      app.add_option("--endpoint", c->endpoint.url,
                      "generate through an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1) instead");
-      app.add_option("--api-key-env", c->api_key_env, "--endpoint: environment variable holding the API key");
-      app.add_option("--concurrency", c->concurrency, "--endpoint: requests in flight")
-          ->capture_default_str();
-      app.add_option("--timeout", c->timeout_s, "--endpoint: seconds per request")->capture_default_str();
-      app.add_option("--retries", c->max_retries, "--endpoint: retries on 429/5xx/connection errors/timeouts")
-          ->capture_default_str();
-      app.add_option("--backoff", c->backoff_s,
-                     "--endpoint: first retry delay, doubling (Retry-After honoured)")
-          ->capture_default_str();
+      tsft::cli::add_endpoint_options(app, c->endpoint, "--retries");
       app.add_option("--data", c->data, "problem JSONL files or directories (tsft gen output)")->required();
       app.add_option("--format", c->format,
                      "--data holds a public dataset in this adapter format (as tsft convert reads it)")

@@ -30,26 +30,30 @@ bool blank(std::string_view s) {
   return s.find_first_not_of(" \t\r") == std::string_view::npos;
 }
 
-// fn(text, line, terminated) for every non-blank line; `terminated` is false only for a last line that
-// lacks its '\n' (getline sets eof exactly then).
-void each_line(std::istream& in, const std::function<void(std::string_view, size_t, bool)>& fn) {
+// fn(text, line, terminated) for every non-blank line until fn returns false; `terminated` is false only
+// for a last line that lacks its '\n' (getline sets eof exactly then).
+void each_line(std::istream& in, const std::function<bool(std::string_view, size_t, bool)>& fn) {
   std::string line;
   for (size_t no = 1; std::getline(in, line); ++no) {
     if (blank(line)) continue;
     std::string_view text = line;
     if (text.back() == '\r') text.remove_suffix(1);
-    fn(text, no, !in.eof());
+    if (!fn(text, no, !in.eof())) return;
   }
 }
 }  // namespace
 
 void jsonl_for_each_line(std::istream& in, const std::function<void(std::string_view, size_t)>& fn) {
-  each_line(in, [&](std::string_view text, size_t no, bool) { fn(text, no); });
+  each_line(in, [&](std::string_view text, size_t no, bool) {
+    fn(text, no);
+    return true;
+  });
 }
 
 bool jsonl_for_each(std::istream& in, const std::string& source, const std::function<void(JsonlRecord&)>& fn,
                     const JsonlOptions& opt) {
   bool torn = false;
+  size_t records = 0;
   each_line(in, [&](std::string_view text, size_t no, bool terminated) {
     JsonlRecord rec;
     rec.text = text;
@@ -60,11 +64,12 @@ bool jsonl_for_each(std::istream& in, const std::string& source, const std::func
     } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
       if (!terminated && opt.tail == JsonlTail::kDropTorn) {
         torn = true;
-        return;
+        return false;
       }
       TSFT_FAIL("{}: invalid JSON ({})", rec.where(), e.what());
     }
     fn(rec);
+    return opt.max_records == 0 || ++records < opt.max_records;
   });
   return torn;
 }

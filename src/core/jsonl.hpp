@@ -23,6 +23,7 @@ enum class JsonlTail {
 struct JsonlOptions {
   JsonlTail tail = JsonlTail::kStrict;
   bool missing_ok = false;  // a missing file reads as empty instead of an error
+  size_t max_records = 0;   // stop after this many records, the rest unread (0 = all; e.g. --limit)
 };
 
 // One parsed line. `text` is the raw line (without '\n' and a trailing '\r').

@@ -1,8 +1,5 @@
 // Endpoint generation for tsft eval --endpoint: the same conversations sent to an OpenAI-compatible
 // /v1/chat/completions (greedy: temperature 0), concurrently, with retries (src/net/openai_client).
-#include <cstdlib>
-
-#include "core/error.hpp"
 #include "eval/gen_source.hpp"
 #include "net/openai_client.hpp"
 
@@ -11,16 +8,9 @@ namespace tsft::eval {
 namespace {
 class EndpointSource : public GenSource {
  public:
-  explicit EndpointSource(const EvalConfig& cfg) : cfg_(cfg) {
-    TSFT_USAGE_CHECK(!cfg.endpoint_model.empty(), "--endpoint needs --model NAME (the served model's id)");
-    c_.base_url = cfg.endpoint;
-    c_.model = cfg.endpoint_model;
-    c_.api_key = net::api_key_from_env(cfg.api_key_env);
-    c_.concurrency = cfg.concurrency;
-    c_.timeout_s = cfg.timeout_s;
-    c_.max_retries = cfg.max_retries;
-    c_.backoff_s = cfg.backoff_s;
-    c_.params = {{"max_tokens", cfg.max_new_tokens}, {"temperature", 0}};
+  explicit EndpointSource(const EvalConfig& cfg)
+      : cfg_(cfg),
+        c_(net::chat_client_config(cfg.endpoint, {{"max_tokens", cfg.max_new_tokens}, {"temperature", 0}})) {
     c_.keep_failures = true;  // one lost request is one ungraded item, not a lost chunk
   }
 
@@ -44,7 +34,7 @@ class EndpointSource : public GenSource {
     return out;
   }
 
-  std::string model_name() const override { return cfg_.endpoint_model; }
+  std::string model_name() const override { return cfg_.endpoint.model; }
 
  private:
   EvalConfig cfg_;

@@ -63,7 +63,7 @@ std::unique_ptr<GenSource> gen_source_local(const EvalConfig& cfg) {
 }
 
 std::unique_ptr<GenSource> gen_source_make(const EvalConfig& cfg) {
-  return cfg.endpoint.empty() ? gen_source_local(cfg) : gen_source_endpoint(cfg);
+  return cfg.endpoint.url.empty() ? gen_source_local(cfg) : gen_source_endpoint(cfg);
 }
 
 }  // namespace tsft::eval

@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/jsonl.hpp"
 #include "core/progress.hpp"
 #include "data/adapters.hpp"
 #include "data/problem.hpp"
@@ -62,18 +63,11 @@ ItemResult item_from_json(const json& j, const std::string& where) {
 }
 
 std::vector<ItemResult> eval_read_results(const std::string& path) {
+  // Appended per chunk: a run killed mid-append leaves a torn last line, dropped here (and redone on
+  // resume). No file yet: no results.
   std::vector<ItemResult> out;
-  std::ifstream in(path);
-  std::string line;
-  size_t no = 0;
-  while (std::getline(in, line)) {
-    no++;
-    if (line.empty()) continue;
-    try {
-      out.push_back(item_from_json(json::parse(line), fmt::format("{}:{}", path, no)));
-    } catch (const json::parse_error&) {  // a torn last line after a crash: redone on resume
-    }
-  }
+  jsonl_for_each(path, [&](JsonlRecord& r) { out.push_back(item_from_json(r.value, r.where())); },
+                 {JsonlTail::kDropTorn, true});
   return out;
 }
 
@@ -153,26 +147,12 @@ void read_adapter_file(const EvalConfig& cfg, const std::string& f, std::vector<
     out.push_back(pending_from_json(data::problem_to_json(problems[i]), fmt::format("{}: record {}", f, i)));
 }
 
+// Problem JSONL (written atomically: strict to the last line); --limit: the first N records, the rest unread.
 void read_problem_file(const EvalConfig& cfg, const std::string& f, std::vector<Pending>& out) {
-  std::ifstream in(f);
-  TSFT_CHECK(in, "{}: cannot open problems file", f);
-  std::string line;
-  size_t no = 0;
-  int64_t taken = 0;
-  while (std::getline(in, line)) {
-    no++;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (cfg.limit > 0 && taken >= cfg.limit) break;
-    std::string where = fmt::format("{}:{}", f, no);
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
-      TSFT_FAIL("{}: invalid JSON ({})", where, e.what());
-    }
-    out.push_back(pending_from_json(j, where));
-    taken++;
-  }
+  JsonlOptions opt;
+  opt.max_records = cfg.limit > 0 ? (size_t)cfg.limit : 0;
+  jsonl_for_each(
+      f, [&](JsonlRecord& r) { out.push_back(pending_from_json(r.value, r.where())); }, opt);
 }
 
 std::vector<Pending> read_problems(const EvalConfig& cfg) {
@@ -291,10 +271,10 @@ json eval_fingerprint(const EvalConfig& cfg) {
              {"chat_template", cfg.chat_template},
              {"system", cfg.system},
              {"max_new_tokens", cfg.max_new_tokens}};
-  if (cfg.endpoint.empty()) fp["engine"] = cfg.engine.name();
+  if (cfg.endpoint.url.empty()) fp["engine"] = cfg.engine.name();
   if (!cfg.adapter_dir.empty())
     fp["adapter"] = {{"dir", cfg.adapter_dir}, {"files", dir_files(cfg.adapter_dir)}};
-  if (!cfg.endpoint.empty()) fp["endpoint"] = {{"url", cfg.endpoint}, {"model", cfg.endpoint_model}};
+  if (!cfg.endpoint.url.empty()) fp["endpoint"] = {{"url", cfg.endpoint.url}, {"model", cfg.endpoint.model}};
   return fp;
 }
 
@@ -302,13 +282,15 @@ json eval_fingerprint(const EvalConfig& cfg) {
 // {"id", "split", "error"} per line, rewritten atomically after every chunk. A rerun asks them again.
 namespace {
 std::map<std::string, json> read_failed(const std::string& path) {
+  // Rewritten atomically, so never torn by this program; a torn last line (as before the shared reader)
+  // only loses the note that its item failed last time: the item is asked again either way.
   std::map<std::string, json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains("id") && j["id"].is_string()) out[j["id"]] = j;
-  }
+  jsonl_for_each(path,
+                 [&](JsonlRecord& r) {
+                   std::string id = r.str("id");
+                   out[id] = std::move(r.value);
+                 },
+                 {JsonlTail::kDropTorn, true});
   return out;
 }
 
@@ -380,7 +362,7 @@ EvalSummary eval_run(const EvalConfig& cfg) {
              todo.size(), failed.size());
 
   EvalSummary sum;
-  std::string model_name = cfg.endpoint.empty() ? cfg.model_dir : cfg.endpoint_model;
+  std::string model_name = cfg.endpoint.url.empty() ? cfg.model_dir : cfg.endpoint.model;
   if (!todo.empty()) {
     std::unique_ptr<GenSource> src = gen_source_make(cfg);
     model_name = src->model_name();
@@ -437,8 +419,8 @@ EvalSummary eval_run(const EvalConfig& cfg) {
               {"prompt_tokens", sum.prompt_tokens},
               {"seconds", sum.seconds},
               {"new_tokens_per_s", sum.new_tokens_per_s}};
-  if (!cfg.endpoint.empty())
-    gen["endpoint"] = {{"url", cfg.endpoint},
+  if (!cfg.endpoint.url.empty())
+    gen["endpoint"] = {{"url", cfg.endpoint.url},
                        {"requests", sum.requests},
                        {"retries", sum.retries},
                        {"failed_not_graded", sum.failed}};

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "model/engine.hpp"
+#include "net/openai_client.hpp"
 
 namespace tsft::eval {
 
@@ -27,10 +28,9 @@ struct EvalConfig {
   int max_new_tokens = 256, batch = 16, threads = 0, chunk = 256;
   bool quiet = false;
   EngineSpec engine;  // --device / --precision
-  // --endpoint: generation goes to an OpenAI-compatible server (model_dir unused); see gen_source.hpp.
-  std::string endpoint, endpoint_model, api_key_env;
-  int concurrency = 8, max_retries = 6;
-  double timeout_s = 600, backoff_s = 1.0;
+  // endpoint.url set (--endpoint): generation goes to an OpenAI-compatible server (model_dir unused);
+  // see gen_source.hpp.
+  net::EndpointOptions endpoint;
 };
 
 // One graded item (a line of results.jsonl).

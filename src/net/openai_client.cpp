@@ -23,6 +23,24 @@ std::string api_key_from_env(const std::string& var) {
   return k;
 }
 
+ChatClientConfig chat_client_config(const EndpointOptions& o, json params) {
+  TSFT_USAGE_CHECK(!o.url.empty() && !o.model.empty(),
+                   "an endpoint needs --endpoint URL and --model NAME (the served model's id)");
+  TSFT_USAGE_CHECK(o.concurrency >= 1 && o.max_retries >= 0,
+                   "endpoint: --concurrency must be >= 1 (got {}) and the HTTP retries >= 0 (got {})",
+                   o.concurrency, o.max_retries);
+  ChatClientConfig c;
+  c.base_url = o.url;
+  c.model = o.model;
+  c.api_key = api_key_from_env(o.api_key_env);
+  c.concurrency = o.concurrency;
+  c.max_retries = o.max_retries;
+  c.timeout_s = o.timeout_s;
+  c.backoff_s = o.backoff_s;
+  c.params = std::move(params);
+  return c;
+}
+
 std::string openai_base_url(const std::string& url) {
   std::string u = url;
   while (!u.empty() && u.back() == '/') u.pop_back();

@@ -14,11 +14,24 @@
 
 namespace tsft::net {
 
+// What a user says about an endpoint, shared by `tsft eval --endpoint` and `tsft annotate` (their
+// configs embed it; cli/endpoint_options.hpp registers the flags). The defaults here are the client's;
+// a command may start from its own (annotate's teacher: 4 in flight, 300 s).
+struct EndpointOptions {
+  std::string url;          // --endpoint: "" = no endpoint (tsft eval generates locally)
+  std::string model;        // the served model's name
+  std::string api_key_env;  // --api-key-env: the variable holding the key ("" = no key)
+  int concurrency = 8;      // requests in flight
+  int max_retries = 6;      // on 429 / 5xx / connection errors / timeouts
+  double timeout_s = 600;   // per request
+  double backoff_s = 1.0;   // first retry delay, doubling
+};
+
 struct ChatClientConfig {
   std::string base_url;  // ".../v1" (added when missing)
   std::string model, api_key;
-  int concurrency = 8, max_retries = 6;
-  double timeout_s = 600, backoff_s = 1.0, backoff_max_s = 30;
+  int concurrency = EndpointOptions{}.concurrency, max_retries = EndpointOptions{}.max_retries;
+  double timeout_s = EndpointOptions{}.timeout_s, backoff_s = EndpointOptions{}.backoff_s, backoff_max_s = 30;
   nlohmann::json params = nlohmann::json::object();  // merged into each body: max_tokens, temperature, ...
   // chat_complete_all: an item that fails for good gets its reason in ChatResult::error and the others go
   // on (instead of one failure aborting the batch). 401 / 403 / 404 (key, permission, model name) still
@@ -49,6 +62,10 @@ struct ChatStats {
 // The key held in environment variable `var` (--api-key-env); "" when `var` is empty. A variable that is
 // named but unset or empty is a usage error (a silent "" would surface later as a confusing 401).
 std::string api_key_from_env(const std::string& var);
+
+// The client for endpoint `o` (the key read from o.api_key_env), `params` merged into every request body.
+// Usage errors: no URL or model, concurrency < 1, retries < 0.
+ChatClientConfig chat_client_config(const EndpointOptions& o, nlohmann::json params);
 
 // "http://h:p", "http://h:p/", "http://h:p/v1" -> "http://h:p/v1"
 std::string openai_base_url(const std::string& url);

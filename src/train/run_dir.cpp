@@ -28,9 +28,9 @@ std::string stage_tokenizer(const std::string& tok_path, const std::string& out_
   for (auto& [name, text] : files)
     same = same && fs::exists(dst + "/" + name) && fs_read_text(dst + "/" + name) == text;
   if (same) return dst;
-  std::string tmp = fs_make_temp_dir(dst);
-  for (auto& [name, text] : files) fs_write_atomic((fs::path(tmp) / name).string(), text);
-  fs_commit_dir(tmp, dst);
+  fs_write_dir(dst, [&](const std::string& tmp) {
+    for (auto& [name, text] : files) fs_write_atomic((fs::path(tmp) / name).string(), text);
+  });
   return dst;
 }
 

@@ -153,17 +153,11 @@ Model download_finite(const Engine& e, int64_t step, const std::string& out_dir)
 void save_checkpoint(Engine& e, const Optimizer& opt, const json& state, const std::string& dir,
                      const std::string& tok_dir, const TrainConfig& cfg) {
   Model host = download_finite(e, state.at("step").get<int64_t>(), fs::path(dir).parent_path().string());
-  std::string tmp = fs_make_temp_dir(dir);
-  try {
+  fs_write_dir(dir, [&](const std::string& tmp) {
     write_model_files(host, tmp, tok_dir, "float32", cfg);  // fp32 master weights: resume is exact
     opt.save(e, (fs::path(tmp) / "optimizer.safetensors").string());
     fs_write_atomic((fs::path(tmp) / "trainer_state.json").string(), state.dump(2) + "\n");
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    throw;
-  }
-  fs_commit_dir(tmp, dir);
+  });
 }
 
 // Packed rows of one data file (raw text for pre-training, chat/prompt-completion JSONL for SFT).

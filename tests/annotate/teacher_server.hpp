@@ -5,7 +5,7 @@
 //   map         a Map value found nowhere    fixed       wrong first, valid once re-asked
 //   timeout     first request outlasts the client's timeout, then valid
 //   ratelimit   first request 429 (Retry-After 0), then valid
-//   down        HTTP 500 every time
+//   down        HTTP 500 while `down` is set (the default), else valid
 //   reaskdown   wrong first; a re-ask gets HTTP 500 while `reask_down` is set, else valid
 //   gone        HTTP 404 (as for an unknown model name)
 // Every response can be delayed by `delay_s`. The requests it received are kept (per case) for checks.
@@ -52,7 +52,7 @@ struct TeacherServer {
   std::thread th;
   int port = 0;
   double delay_s = 0, timeout_sleep_s = 1.5;
-  std::atomic<bool> reask_down{true};
+  std::atomic<bool> reask_down{true}, down{true};
   std::mutex mu;
   std::map<std::string, std::vector<nlohmann::json>> requests;  // case -> request bodies
 
@@ -113,7 +113,7 @@ struct TeacherServer {
       return res.set_content(R"({"error":{"message":"The model does not exist"}})", "application/json");
     }
     bool reask = body["messages"].size() > 2;
-    if (c == "down" || (c == "ratelimit" && k == 0) || (c == "reaskdown" && reask && reask_down)) {
+    if ((c == "down" && down) || (c == "ratelimit" && k == 0) || (c == "reaskdown" && reask && reask_down)) {
       res.status = c == "ratelimit" ? 429 : 500;
       res.set_header("Retry-After", "0");
       return res.set_content(R"({"error":{"message":"try later"}})", "application/json");

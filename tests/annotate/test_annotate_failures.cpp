@@ -2,6 +2,8 @@
 // after N re-asks is cached with its reason and tokens (a rerun pays nothing; --retry-rejected asks
 // again); an endpoint failure is transient (errors.jsonl, counted, asked again on the next run), and the
 // answers rejected before it are kept, so the rerun continues the conversation and pays for them once.
+// Exit status: rejections are an outcome (0); a problem left unannotated by the endpoint is unfinished
+// work (1, with a line naming errors.jsonl and the count) until a rerun resolves it (0).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -70,8 +72,12 @@ TEST(AnnotateFailures, EndpointFailureIsRetriedAndRejectedAnswersAreNotPaidTwice
   tsft::fs_write_atomic(t / "d.jsonl", teacher_dataset({"valid", "reaskdown", "down"}));
   TeacherServer srv;
   auto r = run_cmd(annotate_cmd(t, srv.url()));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("2 endpoint errors (reasons in errors.jsonl; rerun to retry them)"),
+  EXPECT_EQ(r.exit_code, 1) << "problems left unannotated: the run is incomplete\n" << r.output;
+  EXPECT_NE(r.output.find("1 accepted, 0 rejected, 0 without a reference solution, 2 endpoint errors"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("2 problems not annotated because of endpoint errors (reasons in " + t / "out" +
+                          "/errors.jsonl); run the same command again to retry them"),
             std::string::npos)
       << r.output;
   EXPECT_EQ(srv.count("reaskdown"), 3u) << "the answer, then its re-ask failing 1 + --http-retries 1 times";
@@ -90,7 +96,9 @@ TEST(AnnotateFailures, EndpointFailureIsRetriedAndRejectedAnswersAreNotPaidTwice
 
   srv.reask_down = false;  // the endpoint recovers for the re-ask; "down" stays down
   auto again = run_cmd(annotate_cmd(t, srv.url()));
-  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(again.exit_code, 1) << "\"down\" is still unannotated\n" << again.output;
+  EXPECT_NE(again.output.find("1 problems not annotated because of endpoint errors"), std::string::npos)
+      << again.output;
   ASSERT_EQ(srv.count("reaskdown"), 4u) << "the rejected answer is not asked for again";
   const json& msgs = srv.requests["reaskdown"][3]["messages"];
   EXPECT_EQ(msgs.size(), 4u) << "the conversation continues: system, user, rejected answer, validator";
@@ -102,6 +110,18 @@ TEST(AnnotateFailures, EndpointFailureIsRetriedAndRejectedAnswersAreNotPaidTwice
   EXPECT_EQ(s["tokens"], (json{{"prompt", 300}, {"completion", 30}})) << "each answer paid once";
   EXPECT_EQ(s["attempts"]["2"], 1) << "the continued problem was accepted on its second answer";
   EXPECT_EQ(read_jsonl(t / "out/errors.jsonl").size(), 1u);
+
+  srv.down = false;  // the endpoint is healthy again: the last problem is resolved, the run is complete
+  auto healthy = run_cmd(annotate_cmd(t, srv.url()));
+  EXPECT_EQ(healthy.exit_code, 0) << healthy.output;
+  EXPECT_EQ(healthy.output.find("not annotated because of endpoint errors"), std::string::npos)
+      << healthy.output;
+  EXPECT_EQ(srv.count("down"), 5u) << "only the unresolved problem is asked again";
+  EXPECT_EQ(srv.total(), 1u + 4u + 5u);
+  s = summary(t);
+  EXPECT_EQ(s["accepted"], 3);
+  EXPECT_EQ(s["not_annotated"]["endpoint_error"], 0);
+  EXPECT_TRUE(read_jsonl(t / "out/errors.jsonl").empty());
 }
 
 TEST(AnnotateFailures, UnknownModelStopsTheRunInsteadOfFailingEveryProblem) {

@@ -87,6 +87,19 @@ TEST(Jsonl, MissingFileIsAnErrorUnlessAllowed) {
   EXPECT_TRUE(jsonl_read(p, {JsonlTail::kStrict, true}).empty());
 }
 
+TEST(Jsonl, MaxRecordsStopsReadingBeforeTheRest) {
+  TempDir tmp;
+  std::string p = tmp / "m.jsonl";
+  fs_write_atomic(p, "{\"a\": 1}\n\n{\"a\": 2}\n{\"a\": \n");  // line 4 is bad, but never read
+  JsonlOptions opt;
+  opt.max_records = 2;
+  EXPECT_EQ(lines_of(p, opt), (std::vector<size_t>{1, 3}));
+  opt.max_records = 1;
+  EXPECT_EQ(lines_of(p, opt), (std::vector<size_t>{1}));
+  opt.max_records = 3;
+  expect_error([&] { lines_of(p, opt); }, {p + ":4: invalid JSON"});
+}
+
 TEST(Jsonl, FieldAccessorsNameFileLineAndField) {
   std::istringstream in("{\"text\": \"hi\", \"n\": 3}\n[1]\n");
   std::vector<std::string> errors;

@@ -166,3 +166,41 @@ TEST(EvalRun, MetricsFromHandMadeResults) {
   EXPECT_DOUBLE_EQ(p["answer_copy_rate"].get<double>(), 0.25);  // a2 output = parent gold 5
   EXPECT_DOUBLE_EQ(m["pairs"]["P9"]["premise_flag_rate"].get<double>(), 1.0);
 }
+
+// The JSONL readers of tsft eval (the shared core/jsonl.hpp reader): results.jsonl drops only a torn last
+// line (a kill mid-append) and names file:line for anything else; a problem file is strict, and --limit
+// stops reading at the limit (a bad line after it is never read).
+TEST(EvalRun, ReadersDropOnlyATornTailAndNameFileAndLine) {
+  TempDir t;
+  EXPECT_TRUE(eval::eval_read_results(t / "none.jsonl").empty()) << "no results yet";
+  std::string good = R"({"id":"a","correct":true})";
+  fs_write_atomic(t / "r.jsonl", good + "\n" + R"({"id":"b","corr)");
+  EXPECT_EQ(eval::eval_read_results(t / "r.jsonl").size(), 1u);
+  fs_write_atomic(t / "r.jsonl", good + "\n" + R"({"id":"b","corr)" + "\n" + good + "\n");
+  try {
+    eval::eval_read_results(t / "r.jsonl");
+    ADD_FAILURE() << "a bad line before the last is corruption, not a torn tail";
+  } catch (const tsft::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(t / "r.jsonl" + ":2: invalid JSON"), std::string::npos) << e.what();
+  }
+
+  write_tiny_model(t / "model", 32, 1, 2);
+  write_problems(t / "p.jsonl");
+  fs_write_atomic(t / "p.jsonl", fs_read_text(t / "p.jsonl") + "{\"id\": \"bad\", \n");
+  eval::EvalConfig c;
+  c.model_dir = t / "model";
+  c.data = {t / "p.jsonl"};
+  c.out_dir = t / "ev";
+  c.chat_template = "chatml";
+  c.max_new_tokens = 4;
+  c.quiet = true;
+  c.limit = 2;
+  EXPECT_EQ(eval::eval_run(c).items, 2);
+  c.limit = 0;
+  try {
+    eval::eval_run(c);
+    ADD_FAILURE() << "the bad last line of a problem file is an error";
+  } catch (const tsft::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(t / "p.jsonl" + ":13: invalid JSON"), std::string::npos) << e.what();
+  }
+}
