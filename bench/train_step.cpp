@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -132,29 +133,11 @@ int main(int argc, char** argv) {
     double tot = 0, tot_cpu = 0;
     for (double x : prof.secs) tot += x;
     for (double x : prof.cpu_secs) tot_cpu += x;
-    std::fprintf(
-        stderr, "per step: wall %.4f s (fwd %.4f bwd %.4f opt %.4f), process CPU %.4f s\n",
-        [&] {
-          double a = 0;
-          for (double x : t_step) a += x;
-          return a / steps;
-        }(),
-        [&] {
-          double a = 0;
-          for (double x : t_fwd) a += x;
-          return a / steps;
-        }(),
-        [&] {
-          double a = 0;
-          for (double x : t_bwd) a += x;
-          return a / steps;
-        }(),
-        [&] {
-          double a = 0;
-          for (double x : t_opt) a += x;
-          return a / steps;
-        }(),
-        cpu_s / steps);
+    auto mean = [&](const std::vector<double>& v) {
+      return std::accumulate(v.begin(), v.end(), 0.0) / steps;
+    };
+    std::fprintf(stderr, "per step: wall %.4f s (fwd %.4f bwd %.4f opt %.4f), process CPU %.4f s\n",
+                 mean(t_step), mean(t_fwd), mean(t_bwd), mean(t_opt), cpu_s / steps);
     for (size_t i = 0; i < prof.names.size(); i++)
       std::fprintf(stderr, "  %-10s wall %8.4f s %5.1f%%   cpu %8.4f s %5.1f%%\n", prof.names[i],
                    prof.secs[i] / steps, 100 * prof.secs[i] / tot, prof.cpu_secs[i] / steps,

@@ -116,39 +116,22 @@ TSFT_AVX512 void tile_rows_dot(const float* A, int lda, const float* Bt, int ldb
     for (int v = 0; v < NV; v++) _mm512_storeu_ps(C + (size_t)r * ldc + 16 * v, _mm512_mul_ps(acc[r][v], al));
 }
 
-// (B) Out[r][16v + c] (+)= sum_{j < n} W[r ldw + j] X[j ldx + 16v + c], r < M, v < NV.
+// (B) Out[r][16v + c] (+)= sum_{k0 <= k < n} W[r sr + k sk] X[k ldx + 16v + c], r < M, v < NV: with
+// (sr, sk) = (ldw, 1) the rows of W weight the rows of X (P V, dS K); with (1, ldw) its columns do
+// (P^T dO, dS^T Q).
 template <int M, int NV>
-TSFT_AVX512 void tile_rows_combine(const float* W, int ldw, const float* X, int ldx, int n, float* Out,
-                                   int ldo, bool accumulate) {
+TSFT_AVX512 void tile_combine(const float* W, long sr, long sk, const float* X, int ldx, int k0, int n,
+                              float* Out, int ldo, bool accumulate) {
   __m512 acc[M][NV];
   for (int r = 0; r < M; r++)
     for (int v = 0; v < NV; v++)
       acc[r][v] = accumulate ? _mm512_loadu_ps(Out + (size_t)r * ldo + 16 * v) : _mm512_setzero_ps();
-  for (int j = 0; j < n; j++) {
+  for (int k = k0; k < n; k++) {
     __m512 x[NV];
-    for (int v = 0; v < NV; v++) x[v] = in_register(_mm512_loadu_ps(X + (size_t)j * ldx + 16 * v));
+    for (int v = 0; v < NV; v++) x[v] = in_register(_mm512_loadu_ps(X + (size_t)k * ldx + 16 * v));
     for (int r = 0; r < M; r++) {
-      const __m512 w = _mm512_set1_ps(W[(size_t)r * ldw + j]);
+      const __m512 w = _mm512_set1_ps(W[r * sr + k * sk]);
       for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(w, x[v], acc[r][v]);
-    }
-  }
-  for (int r = 0; r < M; r++)
-    for (int v = 0; v < NV; v++) _mm512_storeu_ps(Out + (size_t)r * ldo + 16 * v, acc[r][v]);
-}
-
-// (C) Out[r][16v + c] += sum_{i0 <= i < n} W[i ldw + r] Y[i ldy + 16v + c], r < M, v < NV.
-template <int M, int NV>
-TSFT_AVX512 void tile_cols_combine(const float* W, int ldw, const float* Y, int ldy, int i0, int n,
-                                   float* Out, int ldo) {
-  __m512 acc[M][NV];
-  for (int r = 0; r < M; r++)
-    for (int v = 0; v < NV; v++) acc[r][v] = _mm512_loadu_ps(Out + (size_t)r * ldo + 16 * v);
-  for (int i = i0; i < n; i++) {
-    __m512 y[NV];
-    for (int v = 0; v < NV; v++) y[v] = in_register(_mm512_loadu_ps(Y + (size_t)i * ldy + 16 * v));
-    for (int r = 0; r < M; r++) {
-      const __m512 w = _mm512_set1_ps(W[(size_t)i * ldw + r]);
-      for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(w, y[v], acc[r][v]);
     }
   }
   for (int r = 0; r < M; r++)
@@ -175,12 +158,8 @@ struct RowsDot {
   static constexpr auto fn = &tile_rows_dot<M, NV>;
 };
 template <int M, int NV>
-struct RowsCombine {
-  static constexpr auto fn = &tile_rows_combine<M, NV>;
-};
-template <int M, int NV>
-struct ColsCombine {
-  static constexpr auto fn = &tile_cols_combine<M, NV>;
+struct Combine {
+  static constexpr auto fn = &tile_combine<M, NV>;
 };
 
 // ---- segment products (causal: row i sees keys j <= i + off) -------------------------------------
@@ -205,8 +184,8 @@ void seg_rows_combine(const float* W, int nk16, const float* X, int ldx, int nk,
   for (int i = 0; i < nq; i += M) {
     const int m = std::min(M, nq - i), n = std::min(nk, i + m + off);
     for (int c = 0; c < D; c += 64)
-      Tiles<RowsCombine>::all[m - 1][std::min(4, (D - c) / 16) - 1](
-          W + (size_t)i * nk16, nk16, X + c, ldx, n, Out + (size_t)i * ldo + c, ldo, accumulate);
+      Tiles<Combine>::all[m - 1][std::min(4, (D - c) / 16) - 1](
+          W + (size_t)i * nk16, nk16, 1, X + c, ldx, 0, n, Out + (size_t)i * ldo + c, ldo, accumulate);
   }
 }
 // Out[j] += sum_i W[i][j] Y[i] for keys j < nk (rows before j - off see no key j); W: leading dim ldw,
@@ -217,8 +196,8 @@ void seg_cols_combine(const float* W, int ldw, const float* Y, int ldy, int nk, 
   for (int j = 0; j < nk; j += M) {
     const int m = std::min(M, nk - j), i0 = std::max(0, j - off);
     for (int c = 0; c < D; c += 64)
-      Tiles<ColsCombine>::all[m - 1][std::min(4, (D - c) / 16) - 1](W + j, ldw, Y + c, ldy, i0, nq,
-                                                                    Out + (size_t)j * ldo + c, ldo);
+      Tiles<Combine>::all[m - 1][std::min(4, (D - c) / 16) - 1](W + j, 1, ldw, Y + c, ldy, i0, nq,
+                                                                Out + (size_t)j * ldo + c, ldo, true);
   }
 }
 
