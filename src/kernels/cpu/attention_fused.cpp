@@ -269,12 +269,70 @@ struct Scratch {
   }
 };
 
+// Shapes shared by the forward and backward of one call.
+struct Dims {
+  int T, H, KV, D, G, qs, ks;
+  float scale;
+  Dims(int T_, int H_, int KV_, int D_)
+      : T(T_),
+        H(H_),
+        KV(KV_),
+        D(D_),
+        G(H_ / KV_),
+        qs(H_ * D_),
+        ks(KV_ * D_),
+        scale(1.f / std::sqrt((float)D_)) {}
+};
+
+// Forward of one segment of row b, kv head kh, for its G query heads (drow: the row's documents when
+// the softmax must mask them, else null).
+void segment_forward(const Dims& d, const Seg& sg, int b, int kh, const int32_t* drow, Scratch& sc,
+                     float* out, float* probs, const float* q, const float* k, const float* v) {
+  const int nq = sg.t1 - sg.t0, nk = sg.t1 - sg.lo, nk16 = round16(nk), off = sg.t0 - sg.lo;
+  const size_t koff = ((size_t)b * d.T + sg.lo) * d.ks + kh * d.D;
+  pack_transposed(sc.packed.data(), k + koff, d.ks, nk, nk16, d.D);
+  float* S = sc.a.data();
+  for (int g = 0; g < d.G; g++) {
+    const int h = kh * d.G + g;
+    const size_t qoff = ((size_t)b * d.T + sg.t0) * d.qs + h * d.D;
+    seg_rows_dot(q + qoff, d.qs, sc.packed.data(), nk16, d.D, d.scale, S, nq, off);
+    for (int i = 0; i < nq; i++)
+      softmax_tile_row(S + (size_t)i * nk16, i + off + 1, nk16, drow ? drow + sg.lo : nullptr,
+                       drow ? drow[sg.t0 + i] : 0);
+    seg_rows_combine(S, nk16, v + koff, d.ks, nk, d.D, out + qoff, d.qs, nq, off, false);
+    float* P = probs + (((size_t)b * d.H + h) * d.T + sg.t0) * d.T + sg.lo;
+    for (int i = 0; i < nq; i++) std::memcpy(P + (size_t)i * d.T, S + (size_t)i * nk16, nk * sizeof(float));
+  }
+}
+
+// Backward of one segment. P is read in place in probs (leading dim T): the forward wrote [0, nk) of
+// each row, zeros past the diagonal.
+void segment_backward(const Dims& d, const Seg& sg, int b, int kh, Scratch& sc, float* dq, float* dk,
+                      float* dv, const float* dout, const float* probs, const float* q, const float* k,
+                      const float* v) {
+  const int nq = sg.t1 - sg.t0, nk = sg.t1 - sg.lo, nk16 = round16(nk), off = sg.t0 - sg.lo;
+  const size_t koff = ((size_t)b * d.T + sg.lo) * d.ks + kh * d.D;
+  pack_transposed(sc.packed.data(), v + koff, d.ks, nk, nk16, d.D);
+  float* dS = sc.b.data();
+  for (int g = 0; g < d.G; g++) {
+    const int h = kh * d.G + g;
+    const size_t qoff = ((size_t)b * d.T + sg.t0) * d.qs + h * d.D;
+    const float* P = probs + (((size_t)b * d.H + h) * d.T + sg.t0) * d.T + sg.lo;
+    seg_cols_combine(P, d.T, dout + qoff, d.qs, nk, d.D, dv + koff, d.ks, nq, off);
+    seg_rows_dot(dout + qoff, d.qs, sc.packed.data(), nk16, d.D, 1.f, dS, nq, off);
+    for (int i = 0; i < nq; i++)
+      softmax_backward_tile_row(dS + (size_t)i * nk16, P + (size_t)i * d.T, i + off + 1, nk16, d.scale);
+    seg_rows_combine(dS, nk16, k + koff, d.ks, nk, d.D, dq + qoff, d.qs, nq, off, true);
+    seg_cols_combine(dS, nk16, q + qoff, d.qs, nk, d.D, dk + koff, d.ks, nq, off);
+  }
+}
+
 }  // namespace
 
+// Work items are (row, kv head) pairs: the G query heads of a kv head accumulate dk/dv in one thread.
 void attention_forward_fused(float* out, float* probs, const float* q, const float* k, const float* v,
                              const int32_t* doc, int B, int T_, int H, int KV, int D) {
-  const int G = H / KV, qs = H * D, ks = KV * D;
-  const float scale = 1.f / std::sqrt((float)D);
+  const Dims d(T_, H, KV, D);
   parallel_blocks((long)B * KV, 1,
                   [&](long i0, long i1, int) {
                     Scratch& sc = Scratch::get(T_, D);
@@ -283,36 +341,17 @@ void attention_forward_fused(float* out, float* probs, const float* q, const flo
                       const int b = (int)(it / KV), kh = (int)(it % KV);
                       const int32_t* drow = doc ? doc + (size_t)b * T_ : nullptr;
                       const bool masked = row_segments(drow, T_, segs);
-                      for (const Seg& sg : segs) {
-                        const int nq = sg.t1 - sg.t0, nk = sg.t1 - sg.lo, nk16 = round16(nk),
-                                  off = sg.t0 - sg.lo;
-                        const float* kb = k + ((size_t)b * T_ + sg.lo) * ks + kh * D;
-                        const float* vb = v + ((size_t)b * T_ + sg.lo) * ks + kh * D;
-                        pack_transposed(sc.packed.data(), kb, ks, nk, nk16, D);
-                        for (int g = 0; g < G; g++) {
-                          const int h = kh * G + g;
-                          const size_t qoff = ((size_t)b * T_ + sg.t0) * qs + h * D;
-                          float* S = sc.a.data();
-                          seg_rows_dot(q + qoff, qs, sc.packed.data(), nk16, D, scale, S, nq, off);
-                          for (int i = 0; i < nq; i++)
-                            softmax_tile_row(S + (size_t)i * nk16, i + off + 1, nk16,
-                                             masked ? drow + sg.lo : nullptr, masked ? drow[sg.t0 + i] : 0);
-                          seg_rows_combine(S, nk16, vb, ks, nk, D, out + qoff, qs, nq, off, false);
-                          float* P = probs + (((size_t)b * H + h) * T_ + sg.t0) * T_ + sg.lo;
-                          for (int i = 0; i < nq; i++)
-                            std::memcpy(P + (size_t)i * T_, S + (size_t)i * nk16, nk * sizeof(float));
-                        }
-                      }
+                      for (const Seg& sg : segs)
+                        segment_forward(d, sg, b, kh, masked ? drow : nullptr, sc, out, probs, q, k, v);
                     }
                   },
-                  4.0 * G * T_ * T_ * D);
+                  4.0 * d.G * T_ * T_ * D);
 }
 
 void attention_backward_fused(float* dq, float* dk, float* dv, const float* dout, const float* probs,
                               const float* q, const float* k, const float* v, const int32_t* doc, int B,
                               int T_, int H, int KV, int D) {
-  const int G = H / KV, qs = H * D, ks = KV * D;
-  const float scale = 1.f / std::sqrt((float)D);
+  const Dims d(T_, H, KV, D);
   parallel_blocks((long)B * KV, 1,
                   [&](long i0, long i1, int) {
                     Scratch& sc = Scratch::get(T_, D);
@@ -320,30 +359,11 @@ void attention_backward_fused(float* dq, float* dk, float* dv, const float* dout
                     for (long it = i0; it < i1; it++) {
                       const int b = (int)(it / KV), kh = (int)(it % KV);
                       row_segments(doc ? doc + (size_t)b * T_ : nullptr, T_, segs);
-                      for (const Seg& sg : segs) {
-                        const int nq = sg.t1 - sg.t0, nk = sg.t1 - sg.lo, nk16 = round16(nk),
-                                  off = sg.t0 - sg.lo;
-                        const size_t koff = ((size_t)b * T_ + sg.lo) * ks + kh * D;
-                        pack_transposed(sc.packed.data(), v + koff, ks, nk, nk16, D);
-                        for (int g = 0; g < G; g++) {
-                          const int h = kh * G + g;
-                          const size_t qoff = ((size_t)b * T_ + sg.t0) * qs + h * D;
-                          // P in place in probs (ld T_): the forward wrote [0, nk) of each row, zeros past
-                          // the diagonal.
-                          float* dS = sc.b.data();
-                          const float* P = probs + (((size_t)b * H + h) * T_ + sg.t0) * T_ + sg.lo;
-                          seg_cols_combine(P, T_, dout + qoff, qs, nk, D, dv + koff, ks, nq, off);
-                          seg_rows_dot(dout + qoff, qs, sc.packed.data(), nk16, D, 1.f, dS, nq, off);
-                          for (int i = 0; i < nq; i++)
-                            softmax_backward_tile_row(dS + (size_t)i * nk16, P + (size_t)i * T_, i + off + 1,
-                                                      nk16, scale);
-                          seg_rows_combine(dS, nk16, k + koff, ks, nk, D, dq + qoff, qs, nq, off, true);
-                          seg_cols_combine(dS, nk16, q + qoff, qs, nk, D, dk + koff, ks, nq, off);
-                        }
-                      }
+                      for (const Seg& sg : segs)
+                        segment_backward(d, sg, b, kh, sc, dq, dk, dv, dout, probs, q, k, v);
                     }
                   },
-                  8.0 * G * T_ * T_ * D);
+                  8.0 * d.G * T_ * T_ * D);
 }
 
 }  // namespace tsft
