@@ -284,23 +284,38 @@ struct Dims {
         scale(1.f / std::sqrt((float)D_)) {}
 };
 
+// One segment of row b, kv head kh: its sizes and where its keys/values and a query head's rows start.
+struct SegView {
+  int nq, nk, nk16, off;
+  size_t koff;   // element offset of key (and value) row lo of kv head kh
+  size_t b_row;  // row b's first token
+  SegView(const Dims& d, const Seg& sg, int b, int kh)
+      : nq(sg.t1 - sg.t0),
+        nk(sg.t1 - sg.lo),
+        nk16(round16(nk)),
+        off(sg.t0 - sg.lo),
+        koff(((size_t)b * d.T + sg.lo) * d.ks + kh * d.D),
+        b_row((size_t)b * d.T) {}
+};
+
 // Forward of one segment of row b, kv head kh, for its G query heads (drow: the row's documents when
 // the softmax must mask them, else null).
 void segment_forward(const Dims& d, const Seg& sg, int b, int kh, const int32_t* drow, Scratch& sc,
                      float* out, float* probs, const float* q, const float* k, const float* v) {
-  const int nq = sg.t1 - sg.t0, nk = sg.t1 - sg.lo, nk16 = round16(nk), off = sg.t0 - sg.lo;
-  const size_t koff = ((size_t)b * d.T + sg.lo) * d.ks + kh * d.D;
+  const SegView z(d, sg, b, kh);
+  const int nq = z.nq, nk = z.nk, nk16 = z.nk16, off = z.off;
+  const size_t koff = z.koff;
   pack_transposed(sc.packed.data(), k + koff, d.ks, nk, nk16, d.D);
   float* S = sc.a.data();
   for (int g = 0; g < d.G; g++) {
     const int h = kh * d.G + g;
-    const size_t qoff = ((size_t)b * d.T + sg.t0) * d.qs + h * d.D;
+    const size_t qoff = (z.b_row + sg.t0) * d.qs + h * d.D;
     seg_rows_dot(q + qoff, d.qs, sc.packed.data(), nk16, d.D, d.scale, S, nq, off);
     for (int i = 0; i < nq; i++)
       softmax_tile_row(S + (size_t)i * nk16, i + off + 1, nk16, drow ? drow + sg.lo : nullptr,
                        drow ? drow[sg.t0 + i] : 0);
     seg_rows_combine(S, nk16, v + koff, d.ks, nk, d.D, out + qoff, d.qs, nq, off, false);
-    float* P = probs + (((size_t)b * d.H + h) * d.T + sg.t0) * d.T + sg.lo;
+    float* P = probs + (((size_t)b * d.H + h) * d.T + sg.t0) * d.T + sg.lo;  // [nq, nk], ld T
     for (int i = 0; i < nq; i++) std::memcpy(P + (size_t)i * d.T, S + (size_t)i * nk16, nk * sizeof(float));
   }
 }
@@ -310,14 +325,15 @@ void segment_forward(const Dims& d, const Seg& sg, int b, int kh, const int32_t*
 void segment_backward(const Dims& d, const Seg& sg, int b, int kh, Scratch& sc, float* dq, float* dk,
                       float* dv, const float* dout, const float* probs, const float* q, const float* k,
                       const float* v) {
-  const int nq = sg.t1 - sg.t0, nk = sg.t1 - sg.lo, nk16 = round16(nk), off = sg.t0 - sg.lo;
-  const size_t koff = ((size_t)b * d.T + sg.lo) * d.ks + kh * d.D;
+  const SegView z(d, sg, b, kh);
+  const int nq = z.nq, nk = z.nk, nk16 = z.nk16, off = z.off;
+  const size_t koff = z.koff;
   pack_transposed(sc.packed.data(), v + koff, d.ks, nk, nk16, d.D);
   float* dS = sc.b.data();
   for (int g = 0; g < d.G; g++) {
     const int h = kh * d.G + g;
-    const size_t qoff = ((size_t)b * d.T + sg.t0) * d.qs + h * d.D;
-    const float* P = probs + (((size_t)b * d.H + h) * d.T + sg.t0) * d.T + sg.lo;
+    const size_t qoff = (z.b_row + sg.t0) * d.qs + h * d.D;
+    const float* P = probs + (((size_t)b * d.H + h) * d.T + sg.t0) * d.T + sg.lo;  // [nq, nk], ld T
     seg_cols_combine(P, d.T, dout + qoff, d.qs, nk, d.D, dv + koff, d.ks, nq, off);
     seg_rows_dot(dout + qoff, d.qs, sc.packed.data(), nk16, d.D, 1.f, dS, nq, off);
     for (int i = 0; i < nq; i++)
