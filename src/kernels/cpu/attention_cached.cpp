@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/avx512.hpp"
 #include "kernels/cpu/blas.hpp"
 #include "kernels/cpu/kernels.hpp"
 #include "kernels/cpu/vmath.hpp"
@@ -27,8 +28,6 @@ void kv_cache_store(float* kc, float* vc, const float* k, const float* v, const 
 }
 
 namespace {
-
-#define TSFT_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
 
 // One token against its cached keys 0..last, query heads h0 .. h0 + G - 1 of one kv head (they read the
 // same keys and values). Scalar reference.
@@ -128,7 +127,7 @@ void attention_cached_forward(float* out, const float* q, const float* kc, const
   double keys = 0;  // mean keys per token, for the parallel split
   for (long n = 0; n < (long)B * T_; n++) keys += pos[n] + 1;
   keys /= std::max<long>(1, (long)B * T_);
-  auto* heads = attention_fused_supported(D) ? cached_heads_avx512 : cached_heads_scalar;
+  auto* heads = cpu_has_avx512() && D % 16 == 0 ? cached_heads_avx512 : cached_heads_scalar;
   parallel_blocks(
       work, 1,
       [&](long i0, long i1, int) {

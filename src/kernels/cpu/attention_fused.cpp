@@ -32,18 +32,15 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/cpu/avx512.hpp"
 #include "kernels/cpu/blas.hpp"
 #include "kernels/cpu/kernels.hpp"
 #include "kernels/cpu/vmath.hpp"
 
 namespace tsft {
 
-#define TSFT_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
-
 bool attention_fused_supported(int D) {
-  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
-  return cpu && D > 0 && D % 16 == 0;
+  return cpu_has_avx512() && D > 0 && D % 16 == 0;
 }
 
 namespace {
