@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Projected wall time of an experiment config on this machine (default configs/confirm.toml), from
+"""Projected wall time of an experiment config on this machine (default configs/confirm_large.toml), from
 measured step and decode rates at the config's shapes. A projection, not a measurement: every SFT
 training is counted at its step cap (early stopping only shortens it), and the evaluation at the
 measured decode rate of a mid-length context. Usage:
@@ -14,7 +14,7 @@ import subprocess
 import tomllib
 
 ap = argparse.ArgumentParser()
-ap.add_argument("config", nargs="?", default="configs/confirm.toml")
+ap.add_argument("config", nargs="?", default="configs/confirm_large.toml")
 ap.add_argument("--build", default="build/release")
 ap.add_argument("--items", type=int, default=0)
 ap.add_argument("--doc-len", type=int, default=0, help="packed document length (default: 128 corpus, 300 SFT)")

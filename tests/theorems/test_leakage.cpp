@@ -76,9 +76,11 @@ LeakCount check_world(const GenConfig& cfg, const std::string& name) {
     worked_pairs.insert(d.substr(k, e + 1 - k) + "|" + d.substr(r + 14, d.size() - r - 15));
   }
   // The parse finds what gen_corpus wrote (the check below is not vacuous).
-  for (auto& p : examples)
-    if (cfg.corpus_restatement)
+  for (auto& p : examples) {
+    if (cfg.corpus_restatement) {
       EXPECT_TRUE(worked_pairs.count(p.restatement + "|" + p.answer)) << p.restatement;
+    }
+  }
   std::set<std::string> steps;
   for (auto& d : corpus_docs(corpus, "step")) {
     size_t a = 0;
@@ -147,9 +149,10 @@ TEST(LeakageSlow, FullConfigHasNoEvaluationItemInAnyTrainingStream) {
       c.eval_items, c.p2_items, c.seen_in_train, c.test_items, c.eval_facts_in_steps);
 }
 
-// The pre-registered confirmatory run (prose worked examples, no restatement) and its sensitivity run.
+// The pre-registered confirmatory runs (prose worked examples, no restatement) and their sensitivity runs.
 TEST(LeakageSlow, ConfirmConfigsHaveNoEvaluationItemInAnyTrainingStream) {
-  for (const char* name : {"confirm.toml", "sensitivity_restatement.toml"}) {
+  for (const char* name : {"confirm.toml", "sensitivity_restatement.toml", "confirm_large.toml",
+                           "sensitivity_restatement_large.toml"}) {
     LeakCount c = check_config(name);
     EXPECT_GT(c.p2_items, 100) << name;
     std::printf(
