@@ -31,6 +31,11 @@ def loss_windows(run, base):
     p = os.path.join(run, "pretrain", f"b{base}", "metrics.jsonl")
     if not os.path.exists(p):
         return None
+    return loss_windows_file(p)
+
+
+def loss_windows_file(p):
+    """Window index (0-based, WINDOW steps each) -> mean training loss, from one metrics.jsonl."""
     w = {}
     for r in read_jsonl(p):
         if "loss" in r and "step" in r and "val_loss" not in r:
@@ -71,16 +76,14 @@ def verdicts(run):
     return out
 
 
-def main():
-    bf, fp = sys.argv[1], sys.argv[2]
-    bases = sorted(int(d[1:]) for d in os.listdir(os.path.join(bf, "pretrain")) if re.fullmatch(r"b\d+", d))
+def rule1_loss(bw, fw, out=print):
+    """Rule 1 on window means per base seed: bw (bf16) {base: windows}, fw (fp32) {base: windows or
+    None}. Prints one line per base through `out`; returns whether every compared base passes."""
     ok = True
-    print("1. pre-training loss, window means (250 steps)")
-    bw = {b: loss_windows(bf, b) for b in bases}
-    fw = {b: loss_windows(fp, b) if complete(fp, b) else None for b in bases}
+    bases = sorted(bw)
     for b in bases:
-        if not fw[b]:
-            print(f"  base {b}: fp32 missing (not finished)")
+        if not fw.get(b) or not set(bw[b]) <= set(fw[b]):
+            out(f"  base {b}: fp32 missing (not finished)")
             continue
         worst = 0.0
         for k in sorted(bw[b]):
@@ -95,8 +98,18 @@ def main():
         spread_last = max(bw[o][last] for o in bases) - min(bw[o][last] for o in bases)
         rel = abs(fw[b][last] - bw[b][last]) / bw[b][last]
         ok &= rel <= 0.02
-        print(f"  base {b}: last window bf16 {bw[b][last]:.4f} fp32 {fw[b][last]:.4f} (rel {100 * rel:.2f}%; between-seed spread {spread_last:.4f}), "
-              f"worst |fp32 - bf16| / between-seed spread over windows 2.. = {worst:.2f} (<= 1 required)")
+        out(f"  base {b}: last window bf16 {bw[b][last]:.4f} fp32 {fw[b][last]:.4f} (rel {100 * rel:.2f}%; between-seed spread {spread_last:.4f}), "
+            f"worst |fp32 - bf16| / between-seed spread over windows 2.. = {worst:.2f} (<= 1 required)")
+    return ok
+
+
+def main():
+    bf, fp = sys.argv[1], sys.argv[2]
+    bases = sorted(int(d[1:]) for d in os.listdir(os.path.join(bf, "pretrain")) if re.fullmatch(r"b\d+", d))
+    print("1. pre-training loss, window means (250 steps)")
+    bw = {b: loss_windows(bf, b) for b in bases}
+    fw = {b: loss_windows(fp, b) if complete(fp, b) else None for b in bases}
+    ok = rule1_loss(bw, fw)
     print("2. accuracies (points), fp32 - bf16 paired by base seed")
     arms = sorted({d.rsplit("-b", 1)[0] for d in os.listdir(os.path.join(bf, "eval")) if not d.startswith("base")})
     for arm in arms:
