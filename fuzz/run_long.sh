@@ -3,7 +3,8 @@
 # at a time, with a working corpus under WORK (default /dev/shm/tsft-fuzz) seeded from fuzz/corpus/<t>.
 # Logs: WORK/<t>.log, every line prefixed with the seconds since the start of the run (the final "DONE"
 # line has executions and cov/ft; the last "NEW" line says when coverage last grew); crashes:
-# WORK/<t>.art/crash-*. `python3 fuzz/plateau.py WORK` tabulates the logs.
+# WORK/<t>.art/crash-*; WORK/<t>.half: the working corpus at half time. `python3 fuzz/plateau.py WORK`
+# tabulates the logs; fuzz/coverage.sh measures what a corpus reaches of src/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-300}
@@ -25,6 +26,8 @@ run_one() {
   d=$(dict_of "$t")
   mkdir -p "$WORK/$t" "$WORK/$t.art"
   local t0=${EPOCHREALTIME/./} dt  # microseconds
+  # Half-time snapshot of the working corpus (fuzz/coverage.sh compares it with the final corpus).
+  (sleep $((SECONDS_EACH / 2)) && rm -rf "$WORK/$t.half" && cp -r "$WORK/$t" "$WORK/$t.half" 2>/dev/null) &
   TMPDIR=$WORK nice -n 19 "$BIN/fuzz_$t" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$WORK/$t.art/" ${d:+-dict=$d} "$WORK/$t" "fuzz/corpus/$t" 2>&1 |
     while IFS= read -r line; do
