@@ -15,7 +15,7 @@ exe=$BIN/fuzz_$t
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tsft-cov-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 inputs=0
-for d in "$@"; do inputs=$((inputs + $(find "$d" -maxdepth 1 -type f | wc -l))); done
+for d in "$@"; do inputs=$((inputs + $(find "$d/" -maxdepth 1 -type f | wc -l))); done
 # -runs=0: execute the initial corpus, then stop. Scratch files of the targets go to $tmp.
 TMPDIR=$tmp LLVM_PROFILE_FILE="$tmp/%p.profraw" "$exe" -runs=0 "$@" >"$tmp/log" 2>&1 ||
   { tail -5 "$tmp/log" >&2; echo "coverage.sh: $t failed on its corpus" >&2; exit 1; }
