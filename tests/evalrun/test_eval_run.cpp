@@ -41,20 +41,26 @@ void write_problems(const std::string& path) {
   }
   fs_write_atomic(path, s);
 }
+
+// The evaluation every test here runs: the tiny model on t/p.jsonl, chatml, quiet, into t/out.
+eval::EvalConfig tiny_eval(const TempDir& t, const std::string& out, int max_new_tokens) {
+  eval::EvalConfig c;
+  c.model_dir = t / "model";
+  c.data = {t / "p.jsonl"};
+  c.out_dir = t / out;
+  c.chat_template = "chatml";
+  c.max_new_tokens = max_new_tokens;
+  c.quiet = true;
+  return c;
+}
 }  // namespace
 
 TEST(EvalRun, EndToEndAndResumable) {
   TempDir t;
   write_tiny_model(t / "model", 32, 1, 2);
   write_problems(t / "p.jsonl");
-  eval::EvalConfig c;
-  c.model_dir = t / "model";
-  c.data = {t / "p.jsonl"};
-  c.out_dir = t / "ev";
-  c.chat_template = "chatml";
-  c.max_new_tokens = 8;
+  eval::EvalConfig c = tiny_eval(t, "ev", 8);
   c.limit = 5;
-  c.quiet = true;
   c.chunk = 2;
   auto s1 = eval::eval_run(c);
   EXPECT_EQ(s1.items, 5);
@@ -106,13 +112,7 @@ TEST(EvalRun, ResumedInPiecesEqualsOneRun) {
   TempDir t;
   write_tiny_model(t / "model", 32, 1, 2);
   write_problems(t / "p.jsonl");
-  eval::EvalConfig c;
-  c.model_dir = t / "model";
-  c.data = {t / "p.jsonl"};
-  c.out_dir = t / "one";
-  c.chat_template = "chatml";
-  c.max_new_tokens = 8;
-  c.quiet = true;
+  eval::EvalConfig c = tiny_eval(t, "one", 8);
   c.chunk = 3;
   eval::eval_run(c);
   c.out_dir = t / "pieces";
@@ -187,13 +187,7 @@ TEST(EvalRun, ReadersDropOnlyATornTailAndNameFileAndLine) {
   write_tiny_model(t / "model", 32, 1, 2);
   write_problems(t / "p.jsonl");
   fs_write_atomic(t / "p.jsonl", fs_read_text(t / "p.jsonl") + "{\"id\": \"bad\", \n");
-  eval::EvalConfig c;
-  c.model_dir = t / "model";
-  c.data = {t / "p.jsonl"};
-  c.out_dir = t / "ev";
-  c.chat_template = "chatml";
-  c.max_new_tokens = 4;
-  c.quiet = true;
+  eval::EvalConfig c = tiny_eval(t, "ev", 4);
   c.limit = 2;
   EXPECT_EQ(eval::eval_run(c).items, 2);
   c.limit = 0;
