@@ -281,18 +281,29 @@ struct Dims {
         scale(1.f / std::sqrt((float)D_)) {}
 };
 
-// One segment of row b, kv head kh: its sizes and where its keys/values and a query head's rows start.
+// One segment of row b, kv head kh: its sizes and where its keys/values, a query head's rows and that
+// head's probabilities start.
 struct SegView {
   int nq, nk, nk16, off;
-  size_t koff;   // element offset of key (and value) row lo of kv head kh
-  size_t b_row;  // row b's first token
+  size_t koff;  // element offset of key (and value) row lo of kv head kh
+  size_t qrow;  // element offset of query row t0, head 0
+  size_t bh0;   // (b, head 0) index of the [B, H, T, T] probabilities
+  int T, D, t0, lo;
   SegView(const Dims& d, const Seg& sg, int b, int kh)
       : nq(sg.t1 - sg.t0),
         nk(sg.t1 - sg.lo),
         nk16(round16(nk)),
         off(sg.t0 - sg.lo),
         koff(((size_t)b * d.T + sg.lo) * d.ks + kh * d.D),
-        b_row((size_t)b * d.T) {}
+        qrow(((size_t)b * d.T + sg.t0) * d.qs),
+        bh0((size_t)b * d.H),
+        T(d.T),
+        D(d.D),
+        t0(sg.t0),
+        lo(sg.lo) {}
+  size_t q(int h) const { return qrow + (size_t)h * D; }
+  // P[t0.., lo..] of head h: [nq, nk] with leading dim T
+  size_t p(int h) const { return ((bh0 + h) * T + t0) * T + lo; }
 };
 
 // Forward of one segment of row b, kv head kh, for its G query heads (drow: the row's documents when
@@ -306,13 +317,13 @@ void segment_forward(const Dims& d, const Seg& sg, int b, int kh, const int32_t*
   float* S = sc.a.data();
   for (int g = 0; g < d.G; g++) {
     const int h = kh * d.G + g;
-    const size_t qoff = (z.b_row + sg.t0) * d.qs + h * d.D;
+    const size_t qoff = z.q(h);
     seg_rows_dot(q + qoff, d.qs, sc.packed.data(), nk16, d.D, d.scale, S, nq, off);
     for (int i = 0; i < nq; i++)
       softmax_tile_row(S + (size_t)i * nk16, i + off + 1, nk16, drow ? drow + sg.lo : nullptr,
                        drow ? drow[sg.t0 + i] : 0);
     seg_rows_combine(S, nk16, v + koff, d.ks, nk, d.D, out + qoff, d.qs, nq, off, false);
-    float* P = probs + (((size_t)b * d.H + h) * d.T + sg.t0) * d.T + sg.lo;  // [nq, nk], ld T
+    float* P = probs + z.p(h);
     for (int i = 0; i < nq; i++) std::memcpy(P + (size_t)i * d.T, S + (size_t)i * nk16, nk * sizeof(float));
   }
 }
@@ -329,8 +340,8 @@ void segment_backward(const Dims& d, const Seg& sg, int b, int kh, Scratch& sc, 
   float* dS = sc.b.data();
   for (int g = 0; g < d.G; g++) {
     const int h = kh * d.G + g;
-    const size_t qoff = (z.b_row + sg.t0) * d.qs + h * d.D;
-    const float* P = probs + (((size_t)b * d.H + h) * d.T + sg.t0) * d.T + sg.lo;  // [nq, nk], ld T
+    const size_t qoff = z.q(h);
+    const float* P = probs + z.p(h);
     seg_cols_combine(P, d.T, dout + qoff, d.qs, nk, d.D, dv + koff, d.ks, nq, off);
     seg_rows_dot(dout + qoff, d.qs, sc.packed.data(), nk16, d.D, 1.f, dS, nq, off);
     for (int i = 0; i < nq; i++)
