@@ -173,43 +173,44 @@ Decision rule_both(const Decision& a, const Decision& b) {
   return {label, a.reason + "; " + b.reason, a.exploratory || b.exploratory};
 }
 
+// Every guard that fails is named, not only the first: a reader sees all the reasons a verdict is withheld
+// (an arm still improving at the cap and an unequal fit are separate problems with separate remedies).
 Decision apply_guards(Decision d, const Guards& g, double fm, int runs) {
   d.exploratory = runs <= 1;
-  if (!g.capped_improving.empty()) {
-    d.label = "inconclusive";
-    d.reason += fmt::format("; but {} stopped at the step cap while still improving, so it is not converged",
-                            fmt::join(g.capped_improving, ", "));
-  } else if (!g.unfit.empty()) {
-    d.label = "inconclusive";
-    d.reason += fmt::format(
-        "; but {} did not learn its training problems (accuracy below the declared floor), so "
-        "there is nothing to compare",
-        fmt::join(g.unfit, ", "));
-  } else if (!g.compare_fit) {
-  } else if (!g.fit_measured || !g.fit.defined()) {
-    d.label = "inconclusive";
-    d.reason +=
-        "; but the arms' fit to their training problems was not measured ([eval] train_limit), so the "
-        "comparison's fairness is unknown";
-  } else {
-    std::string fit = "training-problem accuracy difference " + interval(g.fit);
-    long per_run = g.fit.n_items / std::max(1, g.fit.runs);
-    if (per_run < g.min_fit_items) {
-      d.label = "inconclusive";
-      d.reason += fmt::format(
-          "; but only {} training problems per run measure the fit (fewer than {}), too few to "
-          "show equal fit",
-          per_run, g.min_fit_items);
-    } else if (g.fit.lo < -fm || g.fit.hi > fm) {
-      bool wide = g.fit.hi - g.fit.lo > 2 * fm;
-      d.label = "inconclusive";
-      d.reason += "; but the " + fit +
-                  (wide ? fmt::format(" is wider than +-{:.1f} points (too few fit items to show equal fit)",
-                                      100 * fm)
-                        : fmt::format(" is not inside +-{:.1f} points (unequal fit)", 100 * fm));
+  std::vector<std::string> fails;
+  if (!g.capped_improving.empty())
+    fails.push_back(fmt::format("{} stopped at the step cap while still improving, so it is not converged",
+                                fmt::join(g.capped_improving, ", ")));
+  if (!g.unfit.empty())
+    fails.push_back(fmt::format(
+        "{} did not learn its training problems (accuracy below the declared floor), so there is nothing "
+        "to compare",
+        fmt::join(g.unfit, ", ")));
+  if (g.compare_fit) {
+    if (!g.fit_measured || !g.fit.defined()) {
+      fails.push_back(
+          "the arms' fit to their training problems was not measured ([eval] train_limit), so the "
+          "comparison's fairness is unknown");
     } else {
-      d.reason += "; " + fit + fmt::format(" is inside +-{:.1f} points (equal fit)", 100 * fm);
+      std::string fit = "training-problem accuracy difference " + interval(g.fit);
+      long per_run = g.fit.n_items / std::max(1, g.fit.runs);
+      if (per_run < g.min_fit_items)
+        fails.push_back(fmt::format(
+            "only {} training problems per run measure the fit (fewer than {}), too few to show equal fit",
+            per_run, g.min_fit_items));
+      else if (g.fit.lo < -fm || g.fit.hi > fm)
+        fails.push_back(
+            "the " + fit +
+            (g.fit.hi - g.fit.lo > 2 * fm
+                 ? fmt::format(" is wider than +-{:.1f} points (too few fit items to show equal fit)", 100 * fm)
+                 : fmt::format(" is not inside +-{:.1f} points (unequal fit)", 100 * fm)));
+      else
+        d.reason += "; " + fit + fmt::format(" is inside +-{:.1f} points (equal fit)", 100 * fm);
     }
+  }
+  if (!fails.empty()) {
+    d.label = "inconclusive";
+    d.reason += fmt::format("; but {}", fmt::join(fails, "; and "));
   }
   return d;
 }

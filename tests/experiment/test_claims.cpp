@@ -88,6 +88,23 @@ TEST(ClaimGuards, CappedWhileImprovingIsInconclusive) {
   EXPECT_NE(d.reason.find("still improving"), std::string::npos);
 }
 
+TEST(ClaimGuards, EveryFailingGuardIsNamed) {
+  // An arm still improving at the cap AND an unequal fit: the reason names both (the cap alone hid the fit).
+  Guards g = fair();
+  g.capped_improving = {"vanilla-all-b2s1"};
+  g.fit = E(-0.17, -0.27, -0.07);
+  Decision d = apply_guards({"not supported", "x"}, g, 0.10, 5);
+  EXPECT_EQ(d.label, "inconclusive");
+  EXPECT_NE(d.reason.find("still improving"), std::string::npos) << d.reason;
+  EXPECT_NE(d.reason.find("; and the training-problem accuracy difference"), std::string::npos) << d.reason;
+  EXPECT_NE(d.reason.find("unequal fit"), std::string::npos) << d.reason;
+  // An equal fit beside a capped arm is stated, and does not rescue the verdict.
+  g.fit = E(0.01, -0.03, 0.05);
+  d = apply_guards({"supported", "x"}, g, 0.10, 5);
+  EXPECT_EQ(d.label, "inconclusive");
+  EXPECT_NE(d.reason.find("(equal fit); but vanilla-all-b2s1 stopped"), std::string::npos) << d.reason;
+}
+
 TEST(ClaimGuards, FitMismatchIsIntervalBased) {
   Guards g = fair();
   EXPECT_EQ(apply_guards({"supported", "x"}, g, 0.10, 3).label, "supported");

@@ -57,7 +57,7 @@ void expect_has(const std::string& msg, const std::string& part) {
 
 TEST(ExperimentSchema, EveryShippedExperimentConfigValidates) {
   for (const char* name : {"smoke", "theorem_world", "full", "confirm", "sensitivity_restatement", "confirm_large",
-                           "sensitivity_restatement_large"}) {
+                           "sensitivity_restatement_large", "sensitivity_restatement_default"}) {
     tsft::ExperimentOptions o;
     o.config_path = std::string(TSFT_SOURCE_DIR) + "/configs/" + name + ".toml";
     EXPECT_NO_THROW(plan_parse(o, "/nonexistent")) << name;

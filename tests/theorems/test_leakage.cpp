@@ -127,7 +127,9 @@ LeakCount check_world(const GenConfig& cfg, const std::string& name) {
 
 }  // namespace
 
+// The default world's sensitivity twin (prose worked examples) is checked the same way.
 TEST(Leakage, DefaultConfigHasNoEvaluationItemInAnyTrainingStream) {
+  EXPECT_GT(check_config("sensitivity_restatement_default.toml").p2_items, 20);
   LeakCount c = check_config("theorem_world.toml");
   EXPECT_GT(c.p2_items, 20);
   EXPECT_GT(c.test_items, 100);
