@@ -18,6 +18,15 @@ const std::vector<std::string> kProbes = {"P1", "P2", "P3", "P4",  "P5",  "P6",
 std::string pts(double x) {
   return fmt::format("{:+.1f}", 100 * x);
 }
+// Why a fit interval that is not inside +-fm fails: it excludes 0 (the arms fit unequally), or it is too
+// wide to show anything (too few fit items), or neither (equality not shown).
+std::string fit_failure(const Effect& fit, double fm) {
+  if (fit.lo > 0 || fit.hi < 0)
+    return fmt::format(" is not inside +-{:.1f} points and excludes 0 (unequal fit)", 100 * fm);
+  if (fit.hi - fit.lo > 2 * fm)
+    return fmt::format(" is wider than +-{:.1f} points (too few fit items to show equal fit)", 100 * fm);
+  return fmt::format(" is not inside +-{:.1f} points (equal fit not shown)", 100 * fm);
+}
 std::string interval(const Effect& e) {
   return fmt::format(
       "{} points [{}, {}]{}", pts(e.est), pts(e.lo), pts(e.hi),
@@ -199,11 +208,7 @@ Decision apply_guards(Decision d, const Guards& g, double fm, int runs) {
             "only {} training problems per run measure the fit (fewer than {}), too few to show equal fit",
             per_run, g.min_fit_items));
       else if (g.fit.lo < -fm || g.fit.hi > fm)
-        fails.push_back(
-            "the " + fit +
-            (g.fit.hi - g.fit.lo > 2 * fm
-                 ? fmt::format(" is wider than +-{:.1f} points (too few fit items to show equal fit)", 100 * fm)
-                 : fmt::format(" is not inside +-{:.1f} points (unequal fit)", 100 * fm)));
+        fails.push_back("the " + fit + fit_failure(g.fit, fm));
       else
         d.reason += "; " + fit + fmt::format(" is inside +-{:.1f} points (equal fit)", 100 * fm);
     }

@@ -28,7 +28,7 @@ struct ClaimsConfig {
   double c3_fraction = 0.80;
   double c3_gain_floor = 0.05;
   // Fair comparison: the arms' accuracy on their own training problems must be shown equal within
-  // +-fit_margin (the whole interval inside; a wider interval means too few fit items).
+  // +-fit_margin (the whole interval inside; one that excludes 0 shows unequal fit, a wider one too few items).
   double fit_margin = 0.10;
   long min_fit_items = 50;  // training problems per run that measure the fit (fewer: inconclusive)
   // An arm whose training-problem accuracy (mean over runs) is below min_fit has not learned its task:

@@ -116,6 +116,13 @@ TEST(ClaimGuards, FitMismatchIsIntervalBased) {
   d = apply_guards({"not supported", "x"}, g, 0.10, 3);
   EXPECT_EQ(d.label, "inconclusive");
   EXPECT_NE(d.reason.find("too few fit items"), std::string::npos);
+  g.fit = E(0.05, -0.03, 0.13);  // narrower than the margin, straddles 0, pokes out: not shown equal
+  d = apply_guards({"supported", "x"}, g, 0.10, 3);
+  EXPECT_EQ(d.label, "inconclusive");
+  EXPECT_NE(d.reason.find("equal fit not shown"), std::string::npos) << d.reason;
+  g.fit = E(-0.17, -0.28, -0.06);  // wider than the margin but excluding 0: unequal, not "too few"
+  d = apply_guards({"supported", "x"}, g, 0.10, 3);
+  EXPECT_NE(d.reason.find("excludes 0 (unequal fit)"), std::string::npos) << d.reason;
   g.fit_measured = false;
   EXPECT_EQ(apply_guards({"supported", "x"}, g, 0.10, 3).label, "inconclusive");
 }
