@@ -111,6 +111,18 @@ T opt(const toml::table& t, const char* key, T def, const Where& w) {
   return *v;
 }
 
+// An optional [lo, hi] integer pair: absent keeps lo/hi; anything but two integers with lo <= hi is an error.
+void opt_range(const toml::table& t, const Where& w, int64_t& lo, int64_t& hi) {
+  const toml::node* n = t.get("range");
+  if (!n) return;
+  auto r = n->as_array();
+  bool ok = r && r->size() == 2 && r->get(0)->is_integer() && r->get(1)->is_integer();
+  TSFT_CHECK(ok, "{}:{}: {}: 'range' must be [lo, hi] (two integers)", w.file, n->source().begin.line, w.at);
+  lo = r->get(0)->value<int64_t>().value();
+  hi = r->get(1)->value<int64_t>().value();
+  TSFT_CHECK(lo <= hi, "{}:{}: {}: empty range [{}, {}]", w.file, n->source().begin.line, w.at, lo, hi);
+}
+
 TheoremSpec parse_theorem(const toml::table& t, const std::string& file) {
   TheoremSpec th;
   th.file = file;
@@ -153,12 +165,7 @@ TheoremSpec parse_theorem(const toml::table& t, const std::string& file) {
     s.kind = str_opt(*st, "kind", "number");
     s.sym = str_req(*st, "sym", sw);
     s.noun = str_req(*st, "noun", sw);
-    if (auto r = (*st)["range"].as_array()) {
-      TSFT_CHECK(r->size() == 2, "{}: {}: range must be [lo, hi]", file, sw.at);
-      s.lo = r->get(0)->value_or<int64_t>(0);
-      s.hi = r->get(1)->value_or<int64_t>(0);
-      TSFT_CHECK(s.lo <= s.hi, "{}: {}: empty range", file, sw.at);
-    }
+    opt_range(*st, sw, s.lo, s.hi);
     s.step = opt<int64_t>(*st, "step", 1, sw);
     TSFT_CHECK(s.step >= 1, "{}: {}: step must be >= 1", file, sw.at);
     s.scale = opt<bool>(*st, "scale", true, sw);
@@ -200,10 +207,7 @@ void parse_world(const toml::table& t, const std::string& file, Catalog& c) {
       d.id = str_req(*dt, "id", w);
       d.text = str_req(*dt, "text", Where{file, "distractor '" + d.id + "'"});
       schema::check_keys(*dt, file, "distractor '" + d.id + "'", kDistractorKeys);
-      if (auto r = (*dt)["range"].as_array()) {
-        d.lo = r->get(0)->value_or<int64_t>(1);
-        d.hi = r->get(1)->value_or<int64_t>(20);
-      }
+      opt_range(*dt, Where{file, "distractor '" + d.id + "'"}, d.lo, d.hi);
       c.distractors.push_back(d);
     }
   }

@@ -203,8 +203,9 @@ GenConfig gen_config_from_toml_text(const std::string& text, const std::string& 
         for (auto& [sk, sv] : *tt) {
           auto arr = sv.as_array();
           std::string w2 = where + "." + std::string(tk.str()) + "." + std::string(sk.str());
-          TSFT_CHECK(arr && (arr->size() == 2 || arr->size() == 3), "{}: must be [lo, hi] or [lo, hi, step]",
-                     w2);
+          TSFT_CHECK(
+              arr && (arr->size() == 2 || arr->size() == 3) && arr->is_homogeneous(toml::node_type::integer),
+              "{}: must be [lo, hi] or [lo, hi, step] of integers", w2);
           std::array<long, 3> r{arr->get(0)->value_or<int64_t>(0), arr->get(1)->value_or<int64_t>(0),
                                 arr->size() == 3 ? arr->get(2)->value_or<int64_t>(1) : 1};
           TSFT_CHECK(r[0] <= r[1] && r[2] >= 1, "{}: need lo <= hi and step >= 1", w2);

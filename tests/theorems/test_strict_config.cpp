@@ -70,6 +70,9 @@ TEST(StrictGenConfig, WrongTypeAndRange) {
   expect_has(gen_error("[gen]\nsizes = 3\n"), "[gen] sizes: must be a table");
   expect_has(gen_error("[gen]\n[gen.corpus]\nstep_drills_eval_facts = 1\n"), "must be true or false");
   EXPECT_EQ(gen_error("[gen]\n[gen.ranges.pythagoras]\na = [2, 4]\n"), "");  // free-form, its own rule
+  for (const char* bad : {"[2, \"4\"]", "[2.0, 4]", "[2, 4, true]", "[2]"})  // no silent 0 for a non-integer
+    expect_has(gen_error(std::string("[gen]\n[gen.ranges.pythagoras]\na = ") + bad + "\n"),
+               "[gen] ranges.pythagoras.a: must be [lo, hi] or [lo, hi, step] of integers");
 }
 
 TEST(StrictCatalog, ShippedCatalogLoads) {
