@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/error.hpp"
 #include "eval/latex_parser_impl.hpp"
 #include "eval/latex_words.hpp"
 
@@ -277,6 +278,8 @@ std::optional<Node> latex_parse(std::string_view text, const LexOptions& opt) {
   std::vector<Token> toks;
   if (!latex_lex(text, opt, toks)) return std::nullopt;
   tokens_resolve_text(toks, opt);
+  // The parser stops at Eof (peek() clamps to the last token): without it a loop would never end.
+  TSFT_CHECK(!toks.empty() && toks.back().t == Tok::Eof, "latex_parse: token stream lost its Eof");
   if (toks.size() == 1) return std::nullopt;  // nothing but Eof
   detail::Parser ps{toks};
   Node n = ps.parse_answer();

@@ -107,10 +107,10 @@ void tokens_resolve_text(std::vector<Token>& in, const LexOptions& opt) {
     bool after_value = !out.empty() && ends_value(out.back());
     bool has_space = c.find(' ') != std::string::npos;
     if (after_value && (has_space || c.find_first_of("0123456789") == std::string::npos)) {
-      // a unit: drop it and a following power (\mbox{ cm}^2)
-      if (i + 2 < in.size() && in[i + 1].t == Tok::Op && in[i + 1].text == "^") i += 2;
-      if (i + 1 < in.size() && in[i].t == Tok::Op && in[i].text == "{") {
-      }
+      // a unit: drop it and a following power (\mbox{ cm}^2), never the final Eof (a trailing "^" stays
+      // and fails the parse: the parser relies on Eof being last)
+      if (i + 2 < in.size() && in[i + 1].t == Tok::Op && in[i + 1].text == "^" && in[i + 2].t != Tok::Eof)
+        i += 2;
       continue;
     }
     if (!has_space) {
