@@ -205,9 +205,10 @@ void parse_world(const toml::table& t, const std::string& file, Catalog& c) {
       TSFT_CHECK(dt, "{}: [[distractor]] must be tables", file);
       DistractorSpec d;
       d.id = str_req(*dt, "id", w);
-      d.text = str_req(*dt, "text", Where{file, "distractor '" + d.id + "'"});
-      schema::check_keys(*dt, file, "distractor '" + d.id + "'", kDistractorKeys);
-      opt_range(*dt, Where{file, "distractor '" + d.id + "'"}, d.lo, d.hi);
+      const Where dw{file, "distractor '" + d.id + "'"};
+      d.text = str_req(*dt, "text", dw);
+      schema::check_keys(*dt, file, dw.at, kDistractorKeys);
+      opt_range(*dt, dw, d.lo, d.hi);
       c.distractors.push_back(d);
     }
   }
