@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Long fuzzing campaign (developer tool, not CI): run each target for SECONDS (default 300) at nice 19, two
-# at a time, with a working corpus under WORK (default /dev/shm/tsft-fuzz) seeded from fuzz/corpus/<t>.
+# at a time, with a working corpus under WORK (default /dev/shm/tsft-fuzz) seeded from fuzz/corpus/<t> (and
+# from fuzz/campaign/<t>.tar.xz, the corpus an earlier campaign kept, when WORK/<t> does not exist yet).
 # Logs: WORK/<t>.log, every line prefixed with the seconds since the start of the run (the final "DONE"
 # line has executions and cov/ft; the last "NEW" line says when coverage last grew); crashes:
 # WORK/<t>.art/crash-*; WORK/<t>.half: the working corpus at half time. `python3 fuzz/plateau.py WORK`
@@ -24,6 +25,8 @@ dict_of() {
 run_one() {
   local t=$1 d
   d=$(dict_of "$t")
+  # A target new to WORK starts from its kept corpus, if one was checked in (fuzz/keep_corpus.sh).
+  [[ ! -d "$WORK/$t" && -f "fuzz/campaign/$t.tar.xz" ]] && tar -C "$WORK" -xJf "fuzz/campaign/$t.tar.xz"
   mkdir -p "$WORK/$t" "$WORK/$t.art"
   local t0=${EPOCHREALTIME/./} dt  # microseconds
   # Half-time snapshot of the working corpus (fuzz/coverage.sh compares it with the final corpus).
