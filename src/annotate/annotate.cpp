@@ -1,5 +1,6 @@
 #include "annotate/annotate.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -55,7 +56,7 @@ std::vector<Job> make_jobs(const AnnotateConfig& cfg, const MathCatalog& cat, co
     j.index = i;
     j.problem = std::move(problems[i]);
     j.solution = annotate_vanilla_target(j.problem);
-    std::string ref = j.problem.extra.value("solution", "");
+    std::string ref = problem_solution(j.problem);
     std::vector<int> cand;
     for (auto& [d, s] : index.top_k(j.problem.question + "\n" + ref, cfg.top_k)) cand.push_back(d);
     j.messages = prompt_messages(prompt, {{"problem", j.problem.question},
@@ -67,6 +68,38 @@ std::vector<Job> make_jobs(const AnnotateConfig& cfg, const MathCatalog& cat, co
     jobs.push_back(std::move(j));
   }
   return jobs;
+}
+
+// A cache record of annotations.jsonl as annotate_one writes it, checked on load so that an edited or
+// foreign file is an error naming its line instead of a type_error when a field is read.
+void check_cache_record(const JsonlRecord& r) {
+  r.str("key");
+  const std::string& status = r.str("status");
+  TSFT_CHECK(status == "accepted" || status == "rejected" || status == "partial",
+             "{}: field 'status' must be accepted, rejected or partial, got '{}'", r.where(), status);
+  auto check = [&](const char* k, bool ok, const char* what) {
+    TSFT_CHECK(ok, "{}: field '{}' must be {}", r.where(), k, what);
+  };
+  for (const char* k : {"attempts", "prompt_tokens", "completion_tokens"})
+    if (r.value.contains(k)) check(k, r.value[k].is_number_integer(), "an integer");
+  for (const char* k : {"id", "last_answer", "reason", "message", "target", "endpoint_error"})
+    if (r.value.contains(k)) check(k, r.value[k].is_string(), "a string");
+  if (status == "accepted") {
+    r.str("target");
+    const json& t = r.field("theorems");
+    check("theorems", t.is_array() && std::all_of(t.begin(), t.end(), [](auto& x) { return x.is_string(); }),
+          "an array of strings");
+  }
+  if (status == "partial") {
+    const json& m = r.field("messages");
+    check("messages",
+          m.is_array() && std::all_of(m.begin(), m.end(),
+                                      [](auto& x) {
+                                        return x.is_object() && x.contains("role") && x["role"].is_string() &&
+                                               x.contains("content") && x["content"].is_string();
+                                      }),
+          "an array of {role, content} string messages");
+  }
 }
 
 json base_record(const Job& j) {
@@ -195,13 +228,13 @@ json annotate_run(const AnnotateConfig& cfg) {
   DirLock lock(cfg.out_dir, "tsft annotate");
   fs_remove_stale_temps(cfg.out_dir);
   std::vector<json> records;
-  JsonlLog log(cfg.out_dir + "/annotations.jsonl", &records);
+  JsonlLog log(cfg.out_dir + "/annotations.jsonl", &records, check_cache_record);
   if (log.had_torn_tail())
     log_info("{}: dropped a torn last line (interrupted run); it is redone", log.path());
   std::map<std::string, json> done, resume, failed;  // the cache: the last record of a key wins
   for (auto& r : records) {
-    std::string key = r.at("key").get<std::string>();
-    bool finished = r.value("status", "") != "partial";
+    std::string key = r["key"].get<std::string>();  // checked by check_cache_record
+    bool finished = r["status"] != "partial";
     (finished ? done : resume)[key] = r;
     (finished ? resume : done).erase(key);
   }

@@ -63,5 +63,8 @@ nlohmann::json annotate_run(const AnnotateConfig& cfg);
 
 // The vanilla arm's target: the dataset's own solution ("" when the problem has none).
 std::string annotate_vanilla_target(const data::Problem& p);
+// The problem's reference solution, `extra.solution` ("" when absent); a non-string one is an error
+// naming the problem.
+std::string problem_solution(const data::Problem& p);
 
 }  // namespace tsft::annotate

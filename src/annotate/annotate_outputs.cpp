@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "annotate/annotate_impl.hpp"
+#include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
 #include "data/adapters.hpp"
@@ -10,8 +11,16 @@
 namespace tsft::annotate {
 using json = nlohmann::json;
 
+std::string problem_solution(const data::Problem& p) {
+  if (!p.extra.is_object() || !p.extra.contains("solution") || p.extra["solution"].is_null()) return "";
+  const json& s = p.extra["solution"];
+  TSFT_CHECK(s.is_string(), "problem '{}': field 'extra.solution' must be a string, got {}", p.id,
+             s.type_name());
+  return s.get<std::string>();
+}
+
 std::string annotate_vanilla_target(const data::Problem& p) {
-  std::string s = p.extra.is_object() ? p.extra.value("solution", "") : "";
+  std::string s = problem_solution(p);
   static const std::regex calc(R"(<<[^<>]*>>)");
   s = std::regex_replace(s, calc, "");
   size_t hash = s.rfind("####");

@@ -14,11 +14,14 @@
 
 namespace tsft {
 
-JsonlLog::JsonlLog(const std::string& path, std::vector<nlohmann::json>* records) : path_(path) {
+JsonlLog::JsonlLog(const std::string& path, std::vector<nlohmann::json>* records,
+                   const std::function<void(const JsonlRecord&)>& check)
+    : path_(path) {
   std::string text = std::filesystem::exists(path) ? fs_read_text(path) : "";
   size_t good = text.rfind('\n') + 1;  // bytes of the complete lines (npos + 1 == 0: none)
   std::istringstream complete(text.substr(0, good));
   jsonl_for_each(complete, path, [&](JsonlRecord& r) {
+    if (check) check(r);
     if (records) records->push_back(std::move(r.value));
   });
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -3,17 +3,22 @@
 // complete line, drops a torn tail (truncating the file to the last newline, so later appends start on a
 // fresh line) and reports it; an invalid complete line is an error naming file:line.
 #pragma once
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "core/jsonl.hpp"
+
 namespace tsft {
 
 class JsonlLog {
  public:
-  // Creates the file when missing; `records` receives the complete lines already there.
-  JsonlLog(const std::string& path, std::vector<nlohmann::json>* records);
+  // Creates the file when missing; `records` receives the complete lines already there, each first
+  // passed to `check` (which throws an error naming the line when a record is not what the caller wrote).
+  JsonlLog(const std::string& path, std::vector<nlohmann::json>* records,
+           const std::function<void(const JsonlRecord&)>& check = {});
   ~JsonlLog();
   JsonlLog(const JsonlLog&) = delete;
   JsonlLog& operator=(const JsonlLog&) = delete;

@@ -35,6 +35,10 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where) {
     TSFT_CHECK(it->is_object(), "{}: field '{}' must be an object", where, key);
     (std::string(key) == "bindings" ? p.bindings : std::string(key) == "givens" ? p.givens : p.extra) = *it;
   }
+  // extra.solution is the dataset's solution text (annotate's reference and vanilla target).
+  if (auto it = p.extra.find("solution"); it != p.extra.end() && !it->is_null())
+    TSFT_CHECK(it->is_string(), "{}: field 'extra.solution' must be a string, got {}", where,
+               it->type_name());
   p.question = json_get_string(j, "question", where);
   if (auto it = j.find("answer"); it != j.end() && it->is_number()) {
     p.answer = it->dump();  // tolerate numeric gold answers

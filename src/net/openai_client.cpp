@@ -86,8 +86,15 @@ ChatResult parse_ok(const HttpResponse& r, const std::string& where) {
     out.text = c["message"]["content"];
   if (c.contains("finish_reason") && c["finish_reason"].is_string()) out.finish_reason = c["finish_reason"];
   if (j.contains("usage") && j["usage"].is_object()) {
-    out.prompt_tokens = j["usage"].value("prompt_tokens", (int64_t)0);
-    out.completion_tokens = j["usage"].value("completion_tokens", (int64_t)0);
+    // Token counts only feed the usage totals: a count that is not a non-negative integer reads as 0
+    // (json::value() would throw a bare type_error on a string, and a float would be truncated).
+    auto count = [&](const char* k) -> int64_t {
+      const json& u = j["usage"];
+      if (!u.contains(k) || !u[k].is_number_unsigned()) return 0;
+      return (int64_t)std::min<uint64_t>(u[k].get<uint64_t>(), INT64_MAX);
+    };
+    out.prompt_tokens = count("prompt_tokens");
+    out.completion_tokens = count("completion_tokens");
   }
   return out;
 }

@@ -155,7 +155,8 @@ std::string message_text(const json& content, size_t i) {
   if (!content.is_array()) throw ApiError(400, fmt::format("Invalid type for '{}'", param), param);
   std::string text;
   for (auto& part : content) {
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
+    // Checked type by type: json::value() would throw a non-ApiError on {"type": 1} (fuzz finding).
+    if (!part.is_object() || !part.contains("type") || part["type"] != "text" || !part.contains("text") ||
         !part["text"].is_string())
       throw ApiError(400, fmt::format("'{}': only text parts are supported", param), param);
     text += part["text"].get<std::string>();

@@ -67,6 +67,41 @@ TEST(AnnotateFailures, RejectionIsCachedWithTokensAndRetryRejectedAsksAgain) {
   EXPECT_EQ(summary(t)["accepted"], 2);
 }
 
+// The cache is checked line by line on load: an edited record is an error naming annotations.jsonl, the
+// line and the field (not a bare type_error when the field is read), and the cache is left as it was.
+TEST(AnnotateFailures, EditedCacheRecordIsRefusedByLineAndField) {
+  TempDir t;
+  tsft::fs_write_atomic(t / "d.jsonl", teacher_dataset({"valid", "wrong"}));
+  TeacherServer srv;
+  ASSERT_EQ(run_cmd(annotate_cmd(t, srv.url())).exit_code, 0);
+  const std::string cache = t / "out/annotations.jsonl";
+  auto recs = read_jsonl(cache);
+  ASSERT_EQ(recs.size(), 2u);
+  auto expect_refused = [&](json second, const std::string& what) {
+    std::string text = recs[0].dump() + "\n" + second.dump() + "\n";
+    tsft::fs_write_atomic(cache, text);
+    auto r = run_cmd(annotate_cmd(t, srv.url()));
+    EXPECT_NE(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("annotations.jsonl:2: " + what), std::string::npos) << r.output;
+    EXPECT_EQ(tsft::fs_read_text(cache), text);
+  };
+  json bad = recs[1];
+  bad["prompt_tokens"] = "many";
+  expect_refused(bad, "field 'prompt_tokens' must be an integer");
+  bad = recs[1];
+  bad["status"] = "done";
+  expect_refused(bad, "field 'status' must be accepted, rejected or partial");
+  bad = recs[1];
+  bad.erase("key");
+  expect_refused(bad, "missing field 'key'");
+  bad = recs[1];
+  bad["status"] = "accepted";
+  bad["target"] = "x";
+  bad["theorems"] = {1};
+  expect_refused(bad, "field 'theorems' must be an array of strings");
+  EXPECT_EQ(srv.total(), 4u) << "no refused run asked the teacher";  // valid 1 + wrong 3
+}
+
 TEST(AnnotateFailures, EndpointFailureIsRetriedAndRejectedAnswersAreNotPaidTwice) {
   TempDir t;
   tsft::fs_write_atomic(t / "d.jsonl", teacher_dataset({"valid", "reaskdown", "down"}));

@@ -149,4 +149,14 @@ TEST(Problem, JsonlRoundTripAndErrors) {
   std::string err = error_of([&] { problems_read_jsonl(path); });
   EXPECT_NE(err.find(":2"), std::string::npos) << err;
   EXPECT_NE(err.find("theorems"), std::string::npos) << err;
+  // extra.solution is text (annotate reads it as the reference solution); a number is refused by line.
+  {
+    std::ofstream f(path);
+    f << R"({"id": "a", "question": "q", "answer": "1", "extra": {"solution": "s", "n": 3}})"
+      << "\n"
+      << R"({"id": "b", "question": "q", "answer": "1", "extra": {"solution": 42}})"
+      << "\n";
+  }
+  err = error_of([&] { problems_read_jsonl(path); });
+  EXPECT_NE(err.find(":2: field 'extra.solution' must be a string, got number"), std::string::npos) << err;
 }

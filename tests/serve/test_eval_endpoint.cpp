@@ -41,7 +41,8 @@ void write_problems(const std::string& path, int n) {
 }
 
 // A scripted OpenAI-compatible server: request k (0-based, over all requests) fails as script[k] says
-// ("429", "500", "slow" = answers after `slow_s`), later ones answer \boxed{N+1} to "What is N+1?".
+// ("429", "500", "slow" = answers after `slow_s`, "odd-usage" = answers with mistyped usage counts),
+// later ones answer \boxed{N+1} to "What is N+1?".
 struct FakeServer {
   httplib::Server http;
   std::thread th;
@@ -77,6 +78,7 @@ struct FakeServer {
                    {"message", {{"role", "assistant"}, {"content", ans}}},
                    {"finish_reason", "stop"}}}},
                 {"usage", {{"prompt_tokens", 10}, {"completion_tokens", 4}, {"total_tokens", 14}}}};
+      if (what == "odd-usage") r["usage"] = {{"prompt_tokens", "10"}, {"completion_tokens", -4}};
       res.set_content(r.dump(), "application/json");
     });
     port = http.bind_to_any_port("127.0.0.1");
@@ -114,6 +116,25 @@ TEST(EvalEndpoint, ClientRetriesThrough429And500AndTimeouts) {
   EXPECT_EQ(st.retries, 4);
   EXPECT_EQ(st.completion_tokens, 12);
   EXPECT_EQ(st.prompt_tokens, 30);
+}
+
+// Usage counts are informational: a count that is not a non-negative integer reads as 0, and the answer
+// is kept (json::value() threw a bare type_error on a string count, which failed the request).
+TEST(EvalEndpoint, MistypedUsageCountsReadAsZero) {
+  FakeServer fake({"odd-usage"});
+  tsft::net::ChatClientConfig c;
+  c.base_url = fake.url();
+  c.model = "m";
+  c.concurrency = 1;
+  c.backoff_s = 0.01;
+  tsft::net::ChatStats st;
+  auto res = tsft::net::chat_complete_all(c, conversations(2), &st);
+  ASSERT_EQ(res.size(), 2u);
+  EXPECT_EQ(res[0].text, "\\boxed{1}");
+  EXPECT_EQ(res[0].attempts, 1);
+  EXPECT_EQ(st.retries, 0);
+  EXPECT_EQ(st.prompt_tokens, 10);  // the second request's only
+  EXPECT_EQ(st.completion_tokens, 4);
 }
 
 TEST(EvalEndpoint, ClientGivesUpClearly) {

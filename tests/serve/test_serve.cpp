@@ -101,6 +101,17 @@ TEST_F(Serve, GreedyEqualsOfflineGenerateUnderConcurrency) {
   }
 }
 
+// Content as an array of text parts (the OpenAI form) is the concatenation of the parts.
+TEST_F(Serve, TextPartsEqualThePlainString) {
+  json parts = json::array({{{"type", "text"}, {"text", "What is 3"}}, {{"type", "text"}, {"text", "+4?"}}});
+  json b = {{"model", "model"},
+            {"messages", json::array({{{"role", "user"}, {"content", parts}}})},
+            {"max_tokens", 12},
+            {"temperature", 0}};
+  json r = ok_json(post(srv_->url("/v1/chat/completions"), b.dump()));
+  EXPECT_EQ(r["choices"][0]["message"]["content"], decode(offline({"What is 3+4?"}, 12)[0].tokens));
+}
+
 TEST_F(Serve, StreamingConcatenatesToTheSameText) {
   json b = chat("stream me", {{"max_tokens", 30}, {"temperature", 0}});
   std::string whole =
@@ -203,6 +214,14 @@ TEST_F(Serve, BadInputGetsOpenAiErrors) {
   expect_error(json{{"model", "model"}, {"messages", "hi"}}.dump(), 400, "messages");
   expect_error(json{{"model", "model"}, {"messages", {{{"role", "wizard"}, {"content", "x"}}}}}.dump(), 400);
   expect_error(chat(std::string(300, 'a')).dump(), 400, "messages");  // longer than the 256-token context
+  // Content parts: only {"type": "text", "text": <string>}. A non-string "type" was a non-ApiError
+  // exception (fuzz/regressions/serve_request/content-part-type-not-a-string).
+  for (json type : {json(9223372036854775808ULL), json(1), json(nullptr), json::array({"text"})}) {
+    json part = {{"type", type}, {"text", "x"}};
+    json b = {{"model", "model"},
+              {"messages", json::array({{{"role", "user"}, {"content", json::array({part})}}})}};
+    expect_error(b.dump(), 400, "messages[0].content");
+  }
   auto big = post(srv_->url("/v1/chat/completions"), chat(std::string(2 << 20, 'a')).dump());
   EXPECT_EQ(big.status, 413);
   EXPECT_TRUE(json::parse(big.body).contains("error"));
