@@ -103,7 +103,10 @@ LoraConfig adapter_config_read(const std::string& path, const ModelConfig& cfg) 
   };
   TSFT_CHECK(need("peft_type") == "LORA", "{}: peft_type {} is not LORA", path, j["peft_type"].dump());
   LoraConfig lc;
-  TSFT_CHECK(need("r").is_number_integer(), "{}: r must be an integer", path);
+  // Integers are range-checked as int64 before narrowing: r = 2^32 + 1 must not become 1.
+  TSFT_CHECK(
+      need("r").is_number_integer() && j["r"].get<int64_t>() >= 1 && j["r"].get<int64_t>() <= INT32_MAX,
+      "{}: r = {} must be a positive integer", path, j["r"].dump());
   lc.r = j["r"].get<int>();
   TSFT_CHECK(need("lora_alpha").is_number(), "{}: lora_alpha must be a number", path);
   lc.alpha = j["lora_alpha"].get<double>();
@@ -115,18 +118,21 @@ LoraConfig adapter_config_read(const std::string& path, const ModelConfig& cfg) 
     TSFT_CHECK(j["use_rslora"].is_boolean(), "{}: use_rslora must be true or false", path);
     lc.rslora = j["use_rslora"].get<bool>();
   }
-  std::set<int> layers;
-  const nlohmann::json lt = j.value("layers_to_transform", nlohmann::json());
-  if (lt.is_number_integer())
-    layers.insert(lt.get<int>());
+  std::set<int64_t> layers;
+  const nlohmann::json lt = j.contains("layers_to_transform") ? j["layers_to_transform"] : nlohmann::json();
+  auto layer_index = [&](const nlohmann::json& x) {
+    TSFT_CHECK(x.is_number_integer(), "{}: layers_to_transform must list layer indices", path);
+    // An unsigned index above INT64_MAX is clamped to it (and refused below), not wrapped.
+    return x.is_number_unsigned() ? (int64_t)std::min<uint64_t>(x.get<uint64_t>(), INT64_MAX)
+                                  : x.get<int64_t>();
+  };
+  if (lt.is_number())
+    layers.insert(layer_index(lt));
   else if (lt.is_array())
-    for (auto& x : lt) {
-      TSFT_CHECK(x.is_number_integer(), "{}: layers_to_transform must list layer indices", path);
-      layers.insert(x.get<int>());
-    }
+    for (auto& x : lt) layers.insert(layer_index(x));
   else
     TSFT_CHECK(lt.is_null(), "{}: layers_to_transform must be null, an index or a list", path);
-  for (int l : layers)
+  for (int64_t l : layers)
     TSFT_CHECK(l >= 0 && l < cfg.L, "{}: layers_to_transform has layer {}; the model has {} layers", path, l,
                cfg.L);
 
@@ -198,6 +204,17 @@ void adapter_load(Model& m, const std::string& dir) {
              dir);
   LoraConfig lc = adapter_config_read(cfg_path, m.cfg);
   auto file = SafetensorsFile::open(st_path);
+  // The rank is checked against the file before the adapter is allocated: a config saying r = 10^9
+  // would otherwise try to allocate first (every lora_A is [r, in]).
+  bool any_a = false;
+  for (const TensorInfo& t : file->tensors()) {
+    if (t.name.find(".lora_A.") == std::string::npos) continue;
+    any_a = true;
+    TSFT_CHECK(t.shape.size() == 2 && t.shape[0] == lc.r,
+               "{}: tensor '{}' has shape {} but {} says r = {} (every lora_A is [r, in])", st_path, t.name,
+               shape_str(t.shape), cfg_path, lc.r);
+  }
+  TSFT_CHECK(any_a, "{}: no lora_A tensor (not a PEFT LoRA adapter?)", st_path);
   lora_attach(m, lc, 0);
   std::set<std::string> expected;
   for_each_tensor(m, [&](TensorEntry& e, TensorRef<float> r) {

@@ -309,6 +309,33 @@ TEST(Lora, BadAdapterErrorsNameFileAndKey) {
     EXPECT_NE(err.find("'use_dora'"), std::string::npos) << err;
     fs::remove_all(dir);
   }
+  {  // integers are range-checked before narrowing; the rank is checked against the file before allocating
+    auto refused = [&](const char* name, const std::function<void(nlohmann::json&)>& edit,
+                       const std::string& msg) {
+      std::string dir = copy_adapter(d, name);
+      edit_config(dir, edit);
+      Model m = model_load(fixture(kBase));
+      std::string err = error_of([&] { adapter_load(m, dir); });
+      EXPECT_NE(err.find(msg), std::string::npos) << err;
+      fs::remove_all(dir);
+    };
+    refused(
+        "r1", [](nlohmann::json& j) { j["r"] = 4294967297LL; }, "r = 4294967297 must be a positive integer");
+    refused(
+        "r2", [](nlohmann::json& j) { j["r"] = 0; }, "r = 0 must be a positive integer");
+    refused(
+        "r4", [](nlohmann::json& j) { j["r"] = 1000000000; },
+        "says r = 1000000000 (every lora_A is [r, in])");
+    refused(
+        "l1", [](nlohmann::json& j) { j["layers_to_transform"] = 4294967296LL; },
+        "layers_to_transform has layer 4294967296");
+    refused(
+        "l2",
+        [](nlohmann::json& j) {
+          j["layers_to_transform"] = {0, 18446744073709551615ULL};
+        },
+        "layers_to_transform has layer 9223372036854775807");
+  }
   {  // missing tensor
     std::string dir = copy_adapter(d, "a3");
     auto f = SafetensorsFile::open(dir + "/adapter_model.safetensors");
