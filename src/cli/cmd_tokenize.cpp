@@ -42,7 +42,9 @@ int run_tokenize(const TokenizeArgs& a) {
       TSFT_CHECK(j.contains("ids") && j["ids"].is_array(), "stdin line {}: field \"ids\" (array) missing", n);
       std::vector<int32_t> ids;
       for (const auto& v : j["ids"]) {
-        TSFT_CHECK(v.is_number_integer(), "stdin line {}: field \"ids\" holds a non-integer", n);
+        TSFT_CHECK(v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() < tok.vocab_size(),
+                   "stdin line {}: field \"ids\" holds {}, not a token id in [0, {})", n, v.dump(),
+                   tok.vocab_size());
         ids.push_back(v.get<int32_t>());
       }
       o["ids"] = ids;

@@ -75,7 +75,8 @@ ClaimsConfig claims_from_json(const nlohmann::json& t, const std::string& origin
     else if (k == "counterfactual")
       c.counterfactual = choice(v, where, {"in", "out", "if_confusable"});
     else if (k == "bootstrap_reps") {
-      TSFT_CHECK(v.is_number_integer() && v.get<int>() >= 100, "{}: an integer >= 100", where);
+      TSFT_CHECK(v.is_number_integer() && v.get<int64_t>() >= 100 && v.get<int64_t>() <= 1000000000,
+                 "{}: an integer in [100, 10^9]", where);
       c.bootstrap_reps = v.get<int>();
     } else if (k == "pool") {
       TSFT_CHECK(v.is_array(), "{}: must be a list of probe ids", where);

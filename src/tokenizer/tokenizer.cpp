@@ -72,8 +72,8 @@ std::string config_token(const json& cfg, const char* key) {
 int32_t token_id(const json& v, const std::string& what) {
   constexpr int64_t kMaxTokenId = int64_t(1) << 24;
   TSFT_CHECK(v.is_number_integer(), "{} is not an integer", what);
-  const int64_t id = v.is_number_unsigned() ? (int64_t)std::min<uint64_t>(v.get<uint64_t>(), kMaxTokenId)
-                                            : v.get<int64_t>();
+  const int64_t id =
+      v.is_number_unsigned() ? (int64_t)std::min<uint64_t>(v.get<uint64_t>(), kMaxTokenId) : v.get<int64_t>();
   TSFT_CHECK(id >= 0 && id < kMaxTokenId, "{} = {} is out of range [0, {})", what, v.dump(), kMaxTokenId);
   return static_cast<int32_t>(id);
 }
@@ -277,8 +277,12 @@ void Tokenizer::load_json(const std::string& text, const std::string& origin) {
         } else {
           std::string name = item.at("SpecialToken").at("id").get<std::string>();
           const json& st = p.at("special_tokens").at(name);
-          for (const json& id : st.at("ids"))
+          for (const json& id : st.at("ids")) {  // range-checked before narrowing (2^32 + 5 is not 5)
+            TSFT_CHECK(id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < vocab_size_,
+                       "{}: post_processor special token {:?} has id {}, outside the vocabulary [0, {})",
+                       origin, name, id.dump(), vocab_size_);
             (seen_a ? template_suffix_ : template_prefix_).push_back(id.get<int32_t>());
+          }
         }
       }
     } else if (type != "ByteLevel") {

@@ -123,3 +123,20 @@ TEST(Cli, InfoLoraOptimizerStateIsAdapterSize) {
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("--lora-targets"), std::string::npos) << bad.output;
 }
+
+// `tsft tokenize --decode`: an id outside the vocabulary names the line and the value, also when it only
+// wraps into range as a 32-bit integer (2^32 + 5 is not 5).
+TEST(Cli, TokenizeDecodeRefusesIdsOutsideTheVocabulary) {
+  const std::string tok = fixture("tokenizers/hf-trained/qwen2-bpe1500.tokenizer.json");
+  CmdResult ok =
+      run_cmd("printf '{\"ids\": [5]}\\n' | " + tsft_bin() + " tokenize --decode --tokenizer " + tok);
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  for (const std::string id : {"4294967301", "-1", "1500000"}) {
+    CmdResult bad = run_cmd("printf '{\"ids\": [1]}\\n{\"ids\": [" + id + "]}\\n' | " + tsft_bin() +
+                            " tokenize --decode --tokenizer " + tok);
+    EXPECT_NE(bad.exit_code, 0) << bad.output;
+    EXPECT_NE(bad.output.find("stdin line 2: field \"ids\" holds " + id + ", not a token id"),
+              std::string::npos)
+        << bad.output;
+  }
+}

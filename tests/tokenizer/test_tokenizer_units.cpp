@@ -160,6 +160,29 @@ TEST(Tokenizer, RejectsInvalidInputAndUnsupportedFiles) {
   EXPECT_THROW(Tokenizer::from_json_text("{", "y.json"), tsft::Error);
 }
 
+// TemplateProcessing ids are checked against the vocabulary at load, before narrowing: 2^32 + 1 is not 1.
+TEST(Tokenizer, TemplateProcessingIdsOutsideTheVocabularyAreRefused) {
+  auto j = nlohmann::json::parse(std::ifstream(tokenizer_path("hf-qwen2")));
+  for (nlohmann::json id :
+       {nlohmann::json(4294967297LL), nlohmann::json(-1), nlohmann::json(1u << 30), nlohmann::json("1")}) {
+    j["post_processor"] = {
+        {"type", "TemplateProcessing"},
+        {"single",
+         {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+          {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+        {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {id}}, {"tokens", {"<s>"}}}}}}};
+    try {
+      Tokenizer::from_json_text(j.dump(), "t.json");
+      ADD_FAILURE() << "accepted id " << id.dump();
+    } catch (const tsft::Error& e) {
+      EXPECT_NE(
+          std::string(e.what()).find("t.json: post_processor special token \"<s>\" has id " + id.dump()),
+          std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 // A synthetic tokenizer.json exercising lstrip / rstrip / single_word / normalized added tokens and a
 // Sequence[ByteLevel, TemplateProcessing] post-processor (the Llama-3.1 layout), compared with HF.
 TEST(Tokenizer, AddedTokenOptionsAndTemplateProcessingMatchHuggingFace) {
