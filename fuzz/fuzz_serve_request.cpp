@@ -5,6 +5,7 @@
 #include <string>
 
 #include "serve/api.hpp"
+#include "serve_request_model.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "util.hpp"
 
@@ -12,18 +13,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tsft;
   if (size == 0) return 0;
   static const tokenizer::Tokenizer tok(std::string(TSFT_SOURCE_DIR) + "/fuzz/data/chat_tokenizer.json");
-  static const char* templates[] = {"chatml", "llama3", "chatml", ""};
   const uint8_t sel = data[0];
-  serve::ModelInfo mi;
-  mi.name = "m";
-  mi.tok = &tok;
-  mi.chat.add_generation_prompt = true;
-  mi.chat.template_name = templates[(sel >> 1) & 3];
-  mi.has_chat_template = !mi.chat.template_name.empty();
-  mi.max_context = 8 << ((sel >> 3) & 7);
+  const serve::ModelInfo mi = fuzz::serve_request_model(sel, &tok);
   const std::string body(fuzz::bytes(data + 1, size - 1));
   try {
-    serve::ApiRequest r = serve::parse_request(body, sel & 1, mi);
+    serve::ApiRequest r = serve::parse_request(body, fuzz::serve_request_is_chat(sel), mi);
     const serve::Job& j = *r.job;
     if (j.prompt.empty() || (int)j.prompt.size() >= mi.max_context || j.max_tokens < 1 ||
         (int)j.prompt.size() + j.max_tokens > mi.max_context || j.n < 1 || j.n > mi.max_n)

@@ -3,29 +3,22 @@
 // picks the endpoint, chat template and context) and must end as an ApiError with a 4xx status.
 #include <gtest/gtest.h>
 
+#include "../../fuzz/serve_request_model.hpp"
 #include "../fuzz_regression.hpp"
 #include "serve/api.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace {
 
-// The target's decoding of byte 0 (fuzz/fuzz_serve_request.cpp).
 void expect_api_error_4xx(const std::string& name, const std::string& param) {
   static const tsft::tokenizer::Tokenizer tok(std::string(TSFT_SOURCE_DIR) +
                                               "/fuzz/data/chat_tokenizer.json");
-  static const char* templates[] = {"chatml", "llama3", "chatml", ""};
   const std::string bytes = tsft::test::fuzz_regression_bytes("serve_request", name);
   ASSERT_FALSE(bytes.empty());
   const auto sel = (uint8_t)bytes[0];
-  tsft::serve::ModelInfo mi;
-  mi.name = "m";
-  mi.tok = &tok;
-  mi.chat.add_generation_prompt = true;
-  mi.chat.template_name = templates[(sel >> 1) & 3];
-  mi.has_chat_template = !mi.chat.template_name.empty();
-  mi.max_context = 8 << ((sel >> 3) & 7);
+  const tsft::serve::ModelInfo mi = tsft::fuzz::serve_request_model(sel, &tok);
   try {
-    tsft::serve::parse_request(bytes.substr(1), sel & 1, mi);
+    tsft::serve::parse_request(bytes.substr(1), tsft::fuzz::serve_request_is_chat(sel), mi);
     ADD_FAILURE() << name << ": accepted";
   } catch (const tsft::serve::ApiError& e) {
     EXPECT_GE(e.status, 400) << e.what();
