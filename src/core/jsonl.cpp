@@ -7,6 +7,7 @@
 #include <istream>
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
 
 namespace tsft {
 
@@ -68,7 +69,13 @@ bool jsonl_for_each(std::istream& in, const std::string& source, const std::func
       }
       TSFT_FAIL("{}: invalid JSON ({})", rec.where(), e.what());
     }
-    fn(rec);
+    try {
+      fn(rec);
+    } catch (const nlohmann::json::exception& e) {
+      // A reader that took a field's type on trust (get<std::string>() of a number, value("k", 0) of a
+      // string): the library's message names the types, this names the file and line.
+      TSFT_FAIL("{}: a field has the wrong type or value ({})", rec.where(), e.what());
+    }
     return opt.max_records == 0 || ++records < opt.max_records;
   });
   return torn;
@@ -87,6 +94,15 @@ std::vector<nlohmann::json> jsonl_read(const std::string& path, const JsonlOptio
   jsonl_for_each(
       path, [&](JsonlRecord& r) { out.push_back(std::move(r.value)); }, opt);
   return out;
+}
+
+nlohmann::json json_read_file(const std::string& path) {
+  std::string text = fs_read_text(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
+    TSFT_FAIL("{}: invalid JSON ({})", path, e.what());
+  }
 }
 
 }  // namespace tsft

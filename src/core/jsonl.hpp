@@ -41,7 +41,8 @@ struct JsonlRecord {
 };
 
 // Calls fn for every non-blank line of `in` (named `source` in errors), parsed. Returns true when a torn
-// last line was dropped (JsonlTail::kDropTorn only).
+// last line was dropped (JsonlTail::kDropTorn only). A nlohmann::json exception escaping fn (a field of
+// the wrong type) becomes an Error naming "source:line".
 bool jsonl_for_each(std::istream& in, const std::string& source, const std::function<void(JsonlRecord&)>& fn,
                     const JsonlOptions& opt = {});
 // The same over a file; a file that cannot be opened is an error naming it (unless missing_ok and absent).
@@ -49,6 +50,9 @@ bool jsonl_for_each(const std::string& path, const std::function<void(JsonlRecor
                     const JsonlOptions& opt = {});
 // Every record of a file.
 std::vector<nlohmann::json> jsonl_read(const std::string& path, const JsonlOptions& opt = {});
+
+// A whole JSON file (not JSONL), parsed: a file that cannot be read or does not parse is an Error naming it.
+nlohmann::json json_read_file(const std::string& path);
 
 // The unparsed form, for callers that parse each line themselves: fn(text, line) for every non-blank line.
 void jsonl_for_each_line(std::istream& in, const std::function<void(std::string_view, size_t)>& fn);

@@ -44,21 +44,37 @@ json item_to_json(const ItemResult& r) {
 
 ItemResult item_from_json(const json& j, const std::string& where) {
   TSFT_CHECK(j.is_object() && j.contains("id") && j.contains("correct"), "{}: not a results line", where);
+  // Every field's type is checked by name: results.jsonl is read back on resume and by report/compare,
+  // and a hand-edited line must say which field is wrong.
+  auto str = [&](const char* k) {
+    if (!j.contains(k)) return std::string();
+    TSFT_CHECK(j[k].is_string(), "{}: field '{}' must be a string, not {}", where, k, j[k].dump());
+    return j[k].get<std::string>();
+  };
+  TSFT_CHECK(j["id"].is_string(), "{}: field 'id' must be a string, not {}", where, j["id"].dump());
+  TSFT_CHECK(j["correct"].is_boolean(), "{}: field 'correct' must be true or false, not {}", where,
+             j["correct"].dump());
   ItemResult r;
-  r.id = j["id"];
-  r.split = j.value("split", "");
-  r.probe = j.value("probe", "");
-  r.parent_id = j.value("parent_id", "");
-  r.family = j.value("family", "");
-  r.domain = j.value("domain", "");
-  r.gold = j.value("gold", "");
-  r.output = j.value("output", "");
-  r.extracted = j.value("extracted", "");
-  r.rule = j.value("rule", "");
+  r.id = str("id");
+  r.split = str("split");
+  r.probe = str("probe");
+  r.parent_id = str("parent_id");
+  r.family = str("family");
+  r.domain = str("domain");
+  r.gold = str("gold");
+  r.output = str("output");
+  r.extracted = str("extracted");
+  r.rule = str("rule");
   r.correct = j["correct"].get<bool>();
+  TSFT_CHECK(!j.contains("new_tokens") || (j["new_tokens"].is_number_integer() && j["new_tokens"] >= 0),
+             "{}: field 'new_tokens' must be a non-negative integer, not {}", where, j["new_tokens"].dump());
   r.new_tokens = j.value("new_tokens", (int64_t)0);
-  if (j.contains("theorems") && j["theorems"].is_array())
-    r.theorems = j["theorems"].get<std::vector<std::string>>();
+  if (j.contains("theorems")) {
+    const json& th = j["theorems"];
+    TSFT_CHECK(th.is_array() && std::all_of(th.begin(), th.end(), [](const json& x) { return x.is_string(); }),
+               "{}: field 'theorems' must be a list of strings", where);
+    r.theorems = th.get<std::vector<std::string>>();
+  }
   return r;
 }
 

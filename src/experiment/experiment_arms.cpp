@@ -3,6 +3,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/jsonl.hpp"
 #include "experiment/experiment_runner.hpp"
 
 namespace tsft::exp_detail {
@@ -47,7 +48,7 @@ std::string select_checkpoint(Runner& r, const Plan& p, const std::string& name,
                      cfg_arg(p.cfg, "sft", "select_limit"), "--threads", p.threads, "-q", "--data", val_file},
                     chat_args(p)),
                model_args(base, c, trainable)));
-    double acc = json::parse(fs_read_text(dir + "/metrics.json"))["overall"]["accuracy"].get<double>();
+    double acc = json_read_file(dir + "/metrics.json")["overall"]["accuracy"].get<double>();
     sel["checkpoints"].push_back({{"checkpoint", step}, {"val_accuracy", acc}});
     if (acc > best_acc) best_acc = acc, best = c;
   }
@@ -122,7 +123,7 @@ json run_base(Runner& r, const Plan& p, const ArmInputs& in, json& runs) {
             selecting ? select_checkpoint(r, p, tn, t, kt, in.val_eval, in.base, trainable) : t + "/final";
         double acc =
             selecting && !r.dry
-                ? json::parse(fs_read_text(out + "/select/" + tn + ".json"))["val_accuracy"].get<double>()
+                ? json_read_file(out + "/select/" + tn + ".json")["val_accuracy"].get<double>()
                 : 0.0;
         if (model.empty() || acc > best_acc) best_acc = acc, model = m, tr = t, k_train = kt, train_name = tn;
       }

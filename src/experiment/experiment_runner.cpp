@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/jsonl.hpp"
 #include "core/progress.hpp"
 
 extern char** environ;
@@ -74,7 +75,7 @@ std::string Runner::stage(const std::string& name, std::string key, std::vector<
   }
   std::string marker = dir + "/.stage.json", pending = dir + "/.stage.pending";
   if (fs::exists(marker)) {
-    json m = json::parse(fs_read_text(marker));
+    json m = json_read_file(marker);
     if (m.value("key", "") == key) {
       std::error_code ec;  // a kill between writing the marker and removing .stage.pending left it
       fs::remove(pending, ec);

@@ -46,7 +46,7 @@ void load_run(const std::string& dir, ReportRun& r) {
   r.items = eval::eval_read_results(ev + "/results.jsonl");
   TSFT_CHECK(fs::exists(ev + "/metrics.json"),
              "{}/metrics.json: missing (the eval stage writes it; rerun the experiment)", ev);
-  r.metrics = json::parse(fs_read_text(ev + "/metrics.json"));
+  r.metrics = json_read_file(ev + "/metrics.json");
   const std::string tn = r.train_name.empty() ? r.name : r.train_name;
   // The trainer's log: a run killed mid-append leaves a torn last line; a run never trained has none.
   jsonl_for_each(dir + "/train/" + tn + "/metrics.jsonl",
@@ -60,9 +60,9 @@ void load_run(const std::string& dir, ReportRun& r) {
                  },
                  {JsonlTail::kDropTorn, true});
   if (fs::exists(dir + "/train/" + tn + "/summary.json"))
-    r.summary = json::parse(fs_read_text(dir + "/train/" + tn + "/summary.json"));
+    r.summary = json_read_file(dir + "/train/" + tn + "/summary.json");
   if (fs::exists(dir + "/select/" + tn + ".json"))
-    r.selection = json::parse(fs_read_text(dir + "/select/" + tn + ".json"));
+    r.selection = json_read_file(dir + "/select/" + tn + ".json");
 }
 
 // P3's magnitudes are drilled when the generic drills run and their operand bound (gen_corpus: drill_max,
@@ -136,7 +136,7 @@ void load_test_seen(ReportData& d) {
 ReportData report_load(const std::string& dir) {
   ReportData d;
   d.dir = dir;
-  d.experiment = json::parse(fs_read_text(dir + "/experiment.json"));
+  d.experiment = json_read_file(dir + "/experiment.json");
   d.budget = d.experiment.value("budget", std::string("steps"));
   const json& cfg = d.experiment["config"];
   d.claims = claims_from_json(cfg.contains("claims") ? cfg["claims"] : json(nullptr), dir + "/config.toml");

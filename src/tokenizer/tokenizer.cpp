@@ -67,6 +67,23 @@ std::string config_token(const json& cfg, const char* key) {
   return "";
 }
 
+// tokenizer_config.json's "chat_template": a string, or HF's list of named templates
+// [{"name": ..., "template": ...}], of which the "default" one is used. Anything else names the file.
+std::string config_chat_template(const json& ct, const std::string& path) {
+  if (ct.is_null()) return "";
+  if (ct.is_string()) return ct.get<std::string>();
+  TSFT_CHECK(ct.is_array(), "{}: chat_template must be a string or a list of named templates, not {}", path,
+             ct.type_name());
+  for (const json& e : ct) {
+    TSFT_CHECK(e.is_object() && e.contains("name") && e["name"].is_string() && e.contains("template") &&
+                   e["template"].is_string(),
+               "{}: chat_template: every entry must be {{\"name\": string, \"template\": string}}, not {:.80}",
+               path, e.dump());
+    if (e["name"] == "default") return e["template"].get<std::string>();
+  }
+  return "";
+}
+
 // A token id: an integer in [0, 2^24). Real vocabularies stay below 2^18; the bound keeps a corrupt id
 // (2e9) from allocating tables of that many strings, and int64 parsing keeps 2^32 + 1 from wrapping to 1.
 int32_t token_id(const json& v, const std::string& what) {
@@ -311,16 +328,8 @@ void Tokenizer::load_config(const std::string& dir) {
       }
       bos = config_token(cfg, "bos_token");
       eos = config_token(cfg, "eos_token");
-      if (cfg.contains("chat_template")) {
-        const json& ct = cfg["chat_template"];
-        if (ct.is_string()) {
-          chat_template_ = ct.get<std::string>();
-        } else if (ct.is_array()) {  // [{"name": ..., "template": ...}]: the "default" one
-          for (const json& e : ct)
-            if (e.value("name", std::string()) == "default")
-              chat_template_ = e.value("template", std::string());
-        }
-      }
+      if (cfg.is_object() && cfg.contains("chat_template"))
+        chat_template_ = config_chat_template(cfg["chat_template"], cfg_path.string());
     }
     std::filesystem::path jinja = std::filesystem::path(dir) / "chat_template.jinja";
     if (std::filesystem::exists(jinja)) chat_template_ = read_file(jinja.string());

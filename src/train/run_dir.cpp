@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -63,6 +64,44 @@ void append_line(std::ofstream& out, const std::string& path, const json& j) {
   out << j.dump() << "\n";
   out.flush();
   TSFT_CHECK(out.good(), "{}: write failed: {}", path, errno ? std::strerror(errno) : "stream error");
+}
+
+nlohmann::json trainer_state_read(const std::string& checkpoint_dir) {
+  const std::string path = (std::filesystem::path(checkpoint_dir) / "trainer_state.json").string();
+  nlohmann::json st = json_read_file(path);
+  TSFT_CHECK(st.is_object(), "{}: expected a JSON object", path);
+  using J = nlohmann::json;
+  auto count = [](const J& v) { return v.is_number_integer() && v.get<int64_t>() >= 0; };
+  auto number = [](const J& v) { return v.is_number(); };
+  auto string = [](const J& v) { return v.is_string(); };
+  auto boolean = [](const J& v) { return v.is_boolean(); };
+  auto object = [](const J& v) { return v.is_object(); };
+  auto any = [](const J&) { return true; };
+  struct Key {
+    const char* name;
+    bool required;
+    std::function<bool(const J&)> ok;
+    const char* want;
+  };
+  const Key keys[] = {
+      {"step", true, count, "a non-negative integer"},           {"rows", true, count, "a non-negative integer"},
+      {"micro_batch", true, count, "a non-negative integer"},    {"grad_accum", true, count, "a non-negative integer"},
+      {"seed", true, number, "a number"},                        {"trainable", true, any, ""},
+      {"supervised_tokens_done", false, count, "a non-negative integer"},
+      {"best_step", false, count, "a non-negative integer"},     {"bad_evals", false, count, "a non-negative integer"},
+      {"skipped_steps", false, count, "a non-negative integer"}, {"best_val_loss", false, number, "a number"},
+      {"best_val_accuracy", false, number, "a number"},          {"last_loss", false, number, "a number"},
+      {"val_loss", false, number, "a number"},                   {"stop_reason", false, string, "a string"},
+      {"finished", false, boolean, "true or false"},             {"config", false, object, "an object"},
+  };
+  for (const Key& k : keys) {
+    TSFT_CHECK(!k.required || st.contains(k.name), "{}: missing key '{}'", path, k.name);
+    TSFT_CHECK(!st.contains(k.name) || k.ok(st[k.name]), "{}: key '{}' = {} must be {}", path, k.name,
+               st[k.name].dump(), k.want);
+  }
+  TSFT_CHECK(!st.contains("config") || !st["config"].contains("model") || st["config"]["model"].is_string(),
+             "{}: key 'config.model' must be a string", path);
+  return st;
 }
 
 }  // namespace tsft

@@ -18,6 +18,9 @@ void prune_checkpoints(const std::string& out, int keep);
 // metrics.jsonl keeps the lines of steps <= `step` (a resumed run rewrites what followed; a torn last
 // line from a kill is dropped).
 void truncate_metrics(const std::string& path, int64_t step);
+// CHECKPOINT/trainer_state.json, parsed and checked: every key a resume reads has its type (a hand-edited
+// file is refused by file and key, not by nlohmann's bare type_error).
+nlohmann::json trainer_state_read(const std::string& checkpoint_dir);
 // One JSONL line, flushed; a failed write (disk full, file size limit) is an error naming the file.
 void append_line(std::ofstream& out, const std::string& path, const nlohmann::json& j);
 

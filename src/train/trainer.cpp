@@ -362,7 +362,7 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   json run_config = train_config_to_json(cfg);
   json st;  // the checkpoint resumed from
   if (resuming) {
-    st = json::parse(fs_read_text((fs::path(cfg.resume_dir) / "trainer_state.json").string()));
+    st = trainer_state_read(cfg.resume_dir);
     if (cfg.model_dir.empty() && st.contains("config")) run_config["model"] = st["config"].value("model", "");
     start = st.at("step").get<int64_t>();
     sup_done = st.value("supervised_tokens_done", (int64_t)0);

@@ -116,6 +116,33 @@ TEST(Jsonl, FieldAccessorsNameFileLineAndField) {
   });
 }
 
+// A reader that trusts a field's type (get<std::string>() of a number) must not escape as nlohmann's bare
+// type_error: the shared reader names file and line, and keeps the library's description of the types.
+TEST(Jsonl, AMistypedFieldInAReaderNamesFileAndLine) {
+  std::istringstream in("{\"text\": \"hi\"}\n{\"text\": 7}\n");
+  std::vector<std::string> got;
+  expect_error(
+      [&] {
+        jsonl_for_each(in, "in.jsonl", [&](JsonlRecord& r) { got.push_back(r.value["text"].get<std::string>()); });
+      },
+      {"in.jsonl:2: a field has the wrong type", "type must be string, but is number"});
+  EXPECT_EQ(got, std::vector<std::string>{"hi"});
+}
+
+// Whole JSON files the project reads back (metrics.json, trainer_state.json, stage markers, ...): a file
+// that does not parse names itself, a missing one too.
+TEST(Jsonl, JsonFileErrorsNameTheFile) {
+  TempDir t;
+  const std::string p = t / "m.json";
+  fs_write_atomic(p, "{\"a\": [1, 2]}");
+  EXPECT_EQ(json_read_file(p)["a"][1], 2);
+  fs_write_atomic(p, "{\"a\": [1, 2");
+  expect_error([&] { json_read_file(p); }, {p + ": invalid JSON", "parse error"});
+  fs_write_atomic(p, "{\"a\": 1e999}");
+  expect_error([&] { json_read_file(p); }, {p + ": invalid JSON"});
+  expect_error([&] { json_read_file(t / "none.json"); }, {t / "none.json"});
+}
+
 TEST(Jsonl, RawLinesForCallersThatParseThemselves) {
   std::istringstream in("a\r\n\n  \nb\nc");
   std::vector<std::pair<std::string, size_t>> got;

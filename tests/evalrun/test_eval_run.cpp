@@ -167,6 +167,33 @@ TEST(EvalRun, MetricsFromHandMadeResults) {
   EXPECT_DOUBLE_EQ(m["pairs"]["P9"]["premise_flag_rate"].get<double>(), 1.0);
 }
 
+// results.jsonl is read back on resume and by report/compare: a hand-edited line with a field of the wrong
+// type is refused naming file, line and field (it used to escape as a bare nlohmann type_error).
+TEST(EvalRun, MistypedResultFieldsNameFileLineAndField) {
+  TempDir t;
+  const std::string p = t / "r.jsonl";
+  const std::string good = R"({"id":"a","correct":true,"new_tokens":3,"theorems":["T1"]})";
+  fs_write_atomic(p, good + "\n");
+  ASSERT_EQ(eval::eval_read_results(p).size(), 1u);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"id":7,"correct":true})", "field 'id' must be a string"},
+      {R"({"id":"b","correct":"yes"})", "field 'correct' must be true or false"},
+      {R"({"id":"b","correct":true,"gold":5})", "field 'gold' must be a string"},
+      {R"({"id":"b","correct":true,"new_tokens":-1})", "field 'new_tokens' must be a non-negative integer"},
+      {R"({"id":"b","correct":true,"new_tokens":"3"})", "field 'new_tokens' must be a non-negative integer"},
+      {R"({"id":"b","correct":true,"theorems":[1]})", "field 'theorems' must be a list of strings"},
+  };
+  for (auto& [line, msg] : bad) {
+    fs_write_atomic(p, good + "\n" + line + "\n");
+    try {
+      eval::eval_read_results(p);
+      ADD_FAILURE() << line;
+    } catch (const tsft::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(p + ":2: " + msg), std::string::npos) << e.what();
+    }
+  }
+}
+
 // The JSONL readers of tsft eval (the shared core/jsonl.hpp reader): results.jsonl drops only a torn last
 // line (a kill mid-append) and names file:line for anything else; a problem file is strict, and --limit
 // stops reading at the limit (a bad line after it is never read).

@@ -1,7 +1,11 @@
 // tokenizer.json and chat-template reproducers found by fuzz/fuzz_tokenizer.cpp and fuzz/fuzz_chat.cpp.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "fuzz_regression.hpp"
+#include "test_util.hpp"
 #include "tokenizer/chat.hpp"
 #include "tokenizer/text_util.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -52,6 +56,27 @@ TEST(ChatFuzz, TruncatedUtf8NeverReadsPastTheEnd) {
     ChatRendered r = chat_render_text(family, {{"user", "x", {}}, {"assistant", bad, "why \xe2\x88"}}, {});
     EXPECT_NE(r.text.find("tail"), std::string::npos) << family;
   }
+}
+
+// tokenizer_config.json's chat_template list was read with value() on each entry: an entry that was not an
+// object, or a "name" that was not a string, escaped as nlohmann's bare type_error (no file named).
+TEST(TokenizerFuzz, ChatTemplateListEntriesAreCheckedAndNameTheFile) {
+  tsft_test::TempDir t;
+  std::filesystem::copy_file(tsft_test::fixture("tokenizers/qwen3/tokenizer.json"), t / "tokenizer.json");
+  auto with_config = [&](const std::string& cfg) {
+    std::ofstream(t / "tokenizer_config.json") << cfg;
+    return Tokenizer(t / "tokenizer.json");
+  };
+  EXPECT_EQ(with_config(R"({"chat_template": [{"name": "tool_use", "template": "T"},
+                                              {"name": "default", "template": "D"}]})")
+                .chat_template_source(),
+            "D");
+  EXPECT_EQ(with_config(R"({"chat_template": "S"})").chat_template_source(), "S");
+  const std::string cfg = t / "tokenizer_config.json";
+  test::expect_clean_error([&] { with_config(R"({"chat_template": [1]})"); }, {cfg, "every entry"});
+  test::expect_clean_error([&] { with_config(R"({"chat_template": [{"name": 2, "template": "D"}]})"); },
+                           {cfg, "every entry"});
+  test::expect_clean_error([&] { with_config(R"({"chat_template": 7})"); }, {cfg, "chat_template must be"});
 }
 
 }  // namespace

@@ -2,11 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "core/fs.hpp"
 #include "test_util.hpp"
 #include "train/guard.hpp"
+#include "train/run_dir.hpp"
 #include "train/trainer.hpp"
 #include "train_fixture.hpp"
 
@@ -98,4 +100,48 @@ TEST(TrainResume, StaleTempFilesOfAKilledRunAreRemoved) {
   train_run(c);
   for (auto& e : fs::directory_iterator(t / "run"))
     EXPECT_EQ(e.path().filename().string().find(".tsft-tmp"), std::string::npos) << e.path();
+}
+
+// trainer_state.json is ours (written atomically), but a hand-edited one must be refused by file and key
+// before anything is resumed, not escape as nlohmann's bare type_error / out_of_range.
+TEST(TrainResume, AnEditedTrainerStateIsRefusedByFileAndKey) {
+  TempDir t;
+  write_tiny_model(t / "model", 32, 1, 4);
+  write_reverse_data(t / "train.jsonl", 24, 4, 6);
+  TrainConfig c = small_run(t, "run");
+  c.max_steps = 2;
+  train_run(c);
+  const std::string ck = t / "run/checkpoint-000001", path = ck + "/trainer_state.json";
+  const json good = json::parse(fs_read_text(path));
+  EXPECT_EQ(trainer_state_read(ck), good);
+  const std::vector<std::pair<std::function<void(json&)>, std::string>> edits = {
+      {[](json& s) { s.erase("rows"); }, "missing key 'rows'"},
+      {[](json& s) { s["step"] = "1"; }, "key 'step' = \"1\" must be a non-negative integer"},
+      {[](json& s) { s["step"] = -1; }, "key 'step' = -1 must be a non-negative integer"},
+      {[](json& s) { s["best_val_loss"] = nullptr; }, "key 'best_val_loss' = null must be a number"},
+      {[](json& s) { s["finished"] = 1; }, "key 'finished' = 1 must be true or false"},
+      {[](json& s) { s["stop_reason"] = 3; }, "key 'stop_reason' = 3 must be a string"},
+      {[](json& s) { s["config"]["model"] = 3; }, "key 'config.model' must be a string"},
+  };
+  TrainConfig r = c;
+  r.model_dir.clear();
+  r.resume_dir = ck;
+  for (auto& [edit, msg] : edits) {
+    json bad = good;
+    edit(bad);
+    fs_write_atomic(path, bad.dump(2));
+    try {
+      train_run(r);
+      ADD_FAILURE() << msg;
+    } catch (const tsft::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path + ": " + msg), std::string::npos) << e.what();
+    }
+  }
+  fs_write_atomic(path, "{\"step\": 1,");
+  try {
+    train_run(r);
+    ADD_FAILURE() << "torn trainer_state.json";
+  } catch (const tsft::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": invalid JSON"), std::string::npos) << e.what();
+  }
 }
