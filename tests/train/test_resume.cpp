@@ -5,6 +5,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "core/error.hpp"
 #include "core/fs.hpp"
 #include "test_util.hpp"
 #include "train/guard.hpp"
