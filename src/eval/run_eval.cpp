@@ -51,7 +51,6 @@ ItemResult item_from_json(const json& j, const std::string& where) {
     TSFT_CHECK(j[k].is_string(), "{}: field '{}' must be a string, not {}", where, k, j[k].dump());
     return j[k].get<std::string>();
   };
-  TSFT_CHECK(j["id"].is_string(), "{}: field 'id' must be a string, not {}", where, j["id"].dump());
   TSFT_CHECK(j["correct"].is_boolean(), "{}: field 'correct' must be true or false, not {}", where,
              j["correct"].dump());
   ItemResult r;
