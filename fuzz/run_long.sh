@@ -13,6 +13,8 @@ WORK=${WORK:-/dev/shm/tsft-fuzz}
 BIN=${BIN:-build/fuzz/fuzz}
 mkdir -p "$WORK"
 dict_of() {
+  # The generated dictionary (fuzz/make_dicts.py: hand dictionary + the source's literals) when there is one.
+  [[ -f fuzz/dict/auto/$1.dict ]] && { echo "fuzz/dict/auto/$1.dict"; return; }
   case $1 in
     latex) echo fuzz/dict/latex.dict ;;
     toml | annotate_catalog | annotate_prompt) echo fuzz/dict/toml.dict ;;
