@@ -103,6 +103,16 @@ def rule1_loss(bw, fw, out=print):
     return ok
 
 
+def signed_gaps(bw, fw):
+    """Base -> (bf16 - fp32) / fp32 of the last window's mean loss, for the bases both finished."""
+    out = {}
+    for b in sorted(bw):
+        if fw.get(b) and max(bw[b]) in fw[b]:
+            last = max(bw[b])
+            out[b] = (bw[b][last] - fw[b][last]) / fw[b][last]
+    return out
+
+
 def main():
     bf, fp = sys.argv[1], sys.argv[2]
     bases = sorted(int(d[1:]) for d in os.listdir(os.path.join(bf, "pretrain")) if re.fullmatch(r"b\d+", d))
@@ -110,6 +120,13 @@ def main():
     bw = {b: loss_windows(bf, b) for b in bases}
     fw = {b: loss_windows(fp, b) if complete(fp, b) else None for b in bases}
     ok = rule1_loss(bw, fw)
+    gaps = signed_gaps(bw, fw)
+    print("   last window (bf16 - fp32) / fp32: " + ", ".join(f"b{b} {100 * g:+.2f}%" for b, g in gaps.items()) +
+          (f"; mean {100 * statistics.fmean(gaps.values()):+.2f}%" if gaps else ""))
+    if not (os.path.isdir(os.path.join(bf, "eval")) and os.path.isdir(os.path.join(fp, "eval"))):
+        print("2./3. no evaluation results in both directories (pre-training only): rule 1 alone")
+        print("equivalent on what was compared" if ok else "NOT equivalent by the declared rule")
+        return
     print("2. accuracies (points), fp32 - bf16 paired by base seed")
     arms = sorted({d.rsplit("-b", 1)[0] for d in os.listdir(os.path.join(bf, "eval")) if not d.startswith("base")})
     for arm in arms:

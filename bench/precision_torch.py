@@ -453,6 +453,11 @@ def compare(a):
             else:
                 cells.append(f"{'-':>29}")
         print(f"  {b:>4} | " + " | ".join(cells))
+    for label, bw, fw in pairs:  # the declared reading's gap: mean over bases of (low - fp32) / fp32
+        g = pe.signed_gaps(bw, fw)
+        if g:
+            print(f"{label}: mean (low - fp32) / fp32 of the last window over bases {sorted(g)}: "
+                  f"{100 * sum(g.values()) / len(g):+.2f}%")
     return 0
 
 
