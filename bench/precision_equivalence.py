@@ -76,6 +76,12 @@ def verdicts(run):
     return out
 
 
+def window_spread(bw, k):
+    """Between-seed spread (max - min) of window k over the runs that reached it (a run still going has fewer)."""
+    vals = [w[k] for w in bw.values() if k in w]
+    return max(vals) - min(vals)
+
+
 def rule1_loss(bw, fw, out=print):
     """Rule 1 on window means per base seed: bw (bf16) {base: windows}, fw (fp32) {base: windows or
     None}. Prints one line per base through `out`; returns whether every compared base passes."""
@@ -89,13 +95,13 @@ def rule1_loss(bw, fw, out=print):
         for k in sorted(bw[b]):
             if k == 0:
                 continue
-            spread = max(bw[o][k] for o in bases) - min(bw[o][k] for o in bases)
+            spread = window_spread(bw, k)
             d = abs(fw[b][k] - bw[b][k])
             worst = max(worst, d / spread if spread > 0 else float("inf"))
             ok_w = d <= spread
             ok &= ok_w
         last = max(bw[b])
-        spread_last = max(bw[o][last] for o in bases) - min(bw[o][last] for o in bases)
+        spread_last = window_spread(bw, last)
         rel = abs(fw[b][last] - bw[b][last]) / bw[b][last]
         ok &= rel <= 0.02
         out(f"  base {b}: last window bf16 {bw[b][last]:.4f} fp32 {fw[b][last]:.4f} (rel {100 * rel:.2f}%; between-seed spread {spread_last:.4f}), "
