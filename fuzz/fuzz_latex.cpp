@@ -24,6 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                 : PercentPolicy::Divide;
   opt.decimal_comma = size & 4;
   opt.ordered_lists = size & 8;
+  // The non-default grading policies (strict reduced fractions: value_has_unreduced_fraction,
+  // value_literal_dp; lenient brackets) are parser-facing paths too.
+  opt.allow_unreduced = !(size & 16);
+  opt.strict_brackets = !(size & 32);
   equiv_strings(gold, ex.answer, opt);
   equiv_strings(gold, pred, opt);
   return 0;

@@ -36,36 +36,4 @@ Node node_make(NodeKind k, std::vector<Node> kids) {
   return n;
 }
 
-std::string node_debug(const Node& n) {
-  static const char* names[] = {"num",  "sym",   "pi",     "e",   "i",     "inf", "+",     "*",
-                                "neg",  "/",     "^",      "fn",  "pm",    "%",   "tuple", "set",
-                                "list", "union", "matrix", "rel", "ratio", "text"};
-  std::string out;
-  switch (n.k) {
-    case NodeKind::Num:
-      return n.q().get_str();
-    case NodeKind::Sym:
-      return n.s;
-    case NodeKind::Text:
-      return "\"" + n.s + "\"";
-    case NodeKind::Pi:
-    case NodeKind::Euler:
-    case NodeKind::Imag:
-    case NodeKind::Inf:
-      return names[static_cast<int>(n.k)];
-    default:
-      break;
-  }
-  out = "(" + std::string(names[static_cast<int>(n.k)]);
-  if (n.k == NodeKind::Func) out += " " + n.s;
-  if (n.k == NodeKind::Tuple) out += std::string(" ") + n.lb + n.rb;
-  for (size_t i = 0; i < n.c.size(); ++i) {
-    out += " " + node_debug(n.c[i]);
-    if (n.k == NodeKind::Rel && i < n.ops.size())
-      out += " " + std::string("=,<,<=,>,>=,!=,~,in").substr(0, 0) +
-             std::vector<std::string>{"=", "<", "<=", ">", ">=", "!=", "~", "in"}[n.ops[i]];
-  }
-  return out + ")";
-}
-
 }  // namespace tsft::eval

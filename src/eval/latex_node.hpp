@@ -63,6 +63,5 @@ Node node_of(NodeKind k, Ts&&... kids) {
   (n.c.push_back(std::forward<Ts>(kids)), ...);
   return n;
 }
-std::string node_debug(const Node& n);  // S-expression, for tests and disagreement listings
 
 }  // namespace tsft::eval

@@ -320,13 +320,6 @@ bool value_has_percent(const Node& n) {
   return false;
 }
 
-bool value_has_plus_minus(const Node& n) {
-  if (n.k == NodeKind::PlusMinus) return true;
-  for (const auto& c : n.c)
-    if (value_has_plus_minus(c)) return true;
-  return false;
-}
-
 bool value_is_scalar(const Node& n) {
   switch (n.k) {
     case NodeKind::Tuple:

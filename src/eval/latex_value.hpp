@@ -28,7 +28,6 @@ void value_symbols(const Node& n, std::set<std::string>& out);
 bool value_has_decimal(const Node& n);  // any decimal literal with digits after the point
 bool value_has_percent(const Node& n);
 bool value_is_scalar(const Node& n);  // an expression tree (no tuple/set/relation/text/...)
-bool value_has_plus_minus(const Node& n);
 // Decimal places of a bare decimal literal (possibly negated), -1 otherwise.
 int value_literal_dp(const Node& n);
 // Fractions written unreduced (\frac{2}{4}, 6/8) anywhere in n.
