@@ -6,8 +6,11 @@ PKGS=(build-essential cmake ninja-build ccache pkg-config git
       libopenblas-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libfmt-dev
       libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev libutf8proc-dev libgmp-dev
       libdnnl-dev libcpp-httplib-dev libcurl4-openssl-dev)
-# The fuzz configuration (preset "fuzz", scripts/fuzz_smoke.sh): clang 14 with libFuzzer and OpenMP.
-if [[ "${TSFT_SKIP_FUZZ:-0}" != 1 ]]; then PKGS+=(clang-14 libclang-rt-14-dev libomp-14-dev); fi
+# clang 14 with its sanitizer/libFuzzer runtimes and OpenMP: the sanitizer pass of scripts/test.sh (preset
+# "asan") and the fuzz configuration (preset "fuzz", scripts/fuzz_smoke.sh).
+if [[ "${TSFT_SKIP_FUZZ:-0}" != 1 || "${TSFT_SKIP_ASAN:-0}" != 1 ]]; then
+  PKGS+=(clang-14 libclang-rt-14-dev libomp-14-dev)
+fi
 # Headless Chromium renders report.html in a test (TSFT_SETUP_BROWSER=0 skips it; the test then skips).
 if [[ "${TSFT_SETUP_BROWSER:-1}" == 1 ]]; then PKGS+=(chromium); fi
 # Optional groups: TSFT_SETUP_NODE=1 (npm peers for tokenizer tests), TSFT_SETUP_BENCH=1 (PyTorch peer).

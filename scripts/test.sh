@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: install (idempotent), build Release, run every test; then the unit tests again
-# under AddressSanitizer + UndefinedBehaviorSanitizer (TSFT_SKIP_ASAN=1 skips that second pass), then the
-# fuzz smoke (every libFuzzer target a few seconds on its corpus; TSFT_SKIP_FUZZ=1 skips it).
+# under AddressSanitizer + UndefinedBehaviorSanitizer, built with clang (TSFT_SKIP_ASAN=1 skips that second
+# pass), then the fuzz smoke (every libFuzzer target a few seconds on its corpus; TSFT_SKIP_FUZZ=1 skips it).
+# Both builds are unity builds (CMakePresets.json): a clean clone's suite is what CI times, and compiling
+# several sources per translation unit halves it. `cmake --preset release -DCMAKE_UNITY_BUILD=OFF` gives
+# one unit per source for incremental work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -5,8 +5,15 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <string>
+#include <vector>
+
+#include "core/fs.hpp"
 
 namespace tsft_test {
 
@@ -51,6 +58,42 @@ inline CmdResult run_cmd(const std::string& cmd) {
 inline std::string tsft_bin() {
   const char* env = std::getenv("TSFT_BIN");
   return env ? env : TSFT_TSFT_BIN;
+}
+
+// Every line of a finished JSONL file (none when the file is missing); a malformed line throws.
+inline std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(std::filesystem::exists(path) ? tsft::fs_read_text(path) : "");
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(nlohmann::json::parse(l));
+  return out;
+}
+// Complete lines only, for a file another process may be appending to: a torn last line is skipped.
+inline std::vector<nlohmann::json> read_jsonl_complete(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(std::filesystem::exists(path) ? tsft::fs_read_text(path) : "");
+  for (std::string l; std::getline(in, l);) {
+    nlohmann::json j = nlohmann::json::parse(l, nullptr, false);
+    if (!l.empty() && !j.is_discarded()) out.push_back(j);
+  }
+  return out;
+}
+// Every regular file under `dir`: relative path -> contents.
+inline std::map<std::string, std::string> dir_snapshot(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::map<std::string, std::string> files;
+  for (auto& p : fs::recursive_directory_iterator(dir))
+    if (p.is_regular_file()) files[fs::relative(p.path(), dir).string()] = tsft::fs_read_text(p.path().string());
+  return files;
+}
+// The message of the exception `f` throws; "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace tsft_test

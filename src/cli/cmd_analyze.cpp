@@ -7,7 +7,7 @@
 #include "cli/command.hpp"
 #include "core/fs.hpp"
 
-namespace {
+namespace cmd_analyze {
 struct Opts {
   std::string base, tuned, out;
   std::vector<std::string> transplant = {"mlp", "attn"};
@@ -35,7 +35,6 @@ int run(const Opts& o) {
   }
   return 0;
 }
-}  // namespace
 
 TSFT_COMMAND(analyze, "analyze", "Where the fine-tuning change lives: weight deltas and delta transplants",
              [](CLI::App& app) {
@@ -47,3 +46,4 @@ TSFT_COMMAND(analyze, "analyze", "Where the fine-tuning change lives: weight del
                    ->capture_default_str();
                return [o] { return run(*o); };
              });
+}  // namespace cmd_analyze

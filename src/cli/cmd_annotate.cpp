@@ -7,7 +7,7 @@
 #include "cli/endpoint_options.hpp"
 #include "data/adapters.hpp"
 
-namespace {
+namespace cmd_annotate {
 int run(const tsft::annotate::AnnotateConfig& c) {
   auto s = tsft::annotate::annotate_run(c);
   int64_t errors = s["not_annotated"]["endpoint_error"];
@@ -26,7 +26,6 @@ int run(const tsft::annotate::AnnotateConfig& c) {
              errors, c.out_dir);
   return 1;
 }
-}  // namespace
 
 TSFT_COMMAND(
     annotate, "annotate", "Theorem-SFT targets for a real dataset through a teacher endpoint",
@@ -57,3 +56,4 @@ TSFT_COMMAND(
       app.add_flag("-q,--quiet", c->quiet, "no progress output");
       return [c] { return run(*c); };
     });
+}  // namespace cmd_annotate

@@ -11,7 +11,7 @@
 #include "eval/run_eval.hpp"
 #include "eval/stats.hpp"
 
-namespace {
+namespace cmd_compare {
 struct Opts {
   std::vector<std::string> runs;
   std::string split;
@@ -65,7 +65,6 @@ int run(const Opts& o) {
     }
   return 0;
 }
-}  // namespace
 
 TSFT_COMMAND(compare, "compare", "Paired comparison of eval runs (McNemar, bootstrap) or across seeds", [](CLI::App& app) {
   auto o = std::make_shared<Opts>();
@@ -75,3 +74,4 @@ TSFT_COMMAND(compare, "compare", "Paired comparison of eval runs (McNemar, boots
   app.add_option("--bootstrap", o->iters, "bootstrap resamples")->capture_default_str();
   return [o] { return run(*o); };
 });
+}  // namespace cmd_compare

@@ -8,7 +8,7 @@
 #include "core/error.hpp"
 #include "model/model.hpp"
 
-namespace {
+namespace cmd_diff {
 struct Opts {
   std::string a, b;
   bool changed_only = false;
@@ -46,7 +46,6 @@ int run(const Opts& o) {
                100.0 * t.changed / t.n);
   return 0;
 }
-}  // namespace
 
 TSFT_COMMAND(diff, "diff", "Per-tensor and per-group weight differences of two checkpoints", [](CLI::App& app) {
   auto o = std::make_shared<Opts>();
@@ -55,3 +54,4 @@ TSFT_COMMAND(diff, "diff", "Per-tensor and per-group weight differences of two c
   app.add_flag("--changed-only", o->changed_only, "list only tensors that differ");
   return [o] { return run(*o); };
 });
+}  // namespace cmd_diff

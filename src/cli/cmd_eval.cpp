@@ -10,7 +10,7 @@
 #include "data/adapters.hpp"
 #include "eval/run_eval.hpp"
 
-namespace {
+namespace cmd_eval {
 int run(tsft::eval::EvalConfig c, const std::string& shard, bool chunk_given) {
   TSFT_USAGE_CHECK(c.chunk > 0, "--chunk must be positive (got {})", c.chunk);
   if (!c.endpoint.url.empty()) {  // --model names the served model; there is no local directory
@@ -47,7 +47,6 @@ int run(tsft::eval::EvalConfig c, const std::string& shard, bool chunk_given) {
              s.failed, c.out_dir);
   return 1;
 }
-}  // namespace
 
 TSFT_COMMAND(
     eval, "eval", "Evaluate a model on problems: generate, grade, metrics with intervals", [](CLI::App& app) {
@@ -81,3 +80,4 @@ TSFT_COMMAND(
       tsft::cli::add_adapter_option(app, c->adapter_dir);
       return [c, shard, chunk] { return run(*c, *shard, chunk->count() > 0); };
     });
+}  // namespace cmd_eval

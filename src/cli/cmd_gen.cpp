@@ -10,7 +10,7 @@
 #include "theorems/render.hpp"
 
 namespace tsft::cli {
-namespace {
+namespace cmd_gen {
 
 struct GenOpts {
   std::string config, out, catalog, format;
@@ -114,8 +114,8 @@ Action setup(CLI::App& app) {
   };
 }
 
-}  // namespace
 
 TSFT_COMMAND(gen, "gen", "generate theorem-world problems, probes and the pre-training corpus", setup);
 
+}  // namespace cmd_gen
 }  // namespace tsft::cli

@@ -18,7 +18,7 @@
 #include "model/lora.hpp"
 #include "tokenizer/chat.hpp"
 
-namespace {
+namespace cmd_generate {
 using json = nlohmann::json;
 
 struct Opts {
@@ -129,7 +129,6 @@ int run(const Opts& o) {
       st.avg_batch);
   return 0;
 }
-}  // namespace
 
 TSFT_COMMAND(generate, "generate", "Generate completions (KV cache, continuous batching)", [](CLI::App& app) {
   auto o = std::make_shared<Opts>();
@@ -153,3 +152,4 @@ TSFT_COMMAND(generate, "generate", "Generate completions (KV cache, continuous b
   tsft::cli::add_engine_options(app, o->engine);
   return [o] { return run(*o); };
 });
+}  // namespace cmd_generate

@@ -12,7 +12,7 @@
 #include "eval/grade.hpp"
 
 namespace tsft::cli {
-namespace {
+namespace cmd_grade {
 
 struct GradeArgs {
   std::string in, out, percent = "either";
@@ -85,5 +85,5 @@ Action grade_setup(CLI::App& app) {
 TSFT_COMMAND(grade, "grade", "grade predictions against gold answers (extraction + equivalence)",
              grade_setup);
 
-}  // namespace
+}  // namespace cmd_grade
 }  // namespace tsft::cli

@@ -11,7 +11,7 @@
 #include "model/lora.hpp"
 #include "model/transformer.hpp"
 
-namespace {
+namespace cmd_info {
 struct Opts {
   std::string model;
   int batch = 8, seq = 512;
@@ -82,7 +82,6 @@ int run(Opts o) {
   if (o.lora.on()) return print_lora(m, o);
   return 0;
 }
-}  // namespace
 
 TSFT_COMMAND(
     info, "info", "Architecture, parameter counts per module group, memory estimate", [](CLI::App& app) {
@@ -94,3 +93,4 @@ TSFT_COMMAND(
       tsft::cli::add_lora_options(app, o->lora);
       return [o] { return run(*o); };
     });
+}  // namespace cmd_info

@@ -5,7 +5,7 @@
 #include "core/error.hpp"
 #include "model/model.hpp"
 
-namespace {
+namespace cmd_init {
 struct Opts {
   std::string arch = "llama", out, tokenizer_dir, from_config;
   int vocab = 512, hidden = 256, intermediate = 0, layers = 4, heads = 4, kv_heads = 0, head_dim = 0,
@@ -37,7 +37,6 @@ int run(const Opts& o) {
              cfg.L, cfg.C, cfg.F, cfg.H, cfg.KV, cfg.V, m.table.count_params(), o.seed);
   return 0;
 }
-}  // namespace
 
 TSFT_COMMAND(init, "init", "Create a randomly initialised model (HF directory)", [](CLI::App& app) {
   auto o = std::make_shared<Opts>();
@@ -62,3 +61,4 @@ TSFT_COMMAND(init, "init", "Create a randomly initialised model (HF directory)",
   app.add_option("--tokenizer-dir", o->tokenizer_dir, "copy tokenizer files from this directory");
   return [o] { return run(*o); };
 });
+}  // namespace cmd_init

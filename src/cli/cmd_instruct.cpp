@@ -4,7 +4,7 @@
 #include "cli/command.hpp"
 #include "data/instruct.hpp"
 
-namespace {
+namespace cmd_instruct {
 struct InstructOpts {
   std::string corpus, out;
   int64_t n = 2000;
@@ -29,7 +29,7 @@ tsft::cli::Action setup(CLI::App& app) {
     return 0;
   };
 }
-}  // namespace
 
 TSFT_COMMAND(instruct, "instruct",
              "Generic chat-format instruction data from the corpus drills (base model stage)", setup);
+}  // namespace cmd_instruct

@@ -5,7 +5,7 @@
 #include "cli/command.hpp"
 #include "model/lora.hpp"
 
-namespace {
+namespace cmd_merge {
 struct Opts {
   std::string model, adapter, out, dtype;
 };
@@ -18,7 +18,6 @@ int run(const Opts& o) {
              lc.targets.size(), o.model, o.out);
   return 0;
 }
-}  // namespace
 
 TSFT_COMMAND(merge, "merge", "Fold a PEFT LoRA adapter into its base model (full HF checkpoint)",
              [](CLI::App& app) {
@@ -30,3 +29,4 @@ TSFT_COMMAND(merge, "merge", "Fold a PEFT LoRA adapter into its base model (full
                               "float32 | bfloat16 | float16 (default: the base model's dtypes)");
                return [o] { return run(*o); };
              });
+}  // namespace cmd_merge

@@ -7,7 +7,7 @@
 #include "model/lora.hpp"
 #include "model/parity.hpp"
 
-namespace {
+namespace cmd_parity {
 struct Opts {
   std::string model, golden, adapter;
   int threads = 0;
@@ -49,7 +49,6 @@ int run(const Opts& o) {
   fmt::print("{}\n", r.pass ? "PASS" : "FAIL");
   return r.pass ? 0 : 1;
 }
-}  // namespace
 
 TSFT_COMMAND(parity, "parity", "Compare forward+backward with a Hugging Face golden file", [](CLI::App& app) {
   auto o = std::make_shared<Opts>();
@@ -72,3 +71,4 @@ TSFT_COMMAND(parity, "parity", "Compare forward+backward with a Hugging Face gol
   tsft::cli::add_engine_options(app, o->engine);
   return [o] { return run(*o); };
 });
+}  // namespace cmd_parity

@@ -11,7 +11,7 @@
 #include "tokenizer/tokenizer.hpp"
 
 namespace tsft::cli {
-namespace {
+namespace cmd_render {
 
 struct RenderOpts {
   std::string in, out, arm, tokenizer;
@@ -49,8 +49,8 @@ Action setup(CLI::App& app) {
   };
 }
 
-}  // namespace
 
 TSFT_COMMAND(render, "render", "render problems into chat SFT data for one supervision arm", setup);
 
+}  // namespace cmd_render
 }  // namespace tsft::cli

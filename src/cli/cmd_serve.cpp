@@ -15,7 +15,7 @@
 #include "net/openai_client.hpp"
 #include "serve/server.hpp"
 
-namespace {
+namespace cmd_serve {
 int g_signal_pipe[2] = {-1, -1};
 void on_signal(int sig) {
   unsigned char b = (unsigned char)sig;
@@ -68,7 +68,6 @@ int run(Opts o) {
                  st.errors, st.sched.prompt_tokens, st.sched.new_tokens);
   return 0;
 }
-}  // namespace
 
 TSFT_COMMAND(
     serve, "serve", "OpenAI-compatible HTTP server for a checkpoint (continuous batching)",
@@ -98,3 +97,4 @@ TSFT_COMMAND(
       app.add_option("--threads", c.threads, "compute threads (0 = all cores)");
       return [o] { return run(*o); };
     });
+}  // namespace cmd_serve

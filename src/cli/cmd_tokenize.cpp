@@ -12,7 +12,7 @@
 #include "tokenizer/tokenizer.hpp"
 
 namespace tsft::cli {
-namespace {
+namespace cmd_tokenize {
 
 struct TokenizeArgs {
   std::string tokenizer;
@@ -74,8 +74,8 @@ Action setup_tokenize(CLI::App& app) {
   return [a] { return run_tokenize(*a); };
 }
 
-}  // namespace
+}  // namespace cmd_tokenize
 }  // namespace tsft::cli
 
 TSFT_COMMAND(tokenize, "tokenize", "Encode JSONL {\"text\"} lines to ids on stdout (--decode: the inverse)",
-             tsft::cli::setup_tokenize);
+             tsft::cli::cmd_tokenize::setup_tokenize);

@@ -25,7 +25,7 @@
 #include "tokenizer/tokenizer.hpp"
 
 namespace tsft::cli {
-namespace {
+namespace cmd_tokenizer {
 
 struct TrainArgs {
   std::vector<std::string> corpus, special_tokens;
@@ -187,9 +187,9 @@ Action setup_tokenizer(CLI::App& app) {
   };
 }
 
-}  // namespace
+}  // namespace cmd_tokenizer
 }  // namespace tsft::cli
 
 TSFT_COMMAND(tokenizer, "tokenizer",
              "Tokenizer tools: `train` (byte-level BPE -> HF tokenizer.json), `chat` (render + mask)",
-             tsft::cli::setup_tokenizer);
+             tsft::cli::cmd_tokenizer::setup_tokenizer);

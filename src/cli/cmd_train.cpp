@@ -11,7 +11,7 @@
 #include "eval/run_eval.hpp"
 #include "train/trainer.hpp"
 
-namespace {
+namespace cmd_train {
 
 // An option whose help text, default and allowed values (choices or range) come from the schema
 // (train/train_schema.cpp); the default shown is the variable's, which TrainConfig took from there.
@@ -136,7 +136,7 @@ tsft::cli::Setup make(bool pretrain) {
     return [c, overlong, v] { return run(*c, *overlong, *v); };
   };
 }
-}  // namespace
 
 TSFT_COMMAND(train, "train", "Supervised fine-tuning on chat / prompt-completion JSONL", make(false));
 TSFT_COMMAND(pretrain, "pretrain", "Pre-train on raw text (every token supervised)", make(true));
+}  // namespace cmd_train

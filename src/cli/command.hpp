@@ -1,4 +1,6 @@
 // Subcommand registry: each src/cli/cmd_*.cpp registers one subcommand with TSFT_COMMAND.
+// Each file keeps its helpers in a namespace named after it (cmd_<name>), not an anonymous one: the unity
+// build (CMAKE_UNITY_BUILD) compiles several command files as one translation unit.
 // setup(app) adds the options to the subcommand and returns the action to run after parsing.
 // Exit codes: 0 ok, 1 failure (tsft::Error or any exception), 2 usage (CLI parse or tsft::UsageError).
 #pragma once

@@ -22,6 +22,8 @@ class UsageError : public Error {
 
 [[noreturn]] void error_throw(const char* src_file, int src_line, const std::string& msg);
 [[noreturn]] void error_throw_usage(const std::string& msg);
+// strerror-like text of an errno value (thread-safe).
+std::string errno_text(int err);
 
 }  // namespace tsft
 

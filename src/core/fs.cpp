@@ -23,10 +23,6 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
-
 // Directory holding `path` ("." for a bare file name).
 std::string fs_parent_dir(const std::string& path) {
   stdfs::path p(path);

@@ -44,10 +44,6 @@ const DTypeEntry& dtype_entry(DType dt) {
   TSFT_FAIL("invalid DType value {}", static_cast<int>(dt));
 }
 
-std::string errno_text(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
-
 // Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above U+10FFFF.
 bool utf8_valid(const unsigned char* s, size_t n) {
   size_t i = 0;
@@ -187,6 +183,12 @@ uint16_t f32_to_f16(float f) {
   uint32_t q = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
   if (rem > half || (rem == half && (q & 1u))) ++q;
   return static_cast<uint16_t>(sign | q);  // q == 0x400 is the smallest normal, encoded correctly
+}
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string r = "[";
+  for (size_t i = 0; i < shape.size(); i++) r += (i ? ", " : "") + std::to_string(shape[i]);
+  return r + "]";
 }
 
 int64_t TensorInfo::numel() const {

@@ -26,6 +26,9 @@ uint16_t f32_to_bf16(float f);
 float f16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);
 
+// "[2, 3]": a shape for error messages.
+std::string shape_str(const std::vector<int64_t>& shape);
+
 struct TensorInfo {
   std::string name;
   DType dtype = DType::F32;

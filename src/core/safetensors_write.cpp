@@ -297,14 +297,15 @@ SafetensorsCheckpoint SafetensorsCheckpoint::open(const std::string& dir) {
     mapped[it.key()] = shard;
     shard_ids.emplace(shard, 0);
   }
-  for (auto& [shard, id] : shard_ids) {
+  for (auto& entry : shard_ids) {
+    const std::string& shard = entry.first;  // not a structured binding: the lambda below captures it
     stdfs::path sp = stdfs::path(dir) / shard;
     TSFT_CHECK(stdfs::exists(sp, ec),
                "{}: shard '{}' named in 'weight_map' (e.g. for tensor '{}') does not exist", ip, shard,
                std::find_if(mapped.begin(), mapped.end(), [&](const auto& kv) {
                  return kv.second == shard;
                })->first);
-    id = ck.files_.size();
+    entry.second = ck.files_.size();
     ck.files_.push_back(SafetensorsFile::open(sp.string()));
   }
   for (const auto& [name, shard] : mapped) {

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include "eval/ascii.hpp"
+
 namespace tsft::eval {
 namespace {
 
@@ -15,12 +17,6 @@ struct Span {
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-bool is_alpha(char c) {
-  return std::isalpha(static_cast<unsigned char>(c)) != 0;
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
 }
 
 std::string trim(std::string_view s, const char* chars = " \t\r\n") {
@@ -63,7 +59,7 @@ std::vector<Span> find_boxes(std::string_view s) {
       name_len = 6;
     else if (s.compare(p, 5, "\\fbox") == 0)
       name_len = 5;
-    if (!name_len || (p + name_len < s.size() && is_alpha(s[p + name_len]) && s[p + name_len] != ' ')) {
+    if (!name_len || (p + name_len < s.size() && is_ascii_alpha(s[p + name_len]) && s[p + name_len] != ' ')) {
       i = p + 1;
       continue;
     }
@@ -172,7 +168,7 @@ bool gap_joins(std::string_view gap) {
   if (t.size() > 40) return false;
   std::string l = " " + to_lower(t) + " ";
   for (auto& c : l)
-    if (!is_alpha(c)) c = ' ';
+    if (!is_ascii_alpha(c)) c = ' ';
   return l.find(" and ") != std::string::npos || l.find(" or ") != std::string::npos;
 }
 
@@ -218,29 +214,29 @@ std::string last_number(std::string_view s, size_t* pos = nullptr) {
   std::string best;
   size_t i = 0;
   while (i < s.size()) {
-    if (!is_digit(s[i])) {
+    if (!is_ascii_digit(s[i])) {
       ++i;
       continue;
     }
     size_t a = i;
-    while (i < s.size() && is_digit(s[i])) ++i;
+    while (i < s.size() && is_ascii_digit(s[i])) ++i;
     // thousands groups: ,ddd
-    while (i + 3 < s.size() && s[i] == ',' && is_digit(s[i + 1]) && is_digit(s[i + 2]) &&
-           is_digit(s[i + 3]) && (i + 4 >= s.size() || !is_digit(s[i + 4])))
+    while (i + 3 < s.size() && s[i] == ',' && is_ascii_digit(s[i + 1]) && is_ascii_digit(s[i + 2]) &&
+           is_ascii_digit(s[i + 3]) && (i + 4 >= s.size() || !is_ascii_digit(s[i + 4])))
       i += 4;
-    if (i + 1 < s.size() && s[i] == '.' && is_digit(s[i + 1])) {
+    if (i + 1 < s.size() && s[i] == '.' && is_ascii_digit(s[i + 1])) {
       ++i;
-      while (i < s.size() && is_digit(s[i])) ++i;
+      while (i < s.size() && is_ascii_digit(s[i])) ++i;
     }
     if (best.empty() || true) {
       // a plain fraction a/b and a trailing percent sign belong to the number
-      if (i + 1 < s.size() && s[i] == '/' && is_digit(s[i + 1])) {
+      if (i + 1 < s.size() && s[i] == '/' && is_ascii_digit(s[i + 1])) {
         ++i;
-        while (i < s.size() && is_digit(s[i])) ++i;
+        while (i < s.size() && is_ascii_digit(s[i])) ++i;
       }
       if (i < s.size() && s[i] == '%') ++i;
     }
-    bool neg = a > 0 && s[a - 1] == '-' && (a < 2 || (!is_alpha(s[a - 2]) && !is_digit(s[a - 2])));
+    bool neg = a > 0 && s[a - 1] == '-' && (a < 2 || (!is_ascii_alpha(s[a - 2]) && !is_ascii_digit(s[a - 2])));
     best = (neg ? "-" : "") + std::string(s.substr(a, i - a));
     if (pos) *pos = a;
   }
@@ -249,10 +245,10 @@ std::string last_number(std::string_view s, size_t* pos = nullptr) {
 
 std::string first_number(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
-    if (!is_digit(s[i])) continue;
+    if (!is_ascii_digit(s[i])) continue;
     size_t e = i;
     while (e < s.size() &&
-           (is_digit(s[e]) || ((s[e] == ',' || s[e] == '.') && e + 1 < s.size() && is_digit(s[e + 1]))))
+           (is_ascii_digit(s[e]) || ((s[e] == ',' || s[e] == '.') && e + 1 < s.size() && is_ascii_digit(s[e + 1]))))
       ++e;
     bool neg = i > 0 && s[i - 1] == '-';
     return (neg ? "-" : "") + std::string(s.substr(i, e - i));
@@ -268,7 +264,7 @@ bool looks_bare(std::string_view s) {
   while (i < s.size()) {
     if (s[i] == '\\') {
       size_t j = i + 1;
-      while (j < s.size() && is_alpha(s[j])) ++j;
+      while (j < s.size() && is_ascii_alpha(s[j])) ++j;
       std::string_view cmd = s.substr(i + 1, j - i - 1);
       if ((cmd == "text" || cmd == "mbox" || cmd == "textbf" || cmd == "mathrm" || cmd == "begin" ||
            cmd == "end") &&
@@ -280,9 +276,9 @@ bool looks_bare(std::string_view s) {
       }
       continue;
     }
-    if (is_alpha(s[i])) {
+    if (is_ascii_alpha(s[i])) {
       size_t j = i;
-      while (j < s.size() && is_alpha(s[j])) ++j;
+      while (j < s.size() && is_ascii_alpha(s[j])) ++j;
       std::string w = to_lower(s.substr(i, j - i));
       static const char* ok[] = {
           "and",   "or",      "cm",     "m",    "km",     "mm",    "degrees", "degree",  "percent",   "pct",
@@ -326,7 +322,7 @@ Extraction from_anchor_content(std::string_view content, ExtractRule rule, bool 
   if (nl != std::string::npos && trim(c.substr(0, nl)).size() > 0) c = c.substr(0, nl);
   // end of sentence: ". " followed by more text
   for (size_t i = 0; i + 1 < c.size(); ++i)
-    if (c[i] == '.' && is_space(c[i + 1]) && (i == 0 || !is_digit(c[i - 1]) || true)) {
+    if (c[i] == '.' && is_space(c[i + 1]) && (i == 0 || !is_ascii_digit(c[i - 1]) || true)) {
       c = c.substr(0, i);
       break;
     }
@@ -491,7 +487,7 @@ char extract_choice(std::string_view text0) {
       ++i;
     }
     if (s.compare(i, 6, "\\text{") == 0) i += 6;
-    if (i < s.size() && (i + 1 == s.size() || !is_alpha(s[i + 1]))) {
+    if (i < s.size() && (i + 1 == s.size() || !is_ascii_alpha(s[i + 1]))) {
       char c = s[i];
       if (c >= 'A' && c <= 'Z') return c;
       if (paren && c >= 'a' && c <= 'z') return static_cast<char>(c - 32);
@@ -504,8 +500,8 @@ char extract_choice(std::string_view text0) {
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (c < 'A' || c > 'Z' || c == 'I') continue;
-    if (i > 0 && (is_alpha(s[i - 1]) || s[i - 1] == '\\')) continue;
-    if (i + 1 < s.size() && is_alpha(s[i + 1])) continue;
+    if (i > 0 && (is_ascii_alpha(s[i - 1]) || s[i - 1] == '\\')) continue;
+    if (i + 1 < s.size() && is_ascii_alpha(s[i + 1])) continue;
     if (c == 'A' && i + 2 < s.size() && s[i + 1] == ' ' && std::islower(static_cast<unsigned char>(s[i + 2])))
       continue;  // the article "A"
     last = c;

@@ -4,17 +4,11 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "eval/ascii.hpp"
 #include "eval/latex_node.hpp"
 
 namespace tsft::eval {
 namespace {
-
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-bool is_alpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
 
 // Commands that only style or space: dropped.
 bool cmd_is_noise(std::string_view n) {
@@ -80,15 +74,15 @@ struct Lexer {
       q = p + 1;
     else
       return 0;
-    if (q + 3 > s.size() || !is_digit(s[q]) || !is_digit(s[q + 1]) || !is_digit(s[q + 2])) return 0;
-    if (q + 3 < s.size() && (is_digit(s[q + 3]))) return 0;
+    if (q + 3 > s.size() || !is_ascii_digit(s[q]) || !is_ascii_digit(s[q + 1]) || !is_ascii_digit(s[q + 2])) return 0;
+    if (q + 3 < s.size() && (is_ascii_digit(s[q + 3]))) return 0;
     if (q + 3 < s.size() && s[p] == ' ' && s[q + 3] == '.') return 0;
     return q - p;
   }
 
   void lex_number() {
     std::string digits;
-    while (i < s.size() && is_digit(s[i])) digits += s[i++];
+    while (i < s.size() && is_ascii_digit(s[i])) digits += s[i++];
     // Thousands groups only after a first group of 1-3 digits (so "1000,99" is never thousands).
     if (!digits.empty() && digits.size() <= 3) {
       for (;;) {
@@ -99,15 +93,15 @@ struct Lexer {
         i += 3;
       }
     }
-    if (i + 1 < s.size() && s[i] == '.' && is_digit(s[i + 1])) {
+    if (i + 1 < s.size() && s[i] == '.' && is_ascii_digit(s[i + 1])) {
       digits += '.';
       ++i;
-      while (i < s.size() && is_digit(s[i])) digits += s[i++];
-    } else if (opt.decimal_comma && i + 1 < s.size() && s[i] == ',' && is_digit(s[i + 1]) &&
+      while (i < s.size() && is_ascii_digit(s[i])) digits += s[i++];
+    } else if (opt.decimal_comma && i + 1 < s.size() && s[i] == ',' && is_ascii_digit(s[i + 1]) &&
                digits.find('.') == std::string::npos) {
       digits += '.';
       ++i;
-      while (i < s.size() && is_digit(s[i])) digits += s[i++];
+      while (i < s.size() && is_ascii_digit(s[i])) digits += s[i++];
     }
     int exp10 = 0;
     // 1.5e-3 / 2E5 (plain-text scientific notation), only when digits follow the e directly.
@@ -115,9 +109,9 @@ struct Lexer {
       size_t q = i + 1;
       bool neg = false;
       if (q < s.size() && (s[q] == '-' || s[q] == '+')) neg = s[q++] == '-';
-      if (q < s.size() && is_digit(s[q]) && !(q + 1 < s.size() && is_alpha(s[q + 1]))) {
+      if (q < s.size() && is_ascii_digit(s[q]) && !(q + 1 < s.size() && is_ascii_alpha(s[q + 1]))) {
         int e = 0;
-        while (q < s.size() && is_digit(s[q]) && e < 100000) e = e * 10 + (s[q++] - '0');
+        while (q < s.size() && is_ascii_digit(s[q]) && e < 100000) e = e * 10 + (s[q++] - '0');
         exp10 = neg ? -e : e;
         i = q;
       }
@@ -129,11 +123,11 @@ struct Lexer {
     // s[i] == '\\'
     if (i + 1 >= s.size()) return false;
     char c = s[i + 1];
-    if (c == '\\' && i + 2 < s.size() && is_alpha(s[i + 2])) {
+    if (c == '\\' && i + 2 < s.size() && is_ascii_alpha(s[i + 2])) {
       ++i;  // "\\frac": a doubled backslash before a command name (escaped source) is one backslash
       c = s[i + 1];
     }
-    if (!is_alpha(c)) {
+    if (!is_ascii_alpha(c)) {
       i += 2;
       switch (c) {
         case '{':
@@ -175,7 +169,7 @@ struct Lexer {
       }
     }
     size_t j = i + 1;
-    while (j < s.size() && is_alpha(s[j])) ++j;
+    while (j < s.size() && is_ascii_alpha(s[j])) ++j;
     std::string_view name = s.substr(i + 1, j - i - 1);
     i = j;
     if (cmd_is_noise(name)) return true;
@@ -280,21 +274,21 @@ struct Lexer {
         ++i;
         continue;
       }
-      if (is_digit(c) || (c == '.' && i + 1 < s.size() && is_digit(s[i + 1]))) {
+      if (is_ascii_digit(c) || (c == '.' && i + 1 < s.size() && is_ascii_digit(s[i + 1]))) {
         if (c == '.') {  // ".5"
           out.push_back(Token{Tok::Num, 0, "0"});
           std::string d = ".";
           ++i;
-          while (i < s.size() && is_digit(s[i])) d += s[i++];
+          while (i < s.size() && is_ascii_digit(s[i])) d += s[i++];
           out.back().text += d;
           continue;
         }
         lex_number();
         continue;
       }
-      if (is_alpha(c)) {
+      if (is_ascii_alpha(c)) {
         size_t j = i;
-        while (j < s.size() && is_alpha(s[j])) ++j;
+        while (j < s.size() && is_ascii_alpha(s[j])) ++j;
         std::string w(s.substr(i, j - i));
         i = j;
         if (w == "percent" || w == "pct" || w == "percentage")

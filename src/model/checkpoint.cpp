@@ -12,12 +12,6 @@ namespace fs = std::filesystem;
 namespace tsft {
 
 namespace {
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string r = "[";
-  for (size_t i = 0; i < s.size(); i++) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + "]";
-}
-
 DType dtype_from_torch(const std::string& s, const std::string& ctx) {
   if (s == "float32" || s == "F32") return DType::F32;
   if (s == "bfloat16" || s == "BF16") return DType::BF16;

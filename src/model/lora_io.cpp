@@ -16,12 +16,6 @@ namespace tsft {
 namespace {
 constexpr const char* kPrefix = "base_model.model.";
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string r = "[";
-  for (size_t i = 0; i < s.size(); i++) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + "]";
-}
-
 // Keys whose value does not change the adapted model (metadata, init-time options).
 const std::set<std::string>& informational_keys() {
   static const std::set<std::string> k = {"base_model_name_or_path",

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "theorems/catalog.hpp"
 #include "theorems/exact.hpp"
 
@@ -63,6 +64,15 @@ struct Gen {
     answered = true;
   }
 };
+
+// Shorthands of the kernel files (kernels_*.cpp; `using kernel_shorthand::T;` in each): an exact value as
+// solution text, and the failure of a solver asked for a target it cannot solve for.
+namespace kernel_shorthand {
+inline std::string T(const Exact& x) { return Gen::T(x); }
+[[noreturn]] inline void no(const char* theorem, const std::string& target) {
+  TSFT_FAIL("{}: cannot solve for {}", theorem, target);
+}
+}  // namespace kernel_shorthand
 
 struct Kernel {
   const char* id;

@@ -8,7 +8,7 @@ namespace tsft {
 namespace {
 
 using E = Exact;
-#define T(x) Gen::T(x)
+using kernel_shorthand::T;
 
 // a x + b = c
 bool lin_sample(Gen& g) {

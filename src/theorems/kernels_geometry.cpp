@@ -9,8 +9,8 @@ namespace {
 
 using E = Exact;
 using fmt::format;
-std::string T(const E& x) { return Gen::T(x); }
-[[noreturn]] void no(const char* th, const std::string& t) { TSFT_FAIL("{}: cannot solve for {}", th, t); }
+using kernel_shorthand::no;
+using kernel_shorthand::T;
 
 // c = S - a - b (S = 180; 200 under the counterfactual rule)
 bool tri_sample(Gen& g) {

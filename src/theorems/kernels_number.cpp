@@ -11,7 +11,7 @@ namespace {
 
 using E = Exact;
 using fmt::format;
-[[noreturn]] void no(const char* th, const std::string& t) { TSFT_FAIL("{}: cannot solve for {}", th, t); }
+using kernel_shorthand::no;
 
 long mod(long a, long m) { return ((a % m) + m) % m; }
 

@@ -17,16 +17,6 @@ using namespace tsft_test;
 using nlohmann::json;
 
 namespace {
-// Complete lines only (a line being written by another process is skipped).
-std::vector<json> read_jsonl(const std::string& path) {
-  std::vector<json> out;
-  std::istringstream in(std::filesystem::exists(path) ? tsft::fs_read_text(path) : "");
-  for (std::string l; std::getline(in, l);) {
-    json j = json::parse(l, nullptr, false);
-    if (!l.empty() && !j.is_discarded()) out.push_back(j);
-  }
-  return out;
-}
 std::vector<std::string> annotate_argv(const TempDir& t, const std::string& url, const std::string& out) {
   return {tsft_bin(),  "annotate", "--data",         t / "d.jsonl", "--format",  "gsm8k", "--endpoint", url,
           "--model",   "teacher",  "--out",          out,           "--retries", "1",     "--timeout",  "0.5",
@@ -82,7 +72,7 @@ TEST(AnnotateE2E, ScriptedTeacherEveryFixtureResponse) {
       << "BM25 candidates are in the prompt:\n"
       << first_prompt;
 
-  auto thm = read_jsonl(t / "out/theorem.jsonl"), van = read_jsonl(t / "out/vanilla.jsonl");
+  auto thm = read_jsonl_complete(t / "out/theorem.jsonl"), van = read_jsonl_complete(t / "out/vanilla.jsonl");
   ASSERT_EQ(thm.size(), 4u);
   ASSERT_EQ(van.size(), 4u);
   for (size_t i = 0; i < 4; i++) {
@@ -93,11 +83,11 @@ TEST(AnnotateE2E, ScriptedTeacherEveryFixtureResponse) {
             "The baker makes 6 * 14 = 84 rolls.\n84 - 50 = 34 rolls are left.\n\\boxed{34}");
   std::string target = thm[0]["messages"][1]["content"];
   EXPECT_EQ(target.rfind("Step 1.\nTheorem: Total of equal groups. If there are n groups", 0), 0u) << target;
-  auto probs = read_jsonl(t / "out/problems.jsonl");
+  auto probs = read_jsonl_complete(t / "out/problems.jsonl");
   ASSERT_EQ(probs.size(), 4u);
   EXPECT_EQ(probs[3]["id"], thm[3]["id"]);
   EXPECT_EQ(probs[3]["answer"], "34");
-  auto rej = read_jsonl(t / "out/rejected.jsonl");
+  auto rej = read_jsonl_complete(t / "out/rejected.jsonl");
   ASSERT_EQ(rej.size(), 4u);
   EXPECT_EQ(rej[0]["reason"], "wrong_answer");
   EXPECT_EQ(rej[0]["attempts"], 2);
@@ -127,11 +117,11 @@ TEST(AnnotateE2E, ResumesAfterKill9WithATornLastLine) {
   {
     Child c(argv, t / "run1.log");
     ASSERT_GT(c.pid, 0);
-    for (int k = 0; k < 400 && read_jsonl(t / "out/annotations.jsonl").size() < 3; k++)
+    for (int k = 0; k < 400 && read_jsonl_complete(t / "out/annotations.jsonl").size() < 3; k++)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     kill(c.pid, SIGKILL);
   }
-  std::vector<json> kept = read_jsonl(t / "out/annotations.jsonl");
+  std::vector<json> kept = read_jsonl_complete(t / "out/annotations.jsonl");
   ASSERT_GE(kept.size(), 3u);
   ASSERT_LT(kept.size(), cases.size()) << "killed before the end";
   std::ofstream(t / "out/annotations.jsonl", std::ios::app) << R"({"key":"0123","id":"gsm8k/)";  // torn
@@ -151,7 +141,7 @@ TEST(AnnotateE2E, ResumesAfterKill9WithATornLastLine) {
         << f;
   EXPECT_EQ(without_run(json::parse(tsft::fs_read_text(t / "out/summary.json"))),
             without_run(json::parse(tsft::fs_read_text(t / "ref/summary.json"))));
-  EXPECT_EQ(read_jsonl(t / "out/annotations.jsonl").size(), cases.size()) << "the torn line was dropped";
+  EXPECT_EQ(read_jsonl_complete(t / "out/annotations.jsonl").size(), cases.size()) << "the torn line was dropped";
 }
 
 TEST(AnnotateE2E, ConvertWritesProblemRecordsForEval) {
@@ -159,7 +149,7 @@ TEST(AnnotateE2E, ConvertWritesProblemRecordsForEval) {
   auto r = run_cmd(tsft_bin() + " convert --format math --data " + std::string(TSFT_SOURCE_DIR) +
                    "/tests/data/adapters/math.jsonl --out " + t / "p.jsonl");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  auto ps = read_jsonl(t / "p.jsonl");
+  auto ps = read_jsonl_complete(t / "p.jsonl");
   ASSERT_EQ(ps.size(), 2u);
   EXPECT_EQ(ps[0]["answer"], "\\frac{7}{8}");
   EXPECT_EQ(ps[1]["question"], "Find the positive root of $x^2-7x+10=0$ that is larger.");

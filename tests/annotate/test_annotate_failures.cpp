@@ -17,13 +17,6 @@ using namespace tsft_test;
 using nlohmann::json;
 
 namespace {
-std::vector<json> read_jsonl(const std::string& path) {
-  std::vector<json> out;
-  std::istringstream in(std::filesystem::exists(path) ? tsft::fs_read_text(path) : "");
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) out.push_back(json::parse(l));
-  return out;
-}
 std::string annotate_cmd(const TempDir& t, const std::string& url) {
   return tsft_bin() + " annotate --data " + t / "d.jsonl" + " --format gsm8k --endpoint " + url +
          " --model teacher --out " + t / "out" +

@@ -9,6 +9,7 @@
 #include "annotate/bm25.hpp"
 #include "annotate/math_catalog.hpp"
 #include "core/error.hpp"
+#include "catalog_fixture.hpp"
 #include "core/fs.hpp"
 #include "test_util.hpp"
 
@@ -16,10 +17,6 @@ using namespace tsft::annotate;
 using tsft_test::TempDir;
 
 namespace {
-const MathCatalog& catalog() {
-  static MathCatalog c = math_catalog_load(math_catalog_default_path());
-  return c;
-}
 std::string error_of(const std::string& toml_text) {
   TempDir t;
   tsft::fs_write_atomic(t / "c.toml", toml_text);
@@ -41,7 +38,7 @@ variables = ["x: y"]
 }  // namespace
 
 TEST(MathCatalog, CoversEverySubjectWithSixtyOrMoreEntries) {
-  const auto& c = catalog();
+  const auto& c = tsft_test::default_math_catalog();
   EXPECT_GE(c.theorems.size(), 60u);
   std::map<std::string, int> by_domain;
   for (auto& t : c.theorems) by_domain[t.domain]++;
@@ -92,7 +89,7 @@ TEST(Bm25, TokensAndHandComputedScore) {
 // Hand-made problems, one or more per subject: the theorem a solver needs is among the top 5 candidates
 // (annotate offers the teacher 8 by default).
 TEST(Bm25, RetrievesTheNeededTheoremForHandMadeProblems) {
-  const auto& c = catalog();
+  const auto& c = tsft_test::default_math_catalog();
   Bm25 idx = catalog_index(c);
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"A right triangle has legs 5 and 12. What is the length of its hypotenuse?", "pythagorean_theorem"},

@@ -2,14 +2,11 @@
 #include <gtest/gtest.h>
 
 #include "annotate/validate.hpp"
+#include "catalog_fixture.hpp"
 
 using namespace tsft::annotate;
 
 namespace {
-const MathCatalog& catalog() {
-  static MathCatalog c = math_catalog_load(math_catalog_default_path());
-  return c;
-}
 const std::string kProblem =
     "A baker fills 6 trays with 14 rolls each and sells 50 rolls. How many rolls are left?";
 const std::string kValid = R"(Step 1.
@@ -27,7 +24,7 @@ Map: r = 50
 \boxed{34})";
 
 AnnotationCheck check(const std::string& text, const std::string& gold = "34") {
-  return validate_annotation(text, kProblem, gold, catalog());
+  return validate_annotation(text, kProblem, gold, tsft_test::default_math_catalog());
 }
 std::string replace(std::string s, const std::string& a, const std::string& b) {
   return s.replace(s.find(a), a.size(), b);

@@ -9,6 +9,9 @@
 
 #include "core/error.hpp"
 #include "data/problem.hpp"
+#include "test_util.hpp"
+
+using tsft_test::error_of;
 
 using namespace tsft::data;
 
@@ -16,15 +19,6 @@ namespace {
 
 std::string sample(const std::string& name) {
   return std::string(TSFT_SOURCE_DIR) + "/tests/data/adapters/" + name;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const tsft::Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

@@ -8,20 +8,19 @@
 #include "experiment/real_roles.hpp"
 #include "report/claim_effects.hpp"
 
-using tsft::data::Problem;
 using tsft::exp_detail::gsm_plus_probe;
 using tsft::exp_detail::real_apply_roles;
 
 namespace {
-Problem item(const std::string& id, const std::string& q) {
-  Problem p;
+tsft::data::Problem item(const std::string& id, const std::string& q) {
+  tsft::data::Problem p;
   p.id = id;
   p.question = q;
   p.split = "gsm8k_test";
   return p;
 }
-Problem variant(const std::string& id, const std::string& type, const std::string& seed) {
-  Problem p = item(id, "varied: " + seed);
+tsft::data::Problem variant(const std::string& id, const std::string& type, const std::string& seed) {
+  tsft::data::Problem p = item(id, "varied: " + seed);
   p.perturbation = type;
   p.parent_id = "gsm_plus/seed-x";
   p.extra["seed_question"] = seed;
@@ -50,7 +49,7 @@ TEST(RealRoles, GsmPlusPerturbationsMapToTheProbesTheyTest) {
 }
 
 TEST(RealRoles, VariantsPairWithInDistributionOriginalsOnly) {
-  std::vector<std::vector<Problem>> sets = {
+  std::vector<std::vector<tsft::data::Problem>> sets = {
       {item("gsm8k/1", "A baker has 6 trays.  How many?"), item("gsm8k/2", "A bike costs $5.")},
       {variant("gsm_plus/1", "numerical substitution", "A baker has 6 trays. How many?"),
        variant("gsm_plus/2", "critical thinking", "A bike costs $5."),
@@ -71,10 +70,10 @@ TEST(RealRoles, VariantsPairWithInDistributionOriginalsOnly) {
   EXPECT_EQ(sets[1][2].perturbation, "P5");
 
   // probes without an in-distribution set: no pairs
-  std::vector<std::vector<Problem>> only = {
+  std::vector<std::vector<tsft::data::Problem>> only = {
       {variant("gsm_plus/1", "numerical substitution", "A baker has 6 trays. How many?")}};
   EXPECT_EQ(real_apply_roles(only, {"probes"}, {"gsm_plus"}, {"b.jsonl"}).linked, 0);
-  std::vector<std::vector<Problem>> wrong = {{item("math/1", "x")}};
+  std::vector<std::vector<tsft::data::Problem>> wrong = {{item("math/1", "x")}};
   EXPECT_THROW(real_apply_roles(wrong, {"probes"}, {"math"}, {"c.jsonl"}), tsft::Error);
 }
 

@@ -20,6 +20,7 @@ namespace tsft::kernels_testing {
 
 // fp32 unit roundoff u = 2^-24: |fl(a op b) - (a op b)| <= u |a op b| for one correctly rounded op.
 constexpr double kU32 = 0x1.0p-24;
+constexpr double u = kU32;  // its name in the derivations beside the checks
 
 // N(0, scale^2) values rounded through float, so a float run and a double run see identical inputs and
 // every float-vs-double difference comes from the float arithmetic alone.

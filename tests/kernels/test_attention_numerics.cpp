@@ -9,7 +9,6 @@
 namespace tsft::kernels_testing {
 namespace {
 
-constexpr double u = kU32;
 double gamma(double n) {
   return n * u / (1 - n * u);
 }

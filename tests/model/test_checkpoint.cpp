@@ -11,6 +11,7 @@
 #include "test_util.hpp"
 
 using namespace tsft;
+using tsft_test::error_of;
 using tsft_test::fixture;
 using tsft_test::TempDir;
 namespace fs = std::filesystem;
@@ -29,14 +30,6 @@ void expect_same_checkpoint(const std::string& a_dir, const std::string& b_dir) 
   }
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 void copy_dir(const std::string& from, const std::string& to) {
   fs::create_directories(to);

@@ -80,7 +80,7 @@ void expect_within(const StepOut& bf, const StepOut& fp, const ParityBounds& b, 
       what.c_str(), lr, b.logits_rel_l2, max_abs, std::fabs(bf.loss - fp.loss), worst, b.grad_rel_l2);
 }
 
-auto all = [](const TensorEntry&) { return true; };
+auto every_tensor = [](const TensorEntry&) { return true; };
 }  // namespace
 
 class Bf16Fixture : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
@@ -89,8 +89,8 @@ TEST_P(Bf16Fixture, WithinDerivedBoundsOfFp32) {
   Golden g = golden(fixture(gold));
   auto fp = engine_create({"cpu", "fp32"}, model_load(fixture(model)));
   auto bf = engine_create({"cpu", "bf16"}, model_load(fixture(model)));
-  fp->set_trainable(all);
-  bf->set_trainable(all);
+  fp->set_trainable(every_tensor);
+  bf->set_trainable(every_tensor);
   auto wf = fp->workspace(g.B, g.T, true), wb = bf->workspace(g.B, g.T, true);
   StepOut a = step(*fp, *wf, g), b = step(*bf, *wb, g);
   expect_within(b, a, parity_bounds_bf16(bf->config()), model);
@@ -118,7 +118,7 @@ TEST(Bf16Sequence, SameStepsAndGenerationAsFp32) {
                                   engine_create({"cpu", "bf16"}, model_load(fixture("hf/llama3")))};
   std::unique_ptr<Workspace> ws[2];
   for (int i = 0; i < 2; i++) {
-    e[i]->set_trainable(all);
+    e[i]->set_trainable(every_tensor);
     ws[i] = e[i]->workspace(g.B, g.T, true);
   }
   AdamWConfig adam;

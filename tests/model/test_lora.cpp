@@ -15,6 +15,7 @@
 #include "test_util.hpp"
 
 using namespace tsft;
+using tsft_test::error_of;
 using tsft_test::fixture;
 using tsft_test::TempDir;
 namespace fs = std::filesystem;
@@ -49,14 +50,6 @@ std::vector<float> golden_logits(Engine& e) {
 double rel_l2f(const std::vector<float>& a, const std::vector<float>& b) {
   std::vector<double> bd(b.begin(), b.end());
   return rel_l2(a.data(), bd.data(), a.size());
-}
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 // A copy of the fixture adapter whose config / tensors the caller edits.
 std::string copy_adapter(const TempDir& d, const std::string& sub) {

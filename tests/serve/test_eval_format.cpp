@@ -24,16 +24,6 @@ std::string adapters_dir() {
   return std::string(TSFT_SOURCE_DIR) + "/tests/data/adapters";
 }
 
-// Complete lines only (a line being written by another process is skipped); none when `path` is missing.
-std::vector<json> jsonl(const std::string& path) {
-  std::vector<json> out;
-  std::istringstream in(std::filesystem::exists(path) ? tsft::fs_read_text(path) : "");
-  for (std::string l; std::getline(in, l);) {
-    json j = json::parse(l, nullptr, false);
-    if (!l.empty() && !j.is_discarded()) out.push_back(j);
-  }
-  return out;
-}
 
 std::string question_text(bool flaky, int i) {
   std::string q = flaky ? "flaky: " : "";
@@ -108,12 +98,12 @@ TEST(EvalFormatE2E, SameResultsAsConvertThenEvalLocallyAndThroughServe) {
                      " --out " + t / (fmt + "_direct") + eval_opts);
     ASSERT_EQ(b.exit_code, 0) << b.output;
     std::string ra = tsft::fs_read_text(t / (fmt + "_converted/results.jsonl"));
-    EXPECT_EQ(jsonl(t / (fmt + "_converted/results.jsonl")).size(), 2u);
+    EXPECT_EQ(read_jsonl_complete(t / (fmt + "_converted/results.jsonl")).size(), 2u);
     EXPECT_EQ(tsft::fs_read_text(t / (fmt + "_direct/results.jsonl")), ra);
     EXPECT_EQ(tsft::fs_read_text(t / (fmt + "_direct/metrics.json")),
               tsft::fs_read_text(t / (fmt + "_converted/metrics.json")));
   }
-  auto plus = jsonl(t / "gsm_plus_direct/results.jsonl");  // GSM-Plus records keep their probe kind
+  auto plus = read_jsonl_complete(t / "gsm_plus_direct/results.jsonl");  // GSM-Plus records keep their probe kind
   EXPECT_FALSE(plus[0]["probe"].get<std::string>().empty());
   EXPECT_FALSE(plus[0]["parent_id"].get<std::string>().empty());
 
@@ -167,7 +157,7 @@ TEST(EvalEndpointE2E, FailedRequestsAreNotGradedAndRetriedOnRerun) {
   EXPECT_NE(r.output.find("2 items failed at the endpoint and are not graded"), std::string::npos)
       << r.output;
   EXPECT_EQ(srv.total(), 4 + 2 * 3) << "4 answered, 2 failing items x (1 + --retries 2)";
-  auto failed = jsonl(t / "ev/failed.jsonl");
+  auto failed = read_jsonl_complete(t / "ev/failed.jsonl");
   ASSERT_EQ(failed.size(), 2u);
   EXPECT_EQ(failed[0]["id"], "q1");
   EXPECT_EQ(failed[1]["id"], "q4");
@@ -177,7 +167,7 @@ TEST(EvalEndpointE2E, FailedRequestsAreNotGradedAndRetriedOnRerun) {
   EXPECT_EQ(m["overall"]["n"], 4) << "failed items are not graded (neither right nor wrong)";
   EXPECT_EQ(m["overall"]["accuracy"], 1.0);
   EXPECT_EQ(m["failed_not_graded"], 2);
-  EXPECT_EQ(jsonl(t / "ev/results.jsonl").size(), 4u);
+  EXPECT_EQ(read_jsonl_complete(t / "ev/results.jsonl").size(), 4u);
 
   auto again = run_cmd(cmd);  // still failing: only the two failed items are asked again
   EXPECT_EQ(again.exit_code, 1) << again.output;
@@ -205,7 +195,7 @@ TEST(EvalEndpointE2E, FailedRequestsAreNotGradedAndRetriedOnRerun) {
   auto down = run_cmd(tsft_bin() + " eval --endpoint http://127.0.0.1:1/v1 --model m --data " +
                       t / "p.jsonl" + " --out " + t / "down --retries 1 --backoff 0.01 -q");
   EXPECT_EQ(down.exit_code, 1) << down.output;
-  EXPECT_EQ(jsonl(t / "down/failed.jsonl").size(), 6u);
+  EXPECT_EQ(read_jsonl_complete(t / "down/failed.jsonl").size(), 6u);
   EXPECT_EQ(json::parse(tsft::fs_read_text(t / "down/metrics.json"))["overall"]["n"], 0);
 }
 
@@ -225,14 +215,14 @@ TEST(EvalEndpointE2E, Kill9MidRunThenResumeAsksNoGradedItemAgain) {
   {
     Child c(argv, t / "run1.log");
     ASSERT_GT(c.pid, 0);
-    for (int k = 0; k < 3000 && jsonl(t / "ev/results.jsonl").size() < 7; k++)
+    for (int k = 0; k < 3000 && read_jsonl_complete(t / "ev/results.jsonl").size() < 7; k++)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     kill(c.pid, SIGKILL);
   }
-  auto graded = jsonl(t / "ev/results.jsonl");
+  auto graded = read_jsonl_complete(t / "ev/results.jsonl");
   ASSERT_GE(graded.size(), 7u);
   ASSERT_LT(graded.size(), 11u) << "killed before the end";
-  auto failed = jsonl(t / "ev/failed.jsonl");
+  auto failed = read_jsonl_complete(t / "ev/failed.jsonl");
   ASSERT_EQ(failed.size(), 1u) << "k5 failed before the kill and is on record";
   EXPECT_EQ(failed[0]["id"], "k5");
   srv.failing = false;

@@ -22,14 +22,6 @@ std::string node_openai_unavailable() {
   return "";
 }
 
-std::vector<json> jsonl(const std::string& path) {
-  std::vector<json> out;
-  std::ifstream f(path);
-  std::string line;
-  while (std::getline(f, line))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
 }  // namespace
 
 TEST(ServeE2E, OpenAiNpmClientMatchesOfflineGenerate) {
@@ -56,7 +48,7 @@ TEST(ServeE2E, OpenAiNpmClientMatchesOfflineGenerate) {
   ASSERT_EQ(node.exit_code, 0) << node.output << srv.read_log();
   json out = json::parse(tsft::fs_read_text(t / "node.json"));
   EXPECT_EQ(out["models"], json::array({"tiny"}));
-  auto offline = jsonl(t / "offline.jsonl");
+  auto offline = read_jsonl(t / "offline.jsonl");
   ASSERT_EQ(out["items"].size(), offline.size());
   for (size_t i = 0; i < offline.size(); i++) {
     auto& it = out["items"][i];

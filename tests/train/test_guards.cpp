@@ -22,12 +22,6 @@ namespace {
 
 constexpr int kPoison = 'Z';  // byte token whose embedding row is +inf in the poisoned model
 
-std::map<std::string, std::string> snapshot(const std::string& dir) {
-  std::map<std::string, std::string> files;
-  for (auto& p : fs::recursive_directory_iterator(dir))
-    if (p.is_regular_file()) files[fs::relative(p.path(), dir).string()] = fs_read_text(p.path().string());
-  return files;
-}
 
 std::string train_error(const TrainConfig& c) {
   try {
@@ -95,7 +89,7 @@ TEST(TrainGuard, OverflowStopsNamingStepAndTensorAndKeepsCheckpoint) {
   train_run(c);
   const std::string ck = t / "run/checkpoint-000001";
   ASSERT_TRUE(fs::exists(ck + "/trainer_state.json"));
-  auto before = snapshot(ck);
+  auto before = dir_snapshot(ck);
   c.stop_after = 0;
   c.resume_dir = ck;
   std::string err = train_error(c);
@@ -114,7 +108,7 @@ TEST(TrainGuard, OverflowStopsNamingStepAndTensorAndKeepsCheckpoint) {
   EXPECT_EQ(d["tensors"][0]["name"], first);  // HF order: the first listed tensor with a bad gradient
   EXPECT_GT(d["tensors"][0]["grad_nonfinite"].get<int64_t>(), 0);
   EXPECT_TRUE(d["loss"].is_string() || d["grad_norm"].is_string()) << d.dump();
-  EXPECT_EQ(snapshot(ck), before);
+  EXPECT_EQ(dir_snapshot(ck), before);
   EXPECT_FALSE(fs::exists(t / "run/checkpoint-000002"));
   EXPECT_FALSE(fs::exists(t / "run/final"));
 }

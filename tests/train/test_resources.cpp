@@ -23,12 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::map<std::string, std::string> snapshot(const std::string& dir) {
-  std::map<std::string, std::string> files;
-  for (auto& p : fs::recursive_directory_iterator(dir))
-    if (p.is_regular_file()) files[fs::relative(p.path(), dir).string()] = fs_read_text(p.path().string());
-  return files;
-}
 
 // Runs `tsft args...` in a child whose files may not grow past fsize bytes (SIGXFSZ ignored, so a
 // write fails with EFBIG as on a full disk); stdout+stderr go to log. Returns the exit status.
@@ -69,7 +63,7 @@ TEST(TrainResources, DiskFullNamesFileAndKeepsEarlierCheckpoint) {
   c.stop_after = 2;
   train_run(c);
   const std::string ck = t / "run/checkpoint-000002";
-  auto before = snapshot(ck);
+  auto before = dir_snapshot(ck);
   std::string log = t / "log.txt";
   int rc = run_limited({"train",
                         "-q",
@@ -104,7 +98,7 @@ TEST(TrainResources, DiskFullNamesFileAndKeepsEarlierCheckpoint) {
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("model.safetensors"), std::string::npos) << out;
   EXPECT_NE(out.find("File too large"), std::string::npos) << out;
-  EXPECT_EQ(snapshot(ck), before);
+  EXPECT_EQ(dir_snapshot(ck), before);
   EXPECT_FALSE(fs::exists(t / "run/checkpoint-000004"));
   EXPECT_FALSE(fs::exists(t / "run/final"));
   for (auto& p : fs::directory_iterator(t / "run"))
@@ -124,7 +118,7 @@ TEST(TrainResources, FullDiskOnMetricsNamesTheFile) {
   c.stop_after = 10;
   train_run(c);
   const std::string ck = t / "run/checkpoint-000010", metrics = t / "run/metrics.jsonl";
-  auto before = snapshot(ck);
+  auto before = dir_snapshot(ck);
   std::string lines = fs_read_text(metrics);
   ASSERT_LT(fs::file_size(t / "run/config.json"), lines.size());  // config.json is rewritten first: must fit
   std::string log = t / "log.txt";
@@ -159,7 +153,7 @@ TEST(TrainResources, FullDiskOnMetricsNamesTheFile) {
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("metrics.jsonl: write failed: File too large"), std::string::npos) << out;
   EXPECT_EQ(fs_read_text(metrics).substr(0, lines.size()), lines);
-  EXPECT_EQ(snapshot(ck), before);
+  EXPECT_EQ(dir_snapshot(ck), before);
   EXPECT_FALSE(fs::exists(t / "run/final"));
 }
 

@@ -148,13 +148,6 @@ inline std::vector<std::string> read_lines(const std::string& p) {
   return v;
 }
 
-inline std::vector<nlohmann::json> read_jsonl(const std::string& p) {  // metrics.jsonl and friends
-  std::vector<nlohmann::json> v;
-  for (auto& l : read_lines(p))
-    if (!l.empty()) v.push_back(nlohmann::json::parse(l));
-  return v;
-}
-
 // Teacher-forced accuracy over the supervised tokens of a data file.
 inline double token_accuracy(tsft::Model& m, const std::string& data, const tsft::tokenizer::Tokenizer& tok) {
   using namespace tsft;

@@ -80,7 +80,9 @@ inline fvec exp_fvec(fvec x) {
   p = p * r + 0.5f;
   p = p * r + 1.f;
   p = p * r + 1.f;
-  const ivec k = __builtin_convertvector(kf, ivec);  // in [-126, 127] (NaN lanes: garbage, see below)
+  // k in [-126, 127]. A NaN lane's kf is NaN, and converting NaN to int is undefined behaviour (clang's
+  // UBSan flags it; clang -O1 folded exp(NaN) to 0 through it): such lanes convert 0 instead.
+  const ivec k = __builtin_convertvector(kf == kf ? kf : fvec{}, ivec);
   const fvec scale = (fvec)((k + 127) << 23);
   fvec y = p * scale;
   y = over ? fvec_splat(INFINITY) : y;
