@@ -83,7 +83,8 @@ inline std::map<std::string, std::string> dir_snapshot(const std::string& dir) {
   namespace fs = std::filesystem;
   std::map<std::string, std::string> files;
   for (auto& p : fs::recursive_directory_iterator(dir))
-    if (p.is_regular_file()) files[fs::relative(p.path(), dir).string()] = tsft::fs_read_text(p.path().string());
+    if (p.is_regular_file())
+      files[fs::relative(p.path(), dir).string()] = tsft::fs_read_text(p.path().string());
   return files;
 }
 // The message of the exception `f` throws; "" when it throws none.

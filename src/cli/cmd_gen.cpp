@@ -114,7 +114,6 @@ Action setup(CLI::App& app) {
   };
 }
 
-
 TSFT_COMMAND(gen, "gen", "generate theorem-world problems, probes and the pre-training corpus", setup);
 
 }  // namespace cmd_gen

@@ -49,7 +49,6 @@ Action setup(CLI::App& app) {
   };
 }
 
-
 TSFT_COMMAND(render, "render", "render problems into chat SFT data for one supervision arm", setup);
 
 }  // namespace cmd_render

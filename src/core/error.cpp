@@ -12,6 +12,8 @@ void error_throw(const char* src_file, int src_line, const std::string& msg) {
 
 void error_throw_usage(const std::string& msg) { throw UsageError(msg); }
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+std::string errno_text(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
 
 }  // namespace tsft

@@ -236,7 +236,8 @@ std::string last_number(std::string_view s, size_t* pos = nullptr) {
       }
       if (i < s.size() && s[i] == '%') ++i;
     }
-    bool neg = a > 0 && s[a - 1] == '-' && (a < 2 || (!is_ascii_alpha(s[a - 2]) && !is_ascii_digit(s[a - 2])));
+    bool neg =
+        a > 0 && s[a - 1] == '-' && (a < 2 || (!is_ascii_alpha(s[a - 2]) && !is_ascii_digit(s[a - 2])));
     best = (neg ? "-" : "") + std::string(s.substr(a, i - a));
     if (pos) *pos = a;
   }
@@ -247,8 +248,8 @@ std::string first_number(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (!is_ascii_digit(s[i])) continue;
     size_t e = i;
-    while (e < s.size() &&
-           (is_ascii_digit(s[e]) || ((s[e] == ',' || s[e] == '.') && e + 1 < s.size() && is_ascii_digit(s[e + 1]))))
+    while (e < s.size() && (is_ascii_digit(s[e]) ||
+                            ((s[e] == ',' || s[e] == '.') && e + 1 < s.size() && is_ascii_digit(s[e + 1]))))
       ++e;
     bool neg = i > 0 && s[i - 1] == '-';
     return (neg ? "-" : "") + std::string(s.substr(i, e - i));

@@ -74,7 +74,8 @@ struct Lexer {
       q = p + 1;
     else
       return 0;
-    if (q + 3 > s.size() || !is_ascii_digit(s[q]) || !is_ascii_digit(s[q + 1]) || !is_ascii_digit(s[q + 2])) return 0;
+    if (q + 3 > s.size() || !is_ascii_digit(s[q]) || !is_ascii_digit(s[q + 1]) || !is_ascii_digit(s[q + 2]))
+      return 0;
     if (q + 3 < s.size() && (is_ascii_digit(s[q + 3]))) return 0;
     if (q + 3 < s.size() && s[p] == ' ' && s[q + 3] == '.') return 0;
     return q - p;

@@ -68,7 +68,9 @@ struct Gen {
 // Shorthands of the kernel files (kernels_*.cpp; `using kernel_shorthand::T;` in each): an exact value as
 // solution text, and the failure of a solver asked for a target it cannot solve for.
 namespace kernel_shorthand {
-inline std::string T(const Exact& x) { return Gen::T(x); }
+inline std::string T(const Exact& x) {
+  return Gen::T(x);
+}
 [[noreturn]] inline void no(const char* theorem, const std::string& target) {
   TSFT_FAIL("{}: cannot solve for {}", theorem, target);
 }

@@ -141,7 +141,8 @@ TEST(AnnotateE2E, ResumesAfterKill9WithATornLastLine) {
         << f;
   EXPECT_EQ(without_run(json::parse(tsft::fs_read_text(t / "out/summary.json"))),
             without_run(json::parse(tsft::fs_read_text(t / "ref/summary.json"))));
-  EXPECT_EQ(read_jsonl_complete(t / "out/annotations.jsonl").size(), cases.size()) << "the torn line was dropped";
+  EXPECT_EQ(read_jsonl_complete(t / "out/annotations.jsonl").size(), cases.size())
+      << "the torn line was dropped";
 }
 
 TEST(AnnotateE2E, ConvertWritesProblemRecordsForEval) {

@@ -8,8 +8,8 @@
 
 #include "annotate/bm25.hpp"
 #include "annotate/math_catalog.hpp"
-#include "core/error.hpp"
 #include "catalog_fixture.hpp"
+#include "core/error.hpp"
 #include "core/fs.hpp"
 #include "test_util.hpp"
 

@@ -8,7 +8,6 @@
 namespace tsft::kernels_testing {
 namespace {
 
-
 // matmul: out = b + sum_i x_i w_i has I products and I additions; the standard dot-product bound gives
 // |fl(out) - out| <= gamma_{I+1} (|b| + sum_i |x_i w_i|), gamma_n = n u / (1 - n u).
 TEST(FloatVsDouble, Matmul) {

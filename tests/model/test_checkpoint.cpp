@@ -30,7 +30,6 @@ void expect_same_checkpoint(const std::string& a_dir, const std::string& b_dir) 
   }
 }
 
-
 void copy_dir(const std::string& from, const std::string& to) {
   fs::create_directories(to);
   for (auto& p : fs::directory_iterator(from)) fs::copy(p.path(), fs::path(to) / p.path().filename());

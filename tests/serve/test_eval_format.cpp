@@ -24,7 +24,6 @@ std::string adapters_dir() {
   return std::string(TSFT_SOURCE_DIR) + "/tests/data/adapters";
 }
 
-
 std::string question_text(bool flaky, int i) {
   std::string q = flaky ? "flaky: " : "";
   q += "What is 3+4? #";
@@ -103,7 +102,8 @@ TEST(EvalFormatE2E, SameResultsAsConvertThenEvalLocallyAndThroughServe) {
     EXPECT_EQ(tsft::fs_read_text(t / (fmt + "_direct/metrics.json")),
               tsft::fs_read_text(t / (fmt + "_converted/metrics.json")));
   }
-  auto plus = read_jsonl_complete(t / "gsm_plus_direct/results.jsonl");  // GSM-Plus records keep their probe kind
+  auto plus =
+      read_jsonl_complete(t / "gsm_plus_direct/results.jsonl");  // GSM-Plus records keep their probe kind
   EXPECT_FALSE(plus[0]["probe"].get<std::string>().empty());
   EXPECT_FALSE(plus[0]["parent_id"].get<std::string>().empty());
 

@@ -22,7 +22,6 @@ namespace {
 
 constexpr int kPoison = 'Z';  // byte token whose embedding row is +inf in the poisoned model
 
-
 std::string train_error(const TrainConfig& c) {
   try {
     train_run(c);

@@ -23,7 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 // Runs `tsft args...` in a child whose files may not grow past fsize bytes (SIGXFSZ ignored, so a
 // write fails with EFBIG as on a full disk); stdout+stderr go to log. Returns the exit status.
 int run_limited(const std::vector<std::string>& args, rlim_t fsize, const std::string& log) {
