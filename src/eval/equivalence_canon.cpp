@@ -20,7 +20,7 @@ bool name_like(const Node& n) {
     case NodeKind::Pi:
     case NodeKind::Euler:
     case NodeKind::Imag:
-      return n.k == NodeKind::Sym || true;
+      return true;
     case NodeKind::Mul:
     case NodeKind::Div:
     case NodeKind::Ratio:

@@ -122,7 +122,7 @@ bool Cmp::rel_eq(const Node& a0, const Node& b0) const {
       if (r->ops[0] == REL_GT || r->ops[0] == REL_GE) {
         std::reverse(r->c.begin(), r->c.end());
         std::reverse(r->ops.begin(), r->ops.end());
-        for (auto& o : r->ops) o = o == REL_GT ? REL_LT : o == REL_GE ? REL_LE : o;
+        for (auto& o : r->ops) o = o == REL_GT ? uint8_t(REL_LT) : o == REL_GE ? uint8_t(REL_LE) : o;
       }
     }
     if (a.ops != b.ops) return false;

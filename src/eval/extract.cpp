@@ -228,14 +228,12 @@ std::string last_number(std::string_view s, size_t* pos = nullptr) {
       ++i;
       while (i < s.size() && is_ascii_digit(s[i])) ++i;
     }
-    if (best.empty() || true) {
-      // a plain fraction a/b and a trailing percent sign belong to the number
-      if (i + 1 < s.size() && s[i] == '/' && is_ascii_digit(s[i + 1])) {
-        ++i;
-        while (i < s.size() && is_ascii_digit(s[i])) ++i;
-      }
-      if (i < s.size() && s[i] == '%') ++i;
+    // a plain fraction a/b and a trailing percent sign belong to the number
+    if (i + 1 < s.size() && s[i] == '/' && is_ascii_digit(s[i + 1])) {
+      ++i;
+      while (i < s.size() && is_ascii_digit(s[i])) ++i;
     }
+    if (i < s.size() && s[i] == '%') ++i;
     bool neg =
         a > 0 && s[a - 1] == '-' && (a < 2 || (!is_ascii_alpha(s[a - 2]) && !is_ascii_digit(s[a - 2])));
     best = (neg ? "-" : "") + std::string(s.substr(a, i - a));
@@ -321,9 +319,10 @@ Extraction from_anchor_content(std::string_view content, ExtractRule rule, bool 
   }
   size_t nl = c.find('\n');
   if (nl != std::string::npos && trim(c.substr(0, nl)).size() > 0) c = c.substr(0, nl);
-  // end of sentence: ". " followed by more text
+  // end of sentence: ". " followed by more text (after a digit too: "is 5. So ..." ends at 5; a
+  // decimal point is never followed by a space)
   for (size_t i = 0; i + 1 < c.size(); ++i)
-    if (c[i] == '.' && is_space(c[i + 1]) && (i == 0 || !is_ascii_digit(c[i - 1]) || true)) {
+    if (c[i] == '.' && is_space(c[i + 1])) {
       c = c.substr(0, i);
       break;
     }

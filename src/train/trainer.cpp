@@ -323,7 +323,7 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   const std::string tok_dir = stage_tokenizer(tok_path, cfg.out_dir);
   Optimizer opt;
   opt.cfg = cfg.adam;
-  Schedule sched{&rows, cfg.micro_batch, cfg.seed};
+  Schedule sched{&rows, cfg.micro_batch, cfg.seed, -1, {}};
   const int64_t per_step = cfg.grad_accum;
   TSFT_USAGE_CHECK(cfg.early_stop_patience <= 0 || !val_rows.empty(),
                    "early stopping (patience {}) needs a validation file (--val)", cfg.early_stop_patience);

@@ -73,8 +73,9 @@ void check_forward(const Variant& w, const Case& c) {
           if (s > t || c.doc[b * T + s] != c.doc[b * T + t]) {
             // The fused kernel writes only its block's key range (kernels.hpp): other masked entries
             // keep the NaN they were given.
-            if (!(w.fused && std::isnan(Pf[s])))
+            if (!(w.fused && std::isnan(Pf[s]))) {
               ASSERT_EQ(Pf[s], 0.f) << "masked p, b" << b << " h" << h << " t" << t << " s" << s;
+            }
             continue;
           }
           ASSERT_FALSE(std::isnan(Pf[s]))

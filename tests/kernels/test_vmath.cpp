@@ -133,7 +133,9 @@ TEST(VecKernels, AttentionProbsFloatMatchDouble) {
         }
         for (int s2 = 0; s2 < T; s2++) {
           const size_t i = (((size_t)b * H + h) * T + t) * T + s2;
-          if (pd[i] == 0) ASSERT_EQ(pf[i], 0.f) << i;
+          if (pd[i] == 0) {
+            ASSERT_EQ(pf[i], 0.f) << i;
+          }
           ASSERT_LE(std::fabs(pf[i] - pd[i]), (2 * ds + 8 * u) * pd[i] + 1e-30) << b << " " << h << " " << t;
         }
       }

@@ -14,7 +14,8 @@
 using namespace tsft_test;
 using nlohmann::json;
 
-namespace {
+// Named, not anonymous: TEST_F's classes (global scope) derive from the fixture.
+namespace serve_test {
 class Serve : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -61,7 +62,8 @@ json ok_json(const tsft::net::HttpResponse& r) {
   EXPECT_EQ(r.status, 200) << r.body << r.error;
   return json::parse(r.body);
 }
-}  // namespace
+}  // namespace serve_test
+using namespace serve_test;
 
 TEST_F(Serve, HealthAndModels) {
   auto h = get(srv_->url("/health"));

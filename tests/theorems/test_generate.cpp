@@ -93,8 +93,12 @@ TEST(Generate, NoLeakageIntoEvaluationSplits) {
     for (auto& p : items) {
       ++checked;
       ASSERT_FALSE(train_text.count(p["question"])) << name << " " << p["id"];
-      if (name == "probe_P2") EXPECT_FALSE(train_values.count(p["values_key"])) << p["id"];  // unseen numbers
-      if (name == "compositional") EXPECT_FALSE(train_families.count(p["family"])) << p["family"];
+      if (name == "probe_P2") {  // unseen numbers
+        EXPECT_FALSE(train_values.count(p["values_key"])) << p["id"];
+      }
+      if (name == "compositional") {
+        EXPECT_FALSE(train_families.count(p["family"])) << p["family"];
+      }
       if (name == "probe_P1") {  // only held-out names
         for (auto& n : cat.train.persons)
           EXPECT_EQ(p["question"].get<std::string>().find(n + " "), std::string::npos);
@@ -106,8 +110,9 @@ TEST(Generate, NoLeakageIntoEvaluationSplits) {
   std::set<std::string> test_ids;
   for (auto& p : f.at("test")) test_ids.insert(p["id"]);
   for (auto& [name, items] : f)
-    if (name.rfind("probe_", 0) == 0)
+    if (name.rfind("probe_", 0) == 0) {
       for (auto& p : items) ASSERT_TRUE(test_ids.count(p["parent_id"])) << p["id"];
+    }
 }
 
 TEST(Generate, ProbesHaveTheirDefiningProperty) {
@@ -121,17 +126,31 @@ TEST(Generate, ProbesHaveTheirDefiningProperty) {
     for (auto& p : f.at(key)) {
       const auto& par = test.at(p["parent_id"]);
       EXPECT_EQ(p["perturbation"], "P" + std::to_string(k));
-      if (k == 1 || k == 4 || k == 5 || k == 11) EXPECT_EQ(p["answer_value"], par["answer_value"]) << p["id"];
-      if (k == 8 || k == 9) EXPECT_EQ(p["answer_value"], kCannotBeDetermined) << p["id"];
-      if (k == 12) EXPECT_NE(p["answer"], par["answer"]) << p["id"];
-      if (k == 6) EXPECT_NE(p["bindings"].back()["target"], par["bindings"].back()["target"]);
-      if (k == 7) EXPECT_NE(p["theorems"].size(), par["theorems"].size());
-      if (k == 10) EXPECT_NE(p["answer_value"], par["answer_value"]) << p["id"];
-      if (k == 5)
+      if (k == 1 || k == 4 || k == 5 || k == 11) {
+        EXPECT_EQ(p["answer_value"], par["answer_value"]) << p["id"];
+      }
+      if (k == 8 || k == 9) {
+        EXPECT_EQ(p["answer_value"], kCannotBeDetermined) << p["id"];
+      }
+      if (k == 12) {
+        EXPECT_NE(p["answer"], par["answer"]) << p["id"];
+      }
+      if (k == 6) {
+        EXPECT_NE(p["bindings"].back()["target"], par["bindings"].back()["target"]);
+      }
+      if (k == 7) {
+        EXPECT_NE(p["theorems"].size(), par["theorems"].size());
+      }
+      if (k == 10) {
+        EXPECT_NE(p["answer_value"], par["answer_value"]) << p["id"];
+      }
+      if (k == 5) {
         EXPECT_TRUE(std::set<std::string>({"temperature", "page", "floor"}).count(p["distractor_kind"]));
-      if (k == 4)
+      }
+      if (k == 4) {
         EXPECT_TRUE(
             std::set<std::string>({"question_first", "setup_last", "swap_first_two"}).count(p["order_kind"]));
+      }
     }
   }
   // Open format: no P12.
@@ -163,8 +182,9 @@ TEST(Generate, ArmInvariants) {
       double a = render_token_count(thm), b = render_token_count(vm);
       ASSERT_LE(std::abs(a - b), 0.05 * a) << p["id"] << "\n" << thm << "\n----\n" << vm;
       ASSERT_NE(thm.find("Theorem: "), std::string::npos);
-      if (!p["answer_value"].get<std::string>().empty() && p["answer_value"] != kCannotBeDetermined)
+      if (!p["answer_value"].get<std::string>().empty() && p["answer_value"] != kCannotBeDetermined) {
         ASSERT_NE(thm.find("Map: "), std::string::npos);
+      }
       // Same prompt and id in every arm.
       for (Arm arm : {Arm::kTheorem, Arm::kVanilla, Arm::kVanillaMatched, Arm::kAnswerOnly}) {
         auto chat = render_chat(p, arm);
@@ -235,7 +255,9 @@ TEST(Generate, ConfigKnobs) {
     auto f = tsft_test::generate(c);
     for (auto& p : f.at("train")) {
       auto& s = p["bindings"].at(0)["slots"];
-      if (p["family"] == "pythagoras") EXPECT_EQ(s["a"]["value"], "3");
+      if (p["family"] == "pythagoras") {
+        EXPECT_EQ(s["a"]["value"], "3");
+      }
       if (p["family"] == "triangle_area") {
         long b = std::stol(s["b"]["value"].get<std::string>());
         EXPECT_TRUE(b % 4 == 0 && b >= 4 && b <= 40) << b;
@@ -382,7 +404,9 @@ TEST(Generate, StepDrillsCoverEverySolutionLineOnce) {
     auto d = nlohmann::json::parse(line);
     std::string kind = d["kind"], text = d["text"];
     ++kinds[kind];
-    if (kind == "example") EXPECT_NE(text.find("Known: "), std::string::npos) << text;  // restatement
+    if (kind == "example") {
+      EXPECT_NE(text.find("Known: "), std::string::npos) << text;
+    }  // restatement
     if (kind != "step") continue;
     std::istringstream t(text);
     for (std::string s; std::getline(t, s);) steps.insert(s);

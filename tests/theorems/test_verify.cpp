@@ -129,7 +129,7 @@ double forward(const std::string& th, V& v, bool cf) {
     return angle_at({0, 0}, c, {1, 0});
   }
   if (th == "parallel_cointerior") {  // lines y=0 (A->B towards +x) and y=1 (C->D towards +x)
-    P2 a{0, 0}, b{1, 0}, c{std::cos(rad(v["x"])) / std::sin(rad(v["x"])), 1}, d{c.x + 1, 1};
+    P2 a{0, 0}, c{std::cos(rad(v["x"])) / std::sin(rad(v["x"])), 1}, d{c.x + 1, 1};  // B = (1, 0)
     return angle_at(c, a, d);
   }
   if (th == "cyclic_quadrilateral") {  // unit circle; arc B..D through C is 2x, so the angle at A is x
@@ -144,7 +144,7 @@ double forward(const std::string& th, V& v, bool cf) {
   }
   if (th == "pythagoras") {  // right angle (or 120 degrees under the counterfactual rule) at C
     double g = cf ? 120 : 90;
-    P2 c{0, 0}, a{v["b"], 0}, b{v["a"] * std::cos(rad(g)), v["a"] * std::sin(rad(g))};
+    P2 a{v["b"], 0}, b{v["a"] * std::cos(rad(g)), v["a"] * std::sin(rad(g))};  // C at the origin
     return dist(a, b);
   }
   if (th == "special_45_45_90") return dist({v["s"], 0}, {0, v["s"]});

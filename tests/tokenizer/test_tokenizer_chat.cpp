@@ -60,7 +60,9 @@ TEST_P(ChatFixtures, RenderIdsAndMaskMatchTransformers) {
     // Exactly one BOS for Llama (the template's own), none added for Qwen.
     long n_bos = tok.bos_id() < 0 ? 0 : std::count(r.ids.begin(), r.ids.end(), tok.bos_id());
     EXPECT_EQ(n_bos, name == "llama3" ? 1 : 0) << name << " case " << i;
-    if (name == "llama3") EXPECT_EQ(r.ids.front(), tok.bos_id());
+    if (name == "llama3") {
+      EXPECT_EQ(r.ids.front(), tok.bos_id());
+    }
     ok += r.text == text && r.ids == want_ids && r.assistant_mask == want_mask;
   }
   std::printf("[%s] %d/%zu chat cases exact (text, ids, mask)\n", name.c_str(), ok, cases.size());

@@ -67,7 +67,9 @@ TEST_P(TrainParity, TrainedTokenizerEncodesLikeHuggingFace) {
   // Round trip on NFC text (elsewhere NFC runs per piece between special tokens, as in HF, so the
   // decoded text need not equal NFC of the whole).
   for (const auto& t : texts)
-    if (tok.normalize(t) == t) EXPECT_EQ(tok.decode(tok.encode(t)), t);
+    if (tok.normalize(t) == t) {
+      EXPECT_EQ(tok.decode(tok.encode(t)), t);
+    }
   if (std::string why = node_peer_unavailable_reason(); !why.empty()) GTEST_SKIP() << "SKIPPED: " << why;
   std::vector<nlohmann::json> in;
   for (const auto& t : texts) in.push_back({{"text", t}});

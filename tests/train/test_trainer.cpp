@@ -139,9 +139,12 @@ TEST(Train, PackingKeepsDocumentsApartAndOverlongPolicy) {
     EXPECT_LE(r.ids.size(), 128u);
     total += (int64_t)r.ids.size();
     for (size_t i = 0; i < r.ids.size(); i++) {
-      if (i + 1 < r.ids.size() && r.doc[i + 1] != r.doc[i])
+      if (i + 1 < r.ids.size() && r.doc[i + 1] != r.doc[i]) {
         EXPECT_EQ(r.targets[i], -100) << "loss crosses documents";
-      if (i > 0 && r.doc[i] != r.doc[i - 1]) EXPECT_EQ(r.pos[i], 0) << "positions restart";
+      }
+      if (i > 0 && r.doc[i] != r.doc[i - 1]) {
+        EXPECT_EQ(r.pos[i], 0) << "positions restart";
+      }
     }
   }
   EXPECT_EQ(total, 270);

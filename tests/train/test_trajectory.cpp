@@ -64,9 +64,10 @@ void run_trajectory(const std::string& model, const std::string& which) {
     double err = rel_l2(fin.params.data() + e.offset, ref.data(), e.numel);
     worst = std::max(worst, err);
     EXPECT_LE(err, 1e-4) << model << "/" << which << " " << e.name;
-    if (!e.trainable)  // frozen tensors stay bit-identical
+    if (!e.trainable) {  // frozen tensors stay bit-identical
       EXPECT_EQ(0, std::memcmp(fin.params.data() + e.offset, start.params.data() + e.offset, e.numel * 4))
           << e.name;
+    }
   }
   EXPECT_EQ(m.gradient_bytes(), 3 * sizeof(float) * m.table().count_params(true))
       << "gradients and optimizer state only for trainable tensors";
