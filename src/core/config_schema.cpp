@@ -122,7 +122,37 @@ std::vector<std::string> names_of(const Section& sec, const Schema& s) {
 
 }  // namespace
 
-void check_table(const toml::table& t, const std::string& file, const std::string& path, const Schema& s) {
+namespace {
+
+// Every problem of a file, reported together in file order, so one run shows the user all of them
+// (toml++ walks a table's keys sorted by name, not by line). One problem keeps its message unchanged.
+struct Problems {
+  std::vector<std::pair<toml::source_position, std::string>> list;
+  template <class F>
+  void check(const toml::node& n, F&& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      list.emplace_back(n.source().begin, e.what());
+    }
+  }
+  void raise(const std::string& file) {
+    if (list.empty()) return;
+    if (list.size() == 1) throw Error(list[0].second);
+    std::stable_sort(list.begin(), list.end(), [](auto& a, auto& b) {
+      return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
+    });
+    std::string all;
+    for (auto& [pos, msg] : list) {
+      const size_t src = msg.rfind("  [src/");  // the check's own source location: once, at the end
+      all += "\n  " + (src == std::string::npos ? msg : msg.substr(0, src));
+    }
+    TSFT_FAIL("{}: {} problems in the configuration:{}\n", file, list.size(), all);
+  }
+};
+
+void check_table_in(const toml::table& t, const std::string& file, const std::string& path, const Schema& s,
+                    Problems& problems) {
   const Section* sec = find_section(s, path);
   TSFT_CHECK(sec, "{}: unknown section [{}]", file, path);
   if (sec->free_form) return;
@@ -131,27 +161,41 @@ void check_table(const toml::table& t, const std::string& file, const std::strin
     const std::string name(k.str()), label = fmt::format("[{}] {}", path, name);
     const std::string where = at(file, node) + ": " + label;
     if (const Section* sub = find_section(s, path + "." + name)) {
-      TSFT_CHECK(node.is_table(), "{}: must be a table ({})", where, sub->help);
-      check_table(*node.as_table(), file, sub->name, s);
+      problems.check(node, [&] { TSFT_CHECK(node.is_table(), "{}: must be a table ({})", where, sub->help); });
+      if (node.is_table()) check_table_in(*node.as_table(), file, sub->name, s, problems);
       continue;
     }
-    auto it = std::find_if(sec->keys.begin(), sec->keys.end(), [&](const Key& x) { return x.name == name; });
-    TSFT_CHECK(it != sec->keys.end(), "{}: unknown key{}", where, suggestion(name, names));
-    check_value(node, *it, file, label);
+    problems.check(node, [&] {
+      auto it = std::find_if(sec->keys.begin(), sec->keys.end(), [&](const Key& x) { return x.name == name; });
+      TSFT_CHECK(it != sec->keys.end(), "{}: unknown key{}", where, suggestion(name, names));
+      check_value(node, *it, file, label);
+    });
   }
+}
+
+}  // namespace
+
+void check_table(const toml::table& t, const std::string& file, const std::string& path, const Schema& s) {
+  Problems problems;
+  check_table_in(t, file, path, s, problems);
+  problems.raise(file);
 }
 
 void check_root(const toml::table& root, const std::string& file, const Schema& s) {
   std::vector<std::string> tops;
   for (auto& sec : s)
     if (sec.name.find('.') == std::string::npos) tops.push_back(sec.name);
+  Problems problems;
   for (auto& [k, node] : root) {
     const std::string name(k.str());
-    TSFT_CHECK(find_section(s, name) && name.find('.') == std::string::npos, "{}: unknown section [{}]{}",
-               at(file, node), name, suggestion(name, tops));
-    TSFT_CHECK(node.is_table(), "{}: {} must be a table [{}]", at(file, node), name, name);
-    check_table(*node.as_table(), file, name, s);
+    const bool known = find_section(s, name) && name.find('.') == std::string::npos;
+    problems.check(node, [&] {
+      TSFT_CHECK(known, "{}: unknown section [{}]{}", at(file, node), name, suggestion(name, tops));
+      TSFT_CHECK(node.is_table(), "{}: {} must be a table [{}]", at(file, node), name, name);
+    });
+    if (known && node.is_table()) check_table_in(*node.as_table(), file, name, s, problems);
   }
+  problems.raise(file);
 }
 
 void check_keys(const toml::table& t, const std::string& file, const std::string& where,

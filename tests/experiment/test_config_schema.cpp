@@ -73,6 +73,29 @@ TEST(ExperimentSchema, TypoNamesFileLineKeyAndSuggestion) {
   expect_has(msg, "did you mean steps?");
 }
 
+// toml++ walks keys by name; the user gets every problem at once, in the order of the file.
+TEST(ExperimentSchema, EveryProblemIsReportedInFileOrder) {
+  TempDir t;
+  std::string cfg = smoke();
+  insert_after(cfg, "[instruct]", "stesp = 9");  // [pretrain] comes first in the file, [instruct] first by name
+  insert_after(cfg, "[pretrain]", "lr = \"fast\"");
+  insert_after(cfg, "[pretrain]", "blok = 64");
+  auto line_of = [&](const std::string& text) {
+    return std::to_string(1 + std::count(cfg.begin(), cfg.begin() + cfg.find(text), '\n'));
+  };
+  const std::string msg = error_of(cfg, t);
+  expect_has(msg, (t / "c.toml") + ": 3 problems in the configuration:");
+  const size_t a = msg.find(":" + line_of("blok = 64") + ": [pretrain] blok: unknown key (did you mean block?)");
+  const size_t b = msg.find(":" + line_of("lr = \"fast\"") + ": [pretrain] lr: must be a number");
+  const size_t c = msg.find(":" + line_of("stesp = 9") + ": [instruct] stesp: unknown key (did you mean steps?)");
+  ASSERT_NE(a, std::string::npos) << msg;
+  ASSERT_NE(b, std::string::npos) << msg;
+  ASSERT_NE(c, std::string::npos) << msg;
+  EXPECT_LT(a, b) << msg;
+  EXPECT_LT(b, c) << msg;
+  EXPECT_EQ(msg.find("[src/"), msg.rfind("[src/")) << "one source location, at the end: " << msg;
+}
+
 TEST(ExperimentSchema, WrongTypeAndOutOfRange) {
   TempDir t;
   std::string cfg = smoke();
