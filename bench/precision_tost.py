@@ -16,11 +16,17 @@ Interval: mean over bases +- t(0.95, n-1) * s.d. / sqrt(n) (the 90% interval of 
 Verdict against the margin d: "equivalent" if the interval lies inside (-d, +d); "not equivalent" if it lies
 wholly above +d or wholly below -d; otherwise "inconclusive".
 
-Usage: /usr/bin/python3 bench/precision_tost.py ROOT [--margin 0.02] [--bases 4,5,6,7,8]
-  ROOT/<arm>_b<N>/pretrain/b<N>/ for arm in bf16, fp32, fp32-ref (bench/precision_runs.sh writes them).
+Equivalence test 3 (declared 2026-12-05, bench/README.md) reads the same outcome from run summaries
+(bench/precision_summary.py) over 30 fresh bases, arms bf16 and fp32 only, at the 95% level.
+
+Usage: /usr/bin/python3 bench/precision_tost.py ROOT [--margin 0.02] [--bases 4,5,6,7,8] [--level 0.90]
+                                              [--arms bf16,fp32,fp32-ref] [--summaries]
+  ROOT/<arm>_b<N>/pretrain/b<N>/ for arm in --arms (bench/precision_runs.sh writes them); with --summaries,
+  ROOT is a directory of <arm>_b<N>.json run summaries instead.
   --selftest checks the t quantiles against tabulated values.
 """
 import argparse
+import json
 import math
 import os
 import statistics
@@ -30,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from precision_equivalence import complete, loss_windows  # noqa: E402  (one reader of metrics.jsonl)
 
 ARMS = ("bf16", "fp32", "fp32-ref")
+STEPS = 2500  # configs/theorem_world.toml [pretrain] steps: a summary of a shorter run is not a finished run
 
 
 def t_cdf(x, df):
@@ -52,12 +59,13 @@ def t_quantile(p, df):
     return (lo + hi) / 2
 
 
-def interval(gaps):
-    """(mean, sd, lo, hi): the 90% t-interval of the mean (TOST at alpha = 0.05 per side)."""
+def interval(gaps, level=0.90):
+    """(mean, sd, lo, hi): the two-sided `level` t-interval of the mean (TOST at alpha = (1 - level) / 2 per
+    side: 0.90 for test 2, 0.95 for test 3)."""
     n = len(gaps)
     m = statistics.fmean(gaps)
     sd = statistics.stdev(gaps)
-    half = t_quantile(0.95, n - 1) * sd / math.sqrt(n)
+    half = t_quantile(1 - (1 - level) / 2, n - 1) * sd / math.sqrt(n)
     return m, sd, m - half, m + half
 
 
@@ -69,14 +77,28 @@ def verdict(lo, hi, margin):
     return "inconclusive"
 
 
-def last_losses(root, bases):
+def summary_windows(path):
+    """Window means of a run summary (bench/precision_summary.py), or None unless it is a finished, finite run."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        s = json.load(f)
+    if s["last_step"] != STEPS or not s["finite"]:
+        return None
+    return {int(k): v for k, v in s["windows"].items()}
+
+
+def last_losses(root, bases, arms=ARMS, summaries=False):
     """arm -> {base: last-window mean loss} for the finished runs; and the windows for the curve."""
-    last, curves = {a: {} for a in ARMS}, {a: {} for a in ARMS}
-    for a in ARMS:
+    last, curves = {a: {} for a in arms}, {a: {} for a in arms}
+    for a in arms:
         for b in bases:
-            run = os.path.join(root, f"{a}_b{b}")
-            if complete(run, b):
-                w = loss_windows(run, b)
+            if summaries:
+                w = summary_windows(os.path.join(root, f"{a}_b{b}.json"))
+            else:
+                run = os.path.join(root, f"{a}_b{b}")
+                w = loss_windows(run, b) if complete(run, b) else None
+            if w:
                 last[a][b], curves[a][b] = w[max(w)], w
     return last, curves
 
@@ -86,26 +108,30 @@ def gaps_of(last, arm, bases):
             if b in last[arm] and b in last["fp32"]}
 
 
-def judge(name, gaps, margin, need):
+def judge(name, gaps, margin, need, level=0.90):
     g = list(gaps.values())
     per = ", ".join(f"b{b} {100 * x:+.2f}%" for b, x in gaps.items())
     if len(g) < need:
         print(f"{name}: {len(g)} of {need} bases finished ({per}): no verdict (the rule needs every base)")
         return None
-    m, sd, lo, hi = interval(g)
+    m, sd, lo, hi = interval(g, level)
     v = verdict(lo, hi, margin)
-    print(f"{name}: {per}\n  mean {100 * m:+.2f}%, s.d. {100 * sd:.2f}%, 90% interval [{100 * lo:+.2f}%, {100 * hi:+.2f}%] "
+    print(f"{name}: {per}\n  mean {100 * m:+.2f}%, s.d. {100 * sd:.2f}%, {100 * level:.0f}% interval [{100 * lo:+.2f}%, {100 * hi:+.2f}%] "
           f"against +-{100 * margin:.1f}% -> {v}")
     return v
 
 
 def curve_table(curves, bases):
     """Descriptive: per 250-step window, the mean over bases of both gaps (not decided on)."""
-    ks = sorted(set.intersection(*[set(curves[a][b]) for a in ARMS for b in bases if b in curves[a]] or [set()]))
+    arms = list(curves)
+    ks = sorted(set.intersection(*[set(curves[a][b]) for a in arms for b in bases if b in curves[a]] or [set()]))
     print("window (steps)      mean g_p   mean g_s   (descriptive)")
     for k in ks:
         row = []
         for a in ("bf16", "fp32-ref"):
+            if a not in curves:
+                row.append("       -")
+                continue
             g = [(curves[a][b][k] - curves["fp32"][b][k]) / curves["fp32"][b][k] for b in bases
                  if b in curves[a] and b in curves["fp32"]]
             row.append(f"{100 * statistics.fmean(g):+8.2f}%" if g else "       -")
@@ -117,6 +143,9 @@ def main():
     ap.add_argument("root", nargs="?")
     ap.add_argument("--margin", type=float, default=0.02)
     ap.add_argument("--bases", default="4,5,6,7,8")
+    ap.add_argument("--level", type=float, default=0.90)
+    ap.add_argument("--arms", default=",".join(ARMS))
+    ap.add_argument("--summaries", action="store_true")
     ap.add_argument("--selftest", action="store_true")
     a = ap.parse_args()
     if a.selftest:
@@ -125,20 +154,28 @@ def main():
             assert abs(got - want) < 1e-3, (df, got, want)
         assert verdict(-0.01, 0.01, 0.02) == "equivalent" and verdict(0.021, 0.05, 0.02) == "not equivalent"
         assert verdict(-0.01, 0.03, 0.02) == "inconclusive"
+        for df, want in ((9, 2.2622), (29, 2.0452)):  # the 97.5% quantiles of test 3's interval
+            got = t_quantile(0.975, df)
+            assert abs(got - want) < 1e-3, (df, got, want)
+        m, sd, lo, hi = interval([0.01, 0.02, 0.03], 0.95)
+        assert abs(hi - m - 4.3027 * 0.01 / math.sqrt(3)) < 1e-6, (lo, hi)
         print("selftest ok")
         return
     bases = [int(x) for x in a.bases.split(",")]
-    last, curves = last_losses(a.root, bases)
-    for arm in ARMS:
+    arms = tuple(a.arms.split(","))
+    last, curves = last_losses(a.root, bases, arms, a.summaries)
+    for arm in arms:
         print(f"{arm:9s} last-window loss: " + ", ".join(f"b{b} {v:.4f}" for b, v in sorted(last[arm].items())))
-    gp, gs = gaps_of(last, "bf16", bases), gaps_of(last, "fp32-ref", bases)
-    vp = judge("precision gap g_p (bf16 vs fp32)   [decides]", gp, a.margin, len(bases))
-    vs = judge("control gap g_s (fp32-ref vs fp32) [instrument check]", gs, a.margin, len(bases))
+    gp = gaps_of(last, "bf16", bases)
+    gs = gaps_of(last, "fp32-ref", bases) if "fp32-ref" in arms else {}
+    vp = judge("precision gap g_p (bf16 vs fp32)   [decides]", gp, a.margin, len(bases), a.level)
+    vs = (judge("control gap g_s (fp32-ref vs fp32) [instrument check]", gs, a.margin, len(bases), a.level)
+          if "fp32-ref" in arms else None)
     both = [b for b in bases if b in gp and b in gs]
     if both:
         print("|g_p| - |g_s| per base (descriptive): " +
               ", ".join(f"b{b} {100 * (abs(gp[b]) - abs(gs[b])):+.2f}" for b in both) + " points")
-    curve_table(curves, [b for b in bases if all(b in curves[x] for x in ARMS)])
+    curve_table(curves, [b for b in bases if all(b in curves[x] for x in arms)])
     if vp is None:
         print("reading: no verdict (not every run finished)")
     elif vp == "equivalent":
@@ -147,7 +184,8 @@ def main():
     elif vp == "not equivalent":
         print("reading: bf16 pre-training is NOT equivalent to fp32: its mean gap lies beyond the margin")
     else:
-        print("reading: inconclusive" + (" -- and the control cannot show equivalence either, so the test lacks power"
+        print("reading: inconclusive" + ("" if vs is None else
+                                         " -- and the control cannot show equivalence either, so the test lacks power"
                                          if vs != "equivalent" else " -- while the control is shown equivalent"))
 
 
