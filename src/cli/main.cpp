@@ -5,6 +5,7 @@
 #include <map>
 
 #include "cli/command.hpp"
+#include "core/build_info.hpp"
 #include "core/error.hpp"
 
 namespace tsft::cli {
@@ -17,7 +18,7 @@ std::vector<CommandDef>& command_registry() {
 int main(int argc, char** argv) {
   using namespace tsft::cli;
   CLI::App app{"tsft — theorem-grounded SFT of decoder LMs, and probes of what fine-tuning taught"};
-  app.set_version_flag("--version", std::string("tsft ") + TSFT_VERSION);
+  app.set_version_flag("--version", std::string("tsft ") + TSFT_VERSION + " (" + tsft::build_git() + ")");
   app.require_subcommand(1);
   auto& reg = command_registry();
   std::sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.name < b.name; });

@@ -9,11 +9,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/build_info.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "core/safetensors.hpp"
+#include "kernels/cpu/gemm_ops_dnnl.hpp"  // onednn_version (versions.json)
 #include "kernels/cpu/kernels.hpp"
 #include "model/engine.hpp"
 #include "model/lora.hpp"
@@ -108,6 +110,9 @@ namespace {
 std::string versions_json() {
   json v = {{"tsft", TSFT_VERSION}, {"compiler", __VERSION__}, {"cxx_standard", (long)__cplusplus}};
   v["openblas"] = openblas_get_config();
+  v["onednn"] = onednn_version();
+  v["git"] = build_git();
+  v["cpu"] = cpu_model();
   return v.dump(2) + "\n";
 }
 

@@ -9,7 +9,9 @@
 #include <fstream>
 #include <thread>
 
+#include "core/build_info.hpp"
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "core/safetensors.hpp"
 #include "model/transformer.hpp"
 #include "test_util.hpp"
@@ -252,6 +254,24 @@ TEST(Train, ResumeIsBitIdentical) {
   }
   Model ma = model_load(t / "straight/final"), mb = model_load(t / "split/final");
   EXPECT_EQ(0, std::memcmp(ma.params.data(), mb.params.data(), ma.params.size() * 4));
+}
+
+// Every run records what made it: the build's checkout, the CPU, the GEMM libraries (versions.json).
+TEST(Train, VersionsRecordTheBuildAndTheMachine) {
+  TempDir t;
+  write_tiny_model(t / "model", 32, 2, 8);
+  write_reverse_data(t / "train.jsonl", 12, 4, 3);
+  TrainConfig c = base_config(t, "run");
+  c.max_steps = 1;
+  train_run(c);
+  const auto v = nlohmann::json::parse(fs_read_text(t / "run/versions.json"));
+  for (const char* k : {"tsft", "compiler", "openblas", "onednn", "git", "cpu"}) {
+    ASSERT_TRUE(v.contains(k) && v[k].is_string()) << k << " in " << v.dump();
+    EXPECT_FALSE(v[k].get<std::string>().empty()) << k;
+  }
+  EXPECT_EQ(v["git"], build_git());  // a git describe of the source tree, or "unknown" outside a checkout
+  const std::string onednn = v["onednn"];
+  EXPECT_EQ(std::count(onednn.begin(), onednn.end(), '.'), 2) << onednn;
 }
 
 // SIGKILL during a checkpoint write leaves the previous checkpoint loadable. The run is held inside the

@@ -379,6 +379,11 @@ class DnnlGemmOps final : public GemmOps {
 
 }  // namespace
 
+std::string onednn_version() {
+  const dnnl_version_t* v = dnnl_version();
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+}
+
 std::unique_ptr<GemmOps> make_dnnl_gemm_ops(const DnnlOptions& options) {
   return std::make_unique<DnnlGemmOps>(options);
 }

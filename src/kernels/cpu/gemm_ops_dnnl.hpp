@@ -2,6 +2,7 @@
 // per-shape rule that sends some fp32 shapes to the reference kernels.
 #pragma once
 #include <memory>
+#include <string>
 
 #include "kernels/cpu/gemm_ops.hpp"
 
@@ -18,5 +19,8 @@ std::unique_ptr<GemmOps> make_dnnl_gemm_ops(const DnnlOptions& options);
 
 // Which fp32 forward shapes the dnnl_fp32 ops sends to the reference (OpenBLAS / dot products).
 bool dnnl_fp32_prefers_reference_forward(int N, int I, int O);
+
+// The linked oneDNN's version, "major.minor.patch" (its JIT kernels, hence the numerics, depend on it).
+std::string onednn_version();
 
 }  // namespace tsft
