@@ -120,10 +120,6 @@ std::vector<std::string> names_of(const Section& sec, const Schema& s) {
   return out;
 }
 
-}  // namespace
-
-namespace {
-
 // Every problem of a file, reported together in file order, so one run shows the user all of them
 // (toml++ walks a table's keys sorted by name, not by line). One problem keeps its message unchanged.
 struct Problems {
