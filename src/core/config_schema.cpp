@@ -124,10 +124,11 @@ std::vector<std::string> names_of(const Section& sec, const Schema& s) {
 // (toml++ walks a table's keys sorted by name, not by line). One problem keeps its message unchanged.
 struct Problems {
   std::vector<std::pair<toml::source_position, std::string>> list;
+  // f(n): the node is passed in, not captured (clang 14 cannot capture a structured binding).
   template <class F>
   void check(const toml::node& n, F&& f) {
     try {
-      f();
+      f(n);
     } catch (const Error& e) {
       list.emplace_back(n.source().begin, e.what());
     }
@@ -157,14 +158,16 @@ void check_table_in(const toml::table& t, const std::string& file, const std::st
     const std::string name(k.str()), label = fmt::format("[{}] {}", path, name);
     const std::string where = at(file, node) + ": " + label;
     if (const Section* sub = find_section(s, path + "." + name)) {
-      problems.check(node, [&] { TSFT_CHECK(node.is_table(), "{}: must be a table ({})", where, sub->help); });
+      problems.check(node, [&](const toml::node& n) {
+        TSFT_CHECK(n.is_table(), "{}: must be a table ({})", where, sub->help);
+      });
       if (node.is_table()) check_table_in(*node.as_table(), file, sub->name, s, problems);
       continue;
     }
-    problems.check(node, [&] {
+    problems.check(node, [&](const toml::node& n) {
       auto it = std::find_if(sec->keys.begin(), sec->keys.end(), [&](const Key& x) { return x.name == name; });
       TSFT_CHECK(it != sec->keys.end(), "{}: unknown key{}", where, suggestion(name, names));
-      check_value(node, *it, file, label);
+      check_value(n, *it, file, label);
     });
   }
 }
@@ -185,9 +188,9 @@ void check_root(const toml::table& root, const std::string& file, const Schema& 
   for (auto& [k, node] : root) {
     const std::string name(k.str());
     const bool known = find_section(s, name) && name.find('.') == std::string::npos;
-    problems.check(node, [&] {
-      TSFT_CHECK(known, "{}: unknown section [{}]{}", at(file, node), name, suggestion(name, tops));
-      TSFT_CHECK(node.is_table(), "{}: {} must be a table [{}]", at(file, node), name, name);
+    problems.check(node, [&](const toml::node& n) {
+      TSFT_CHECK(known, "{}: unknown section [{}]{}", at(file, n), name, suggestion(name, tops));
+      TSFT_CHECK(n.is_table(), "{}: {} must be a table [{}]", at(file, n), name, name);
     });
     if (known && node.is_table()) check_table_in(*node.as_table(), file, name, s, problems);
   }
