@@ -78,28 +78,46 @@ def verdict(lo, hi, margin):
 
 
 def summary_windows(path):
-    """Window means of a run summary (bench/precision_summary.py), or None unless it is a finished, finite run."""
+    """Window means and provenance (checkout, CPU model and ISA flags) of a run summary
+    (bench/precision_summary.py), or None unless it is a finished, finite run."""
     if not os.path.exists(path):
         return None
     with open(path) as f:
         s = json.load(f)
     if s["last_step"] != STEPS or not s["finite"]:
         return None
-    return {int(k): v for k, v in s["windows"].items()}
+    cpu = s.get("cpu", {})
+    where = (s.get("checkout", "?"), cpu.get("model", "?"), tuple(cpu.get("isa", [])))
+    return {int(k): v for k, v in s["windows"].items()}, where
+
+
+def unpaired(where, arms, bases):
+    """Bases whose arms' runs differ in checkout or CPU (model, ISA flags): test 3's unit is the pair made
+    on one tree and one kind of CPU, so such a base is not counted until it is rerun in full."""
+    return [b for b in bases if len({where[a][b] for a in arms if b in where[a]}) > 1]
 
 
 def last_losses(root, bases, arms=ARMS, summaries=False):
     """arm -> {base: last-window mean loss} for the finished runs; and the windows for the curve."""
-    last, curves = {a: {} for a in arms}, {a: {} for a in arms}
+    last, curves, where = {a: {} for a in arms}, {a: {} for a in arms}, {a: {} for a in arms}
     for a in arms:
         for b in bases:
             if summaries:
-                w = summary_windows(os.path.join(root, f"{a}_b{b}.json"))
+                got = summary_windows(os.path.join(root, f"{a}_b{b}.json"))
+                w = got[0] if got else None
+                if got:
+                    where[a][b] = got[1]
             else:
                 run = os.path.join(root, f"{a}_b{b}")
                 w = loss_windows(run, b) if complete(run, b) else None
             if w:
                 last[a][b], curves[a][b] = w[max(w)], w
+    for b in unpaired(where, arms, bases):
+        print(f"b{b}: its runs differ in checkout or CPU ({sorted(set(where[a][b][:2] for a in arms if b in where[a]))}): "
+              "not counted (rerun the base in full)")
+        for a in arms:
+            last[a].pop(b, None)
+            curves[a].pop(b, None)
     return last, curves
 
 
@@ -159,6 +177,8 @@ def main():
             assert abs(got - want) < 1e-3, (df, got, want)
         m, sd, lo, hi = interval([0.01, 0.02, 0.03], 0.95)
         assert abs(hi - m - 4.3027 * 0.01 / math.sqrt(3)) < 1e-6, (lo, hi)
+        w = {"bf16": {1: ("c", "A", ("x",)), 2: ("c", "A", ("x",))}, "fp32": {1: ("c", "A", ("x",)), 2: ("c", "B", ("x",))}}
+        assert unpaired(w, ("bf16", "fp32"), [1, 2, 3]) == [2]
         print("selftest ok")
         return
     bases = [int(x) for x in a.bases.split(",")]
