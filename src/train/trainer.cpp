@@ -1,6 +1,5 @@
 #include "train/trainer.hpp"
 
-#include <cblas.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,20 +8,18 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/build_info.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "core/safetensors.hpp"
-#include "kernels/cpu/gemm_ops_dnnl.hpp"  // onednn_version (versions.json)
 #include "kernels/cpu/kernels.hpp"
 #include "model/engine.hpp"
 #include "model/lora.hpp"
 #include "train/guard.hpp"
 #include "train/lora_train.hpp"
 #include "train/run_dir.hpp"
-#include "train/select.hpp"
+#include "train/run_setup.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -107,14 +104,6 @@ double train_eval_loss(Engine& e, const std::vector<PackedRow>& rows, int micro_
 }
 
 namespace {
-std::string versions_json() {
-  json v = {{"tsft", TSFT_VERSION}, {"compiler", __VERSION__}, {"cxx_standard", (long)__cplusplus}};
-  v["openblas"] = openblas_get_config();
-  v["onednn"] = onednn_version();
-  v["git"] = build_git();
-  v["cpu"] = cpu_model();
-  return v.dump(2) + "\n";
-}
 
 struct Schedule {  // which rows form global micro-batch g (epoch-seeded shuffles of the packed rows)
   const std::vector<PackedRow>* rows;
@@ -163,28 +152,6 @@ void save_checkpoint(Engine& e, const Optimizer& opt, const json& state, const s
     opt.save(e, (fs::path(tmp) / "optimizer.safetensors").string());
     fs_write_atomic((fs::path(tmp) / "trainer_state.json").string(), state.dump(2) + "\n");
   });
-}
-
-// Packed rows of one data file (raw text for pre-training, chat/prompt-completion JSONL for SFT).
-std::vector<PackedRow> load_rows(const TrainConfig& cfg, const tokenizer::Tokenizer& tok,
-                                 const std::string& path, bool log) {
-  DataOptions dopt;
-  dopt.block = cfg.block;
-  dopt.overlong = cfg.overlong;
-  dopt.chat.template_name = cfg.chat_template;
-  DataStats ds;
-  std::vector<Example> ex =
-      cfg.pretrain ? data_load_text(path, tok, dopt, &ds) : data_load_sft(path, tok, dopt, &ds);
-  std::vector<PackedRow> rows = data_pack(ex, cfg.block, cfg.packing);
-  int64_t row_tokens = 0;
-  for (auto& r : rows) row_tokens += (int64_t)r.ids.size();
-  if (log)
-    log_info(
-        "data {}: {} examples, {} tokens, {} supervised; {} truncated, {} dropped (block {}); {} rows, fill "
-        "{:.1f}%",
-        path, ds.examples, ds.tokens, ds.supervised, ds.truncated, ds.dropped, cfg.block, rows.size(),
-        100.0 * row_tokens / ((double)rows.size() * cfg.block));
-  return rows;
 }
 
 // Forward + backward of every micro-batch of one optimizer step into the engine's gradients (zeroed
@@ -270,57 +237,245 @@ double score_weights(Engine& m, const ValScorer& score, const std::string& out_d
   return a;
 }
 
+// What a run carries from step to step and across a resume (trainer_state.json), so that a resumed run
+// stops where the uninterrupted one would: the token budget, early stopping's best, the skipped steps.
+struct RunState {
+  int64_t start = 0, sup_done = 0, best_step = 0, bad_evals = 0, skips = 0;
+  ValBest best;
+  double last_loss = 0, val_loss = -1;
+  std::string stop_reason = "steps";
+  bool finished = false;  // the checkpoint of a run's last step: a resumed run trains no further
+};
+
+// The state of the checkpoint resumed from (a fresh one without --resume), the optimizer's moments loaded;
+// refuses a checkpoint of another run. A resumed run without --model records its base model's path.
+RunState resume_state(const TrainConfig& cfg, Engine& m, Optimizer& opt, size_t rows, json& run_config) {
+  RunState rs;
+  rs.best = ValBest{cfg.early_stop_metric == "accuracy", cfg.early_stop_min_delta};
+  if (cfg.resume_dir.empty()) return rs;
+  json st = trainer_state_read(cfg.resume_dir);
+  if (cfg.model_dir.empty() && st.contains("config")) run_config["model"] = st["config"].value("model", "");
+  rs.start = st.at("step").get<int64_t>();
+  rs.sup_done = st.value("supervised_tokens_done", (int64_t)0);
+  rs.best_step = st.value("best_step", (int64_t)0);
+  rs.best.loss = st.value("best_val_loss", -1.0);
+  rs.best.acc = st.value("best_val_accuracy", -1.0);
+  rs.bad_evals = st.value("bad_evals", (int64_t)0);
+  rs.skips = st.value("skipped_steps", (int64_t)0);
+  rs.last_loss = st.value("last_loss", 0.0);
+  rs.val_loss = st.value("val_loss", -1.0);
+  rs.stop_reason = st.value("stop_reason", rs.stop_reason);
+  rs.finished = st.value("finished", false);
+  TSFT_CHECK(
+      st.at("trainable") == cfg.trainable && st.at("rows") == (int64_t)rows &&
+          st.at("micro_batch") == cfg.micro_batch && st.at("grad_accum") == cfg.grad_accum &&
+          st.at("seed") == cfg.seed && st.value("lora", json()) == train_config_to_json(cfg)["lora"],
+      "{}: trainer_state.json does not match this run (trainable, LoRA options, data rows, micro_batch, "
+      "grad_accum, seed must be the same to resume)",
+      cfg.resume_dir);
+  opt.load(m, (fs::path(cfg.resume_dir) / "optimizer.safetensors").string());
+  opt.step = rs.start - rs.skips;  // skipped steps made no update
+  if (!cfg.quiet) log_info("resumed from {} at step {}", cfg.resume_dir, rs.start);
+  return rs;
+}
+
+// What the loop's steps share: the run's inputs, its engine and its files.
+struct RunCtx {
+  const TrainConfig& cfg;
+  Engine& m;
+  Workspace& ws;
+  Optimizer& opt;
+  Schedule& sched;
+  const std::vector<PackedRow>& val_rows;
+  const ValScorer& val_accuracy;
+  const StepPlan plan;
+  const LrSchedule kind;
+  const json& run_config;
+  const std::string tok_dir, best_dir, metrics_path;
+  std::ofstream metrics;
+};
+
+struct StepResult {
+  double loss = 0, gnorm = 0, lr = 0, seconds = 0, flops = 0;
+  int64_t sup = 0, toks = 0;
+  bool skipped = false;
+};
+
+// One optimizer step (0-based `step`): grad_accum micro-batches of the schedule, forward + backward,
+// clipping, then the AdamW update -- or, for a non-finite loss or norm, the guard (skip or stop).
+StepResult train_step(RunCtx& c, RunState& rs, int64_t step) {
+  const TrainConfig& cfg = c.cfg;
+  auto t0 = std::chrono::steady_clock::now();
+  StepResult r;
+  std::vector<MicroBatch> mbs;
+  std::vector<std::vector<size_t>> which;
+  for (int64_t a = 0; a < cfg.grad_accum; a++) {
+    which.push_back(c.sched.micro(step * cfg.grad_accum + a));
+    mbs.push_back(data_make_batch(*c.sched.rows, which.back()));
+    r.sup += mbs.back().supervised;
+    r.toks += mbs.back().tokens;
+  }
+  double loss_sum =
+      accumulate_gradients(c.m, c.ws, mbs, r.sup, (cfg.seed * 1000003ULL + (uint64_t)step) << 8, &r.flops);
+  r.gnorm = c.opt.clip_gradients(c.m);
+  r.lr = lr_at(step, c.plan.horizon, cfg.warmup, c.kind, cfg.adam.lr, cfg.min_lr_ratio);
+  r.loss = r.sup ? loss_sum / r.sup : 0.0;
+  r.skipped = !std::isfinite(r.loss) || !std::isfinite(r.gnorm);
+  if (r.skipped)
+    handle_nonfinite(c.m, c.ws, mbs, which, r.sup, nonfinite_head(step + 1, r.loss, r.gnorm, r.lr), cfg,
+                     &rs.skips);
+  else
+    c.opt.update(c.m, r.lr);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!r.skipped) {
+    rs.sup_done += r.sup;
+    rs.last_loss = r.loss;
+  }
+  return r;
+}
+
+json step_line(int64_t step, const StepResult& r, int64_t skips) {
+  json line = {{"step", step},
+               {"loss", std::isfinite(r.loss) ? json(r.loss) : json(nullptr)},
+               {"lr", r.lr},
+               {"grad_norm", std::isfinite(r.gnorm) ? json(r.gnorm) : json(nullptr)},
+               {"supervised_tokens", r.sup},
+               {"tokens", r.toks},
+               {"tokens_per_s", r.toks / r.seconds},
+               {"gflops", r.flops / r.seconds / 1e9},
+               {"seconds", r.seconds}};
+  if (r.skipped) line.update({{"skipped", true}, {"skips", skips}});
+  return line;
+}
+
+// Validation after `step` steps: the loss, answer accuracy with a scorer, and early stopping's
+// bookkeeping (best/ saved atomically on an improvement). Returns whether the run ends here.
+bool validate(RunCtx& c, RunState& rs, int64_t step, bool last) {
+  const TrainConfig& cfg = c.cfg;
+  rs.val_loss = train_eval_loss(c.m, c.val_rows, cfg.micro_batch, cfg.block);
+  json vline = {{"step", step}, {"val_loss", rs.val_loss}};
+  double acc = -1;
+  if (c.val_accuracy)
+    vline["val_accuracy"] = acc = score_weights(c.m, c.val_accuracy, cfg.out_dir, c.tok_dir, step);
+  append_line(c.metrics, c.metrics_path, vline);
+  if (!cfg.quiet)
+    log_info("step {}: validation loss {:.4f}{}", step, rs.val_loss,
+             acc >= 0 ? fmt::format(", answer accuracy {:.3f}", acc) : "");
+  if (cfg.early_stop_patience <= 0) return last;
+  if (rs.best.improves(rs.val_loss, acc)) {
+    rs.best.loss = rs.val_loss;
+    rs.best.acc = acc;
+    rs.best_step = step;
+    rs.bad_evals = 0;
+    save_model(engine_download(c.m), c.best_dir, c.tok_dir, "float32", cfg);
+    return last;
+  }
+  if (++rs.bad_evals < cfg.early_stop_patience || last) return last;
+  rs.stop_reason = "early_stop";
+  if (!cfg.quiet)
+    log_info("early stop at step {}: no validation {} improvement in {} evaluations (best at step {})", step,
+             cfg.early_stop_metric, rs.bad_evals, rs.best_step);
+  return true;
+}
+
+// checkpoint-NNNNNN after `step` steps: weights, optimizer moments and trainer_state.json.
+void write_checkpoint(RunCtx& c, const RunState& rs, int64_t step, const StepResult& r, bool last) {
+  const TrainConfig& cfg = c.cfg;
+  json st = {{"step", step},
+             {"total_steps", c.plan.horizon},
+             {"trainable", cfg.trainable},
+             {"rows", (int64_t)c.sched.rows->size()},
+             {"micro_batch", cfg.micro_batch},
+             {"grad_accum", cfg.grad_accum},
+             {"seed", cfg.seed},
+             {"epoch", step * cfg.grad_accum / c.sched.per_epoch()},
+             {"lr", r.lr},
+             {"loss", r.loss},
+             {"supervised_tokens_done", rs.sup_done},
+             {"best_step", rs.best_step},
+             {"best_val_loss", rs.best.loss},
+             {"best_val_accuracy", rs.best.acc},
+             {"bad_evals", rs.bad_evals},
+             {"skipped_steps", rs.skips},
+             {"config", c.run_config},
+             {"lora", c.run_config["lora"]},
+             {"last_loss", rs.last_loss},
+             {"val_loss", rs.val_loss},
+             {"stop_reason", rs.stop_reason},
+             {"finished", last}};
+  save_checkpoint(c.m, c.opt, st, (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step)).string(),
+                  c.tok_dir, cfg);
+  prune_checkpoints(cfg.out_dir, cfg.keep_last);
+}
+
+struct Throughput {
+  double tokens = 0, seconds = 0, flops = 0;
+};
+
+// final/ (under early stopping the best-validation model: the convergence budget; else the last
+// weights) and summary.json.
+TrainResult finish_run(RunCtx& c, const RunState& rs, int64_t steps, const Throughput& tp) {
+  const TrainConfig& cfg = c.cfg;
+  TrainResult res;
+  res.steps = steps;
+  res.last_loss = rs.last_loss;
+  res.val_loss = rs.val_loss;
+  res.tokens_per_s = tp.seconds > 0 ? tp.tokens / tp.seconds : 0;
+  res.gflops = tp.seconds > 0 ? tp.flops / tp.seconds / 1e9 : 0;
+  res.final_dir = (fs::path(cfg.out_dir) / "final").string();
+  res.supervised_tokens = rs.sup_done;
+  res.best_step = rs.best_step;
+  res.best_val_loss = rs.best.loss;
+  res.best_val_accuracy = rs.best.acc;
+  res.stop_reason = rs.stop_reason;
+  res.skipped_steps = rs.skips;
+  if (cfg.early_stop_patience > 0 && fs::exists(c.best_dir)) {
+    Model best = cfg.lora.on() ? model_load_adapted(cfg.model_dir, c.best_dir) : model_load(c.best_dir);
+    save_model(best, res.final_dir, c.tok_dir, cfg.save_dtype, cfg);
+  } else {
+    save_model(download_finite(c.m, steps, cfg.out_dir), res.final_dir, c.tok_dir, cfg.save_dtype, cfg);
+  }
+  json summary = {{"steps", res.steps},
+                  {"supervised_tokens", rs.sup_done},
+                  {"stop_reason", rs.stop_reason},
+                  {"last_loss", res.last_loss},
+                  {"val_loss", res.val_loss},
+                  {"best_step", rs.best_step},
+                  {"best_val_loss", rs.best.loss},
+                  {"best_val_accuracy", rs.best.acc},
+                  {"early_stop_metric", cfg.early_stop_metric},
+                  {"tokens_per_s", res.tokens_per_s},
+                  {"gflops", res.gflops},
+                  {"trainable_params", c.m.table().count_params(true)},
+                  {"skipped_steps", rs.skips}};
+  fs_write_atomic((fs::path(cfg.out_dir) / "summary.json").string(), summary.dump(2) + "\n");
+  return res;
+}
+
+bool due(int64_t every, int64_t step) {
+  return every > 0 && step % every == 0;
+}
+
 }  // namespace
 
 TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   kernels_init_threads(cfg.threads);
-  TSFT_USAGE_CHECK(cfg.block > 1 && cfg.micro_batch > 0 && cfg.grad_accum > 0,
-                   "block, micro_batch and grad_accum must be positive");
-  TSFT_USAGE_CHECK(!cfg.out_dir.empty(), "an output directory is required");
-  nonfinite_policy_parse(cfg.nonfinite);
-  TSFT_USAGE_CHECK(cfg.max_skips >= 0, "--max-skips must be >= 0 (got {})", cfg.max_skips);
-  const bool resuming = !cfg.resume_dir.empty();
-  if (resuming) fs_recover_dir(cfg.resume_dir);
-  // the tokenizer's directory: the model's (a LoRA checkpoint holds only the adapter)
-  const std::string src_dir = resuming && !cfg.lora.on() ? cfg.resume_dir : cfg.model_dir;
+  train_check_options(cfg);
+  if (!cfg.resume_dir.empty()) fs_recover_dir(cfg.resume_dir);
   std::unique_ptr<Engine> eng = engine_create(cfg.engine, load_start(cfg));
   Engine& m = *eng;
   const ModelConfig& mcfg = m.config();
   TSFT_CHECK(cfg.block <= mcfg.max_position, "block {} exceeds max_position_embeddings {}", cfg.block,
              mcfg.max_position);
-  std::string tok_path =
-      !cfg.tokenizer_path.empty() ? cfg.tokenizer_path : (fs::path(src_dir) / "tokenizer.json").string();
-  TSFT_CHECK(fs::exists(tok_path), "{}: no tokenizer.json (pass --tokenizer)", tok_path);
+  const std::string tok_path = train_tokenizer_path(cfg);
   tokenizer::Tokenizer tok(tok_path);
   TSFT_CHECK(tok.vocab_size() <= mcfg.V, "{}: tokenizer has {} ids but the model's vocab_size is {}",
              tok_path, tok.vocab_size(), mcfg.V);
-
-  std::vector<PackedRow> rows = load_rows(cfg, tok, cfg.data_path, !cfg.quiet);
+  std::vector<PackedRow> rows = train_load_rows(cfg, tok, cfg.data_path, !cfg.quiet);
   std::vector<PackedRow> val_rows;
-  if (!cfg.val_path.empty()) val_rows = load_rows(cfg, tok, cfg.val_path, false);
+  if (!cfg.val_path.empty()) val_rows = train_load_rows(cfg, tok, cfg.val_path, false);
+  train_select_trainable(m, cfg);
 
-  const TensorPredicate pred = cfg.lora.on() ? TensorPredicate(lora_only)
-                                             : select_parse(cfg.trainable, mcfg.L, mcfg.tie_word_embeddings);
-  // Device memory is the engine's own check; TSFT_NO_MEMORY_CHECK=1 overrides for runs started by
-  // `tsft experiment` (which has no --no-memory-check).
-  const char* no_check = std::getenv("TSFT_NO_MEMORY_CHECK");
-  if (cfg.memory_check && cfg.engine.device == "cpu" && !(no_check && std::string(no_check) == "1")) {
-    int64_t n = 0;
-    for (auto& e : m.table().entries) n += pred(e) ? (int64_t)e.numel : 0;
-    check_train_memory(n, m.workspace_bytes(cfg.micro_batch, cfg.block, true), cfg.micro_batch, cfg.block,
-                       mem_available_bytes());
-  }
-  m.set_trainable(pred);
-  TSFT_CHECK(m.table().grad_total > 0, "--trainable '{}' selects no tensor", cfg.trainable);
-  if (!cfg.quiet) {
-    std::string s;
-    for (auto& [g, c] : select_counts(m.table())) s += fmt::format(" {} {}/{}", g, c.first, c.second);
-    log_info("trainable '{}': {} of {} parameters;{}",
-             cfg.lora.on()
-                 ? fmt::format("LoRA r {} alpha {} on {}", cfg.lora.rank, cfg.lora.alpha, cfg.lora.targets)
-                 : cfg.trainable,
-             m.table().count_params(true), m.table().count_params(), s);
-  }
   // One writer per run directory (taken once the run is known to fit: a refused run writes nothing);
   // what a killed run left half-written (temp files) goes first.
   DirLock lock(cfg.out_dir, "tsft train");
@@ -329,247 +484,52 @@ TrainResult train_run(const TrainConfig& cfg, const ValScorer& val_accuracy) {
   Optimizer opt;
   opt.cfg = cfg.adam;
   Schedule sched{&rows, cfg.micro_batch, cfg.seed, -1, {}};
-  const int64_t per_step = cfg.grad_accum;
-  TSFT_USAGE_CHECK(cfg.early_stop_patience <= 0 || !val_rows.empty(),
-                   "early stopping (patience {}) needs a validation file (--val)", cfg.early_stop_patience);
-  TSFT_USAGE_CHECK(cfg.early_stop_metric == "loss" || cfg.early_stop_metric == "accuracy",
-                   "unknown early-stop metric '{}' (loss, accuracy)", cfg.early_stop_metric);
-  TSFT_USAGE_CHECK(cfg.early_stop_metric != "accuracy" || val_accuracy,
-                   "early stopping on validation accuracy needs the validation problems (--val-problems)");
-  int64_t total = cfg.max_steps > 0
-                      ? cfg.max_steps
-                      : std::max<int64_t>(1, (int64_t)std::ceil(cfg.epochs * sched.per_epoch() / per_step));
-  // Equal-token budget: the schedule's horizon is the step count that trains `max_supervised_tokens`
-  // at the data's mean supervised tokens per step; the loop itself stops on the exact count (at most
-  // 4x the horizon, lr at its floor past it).
-  int64_t horizon = total, step_cap = total;
-  if (cfg.max_supervised_tokens > 0) {
-    int64_t sup_all = 0;
-    for (auto& r : rows)
-      for (int32_t t : r.targets) sup_all += t >= 0;
-    TSFT_CHECK(sup_all > 0, "{}: no supervised tokens", cfg.data_path);
-    double per = (double)sup_all / (double)sched.per_epoch() * (double)per_step;
-    horizon = std::max<int64_t>(1, (int64_t)std::ceil((double)cfg.max_supervised_tokens / per));
-    step_cap = 4 * horizon + 10;
-    if (!cfg.quiet)
-      log_info("budget: {} supervised tokens (~{:.0f} per step: ~{} steps)", cfg.max_supervised_tokens, per,
-               horizon);
-  }
-  total = horizon;
-  LrSchedule kind = lr_schedule_parse(cfg.schedule);
-  int64_t start = 0;
-  // Budget and early-stopping state (saved in trainer_state.json, so a resumed run stops where the
-  // uninterrupted one would).
-  int64_t sup_done = 0, best_step = 0, bad_evals = 0, skips = 0;
-  ValBest best{cfg.early_stop_metric == "accuracy", cfg.early_stop_min_delta};
-  const std::string best_dir = (fs::path(cfg.out_dir) / "best").string();
-  // The run's configuration as recorded: a resumed run (--resume without --model) keeps its base model's.
-  json run_config = train_config_to_json(cfg);
-  json st;  // the checkpoint resumed from
-  if (resuming) {
-    st = trainer_state_read(cfg.resume_dir);
-    if (cfg.model_dir.empty() && st.contains("config")) run_config["model"] = st["config"].value("model", "");
-    start = st.at("step").get<int64_t>();
-    sup_done = st.value("supervised_tokens_done", (int64_t)0);
-    best_step = st.value("best_step", (int64_t)0);
-    best.loss = st.value("best_val_loss", -1.0);
-    best.acc = st.value("best_val_accuracy", -1.0);
-    bad_evals = st.value("bad_evals", (int64_t)0);
-    skips = st.value("skipped_steps", (int64_t)0);
-    TSFT_CHECK(
-        st.at("trainable") == cfg.trainable && st.at("rows") == (int64_t)rows.size() &&
-            st.at("micro_batch") == cfg.micro_batch && st.at("grad_accum") == cfg.grad_accum &&
-            st.at("seed") == cfg.seed && st.value("lora", json()) == train_config_to_json(cfg)["lora"],
-        "{}: trainer_state.json does not match this run (trainable, LoRA options, data rows, micro_batch, "
-        "grad_accum, seed must be the same to resume)",
-        cfg.resume_dir);
-    opt.load(m, (fs::path(cfg.resume_dir) / "optimizer.safetensors").string());
-    opt.step = start - skips;  // skipped steps made no update
-    if (!cfg.quiet) log_info("resumed from {} at step {}", cfg.resume_dir, start);
-  }
-  fs::create_directories(cfg.out_dir);
-  const std::string metrics_path = (fs::path(cfg.out_dir) / "metrics.jsonl").string();
-  if (resuming)
-    truncate_metrics(metrics_path, start);
-  else if (fs::exists(metrics_path))
-    fs::remove(metrics_path);
-  fs_write_atomic((fs::path(cfg.out_dir) / "config.json").string(), run_config.dump(2) + "\n");
-  fs_write_atomic((fs::path(cfg.out_dir) / "versions.json").string(), versions_json());
+  train_check_early_stop(cfg, !val_rows.empty(), (bool)val_accuracy);
+  const StepPlan plan = train_plan_steps(cfg, rows, sched.per_epoch());
+  const LrSchedule kind = lr_schedule_parse(cfg.schedule);
+  json run_config = train_config_to_json(cfg);  // as recorded
+  RunState rs = resume_state(cfg, m, opt, rows.size(), run_config);
+  const std::string metrics_path = train_start_outputs(cfg, run_config, rs.start);
+  std::unique_ptr<Workspace> act = train_plan_memory(m, cfg, plan.horizon);
+  RunCtx c{cfg,          m,
+           *act,         opt,
+           sched,        val_rows,
+           val_accuracy, plan,
+           kind,         run_config,
+           tok_dir,      (fs::path(cfg.out_dir) / "best").string(),
+           metrics_path, std::ofstream(metrics_path, std::ios::app)};
+  TSFT_CHECK(c.metrics.is_open(), "{}: cannot open for appending: {}", metrics_path, std::strerror(errno));
 
-  // Memory planned once, before step 0.
-  size_t act_bytes = m.workspace_bytes(cfg.micro_batch, cfg.block, true);
-  std::unique_ptr<Workspace> act;
-  try {
-    act = m.workspace(cfg.micro_batch, cfg.block, true);
-  } catch (const std::bad_alloc&) {
-    TSFT_FAIL("cannot allocate {:.1f} MiB of activations for {} x {} tokens; lower --micro-batch or --block",
-              act_bytes / 1048576.0, cfg.micro_batch, cfg.block);
-  }
-  if (!cfg.quiet)
-    log_info(
-        "engine {}: weights {:.1f} MiB, grads+AdamW {:.1f} MiB, activations {:.1f} MiB; {} steps of {} x {} "
-        "rows",
-        m.name(), m.weight_bytes() / 1048576.0, m.gradient_bytes() / 1048576.0, act_bytes / 1048576.0, total,
-        cfg.grad_accum, cfg.micro_batch);
-
-  std::ofstream metrics(metrics_path, std::ios::app);
-  TSFT_CHECK(metrics.is_open(), "{}: cannot open for appending: {}", metrics_path, std::strerror(errno));
-  Progress prog("train", total, "steps");
-  TrainResult res;
-  double tok_sum = 0, time_sum = 0, flop_sum = 0;
-  std::string stop_reason = "steps";
-  // The checkpoint of a run's last step (early stop, token budget, step count) is marked finished: a
-  // resumed run then trains no further and writes final/ and the summary the run would have written.
-  const bool finished = resuming && st.value("finished", false);
-  if (resuming) {
-    res.last_loss = st.value("last_loss", 0.0);
-    res.val_loss = st.value("val_loss", -1.0);
-    stop_reason = st.value("stop_reason", stop_reason);
-  }
-  int64_t step_end = start;
-  for (int64_t step = start; step < step_cap && !finished; step++) {
-    auto t0 = std::chrono::steady_clock::now();
-    std::vector<MicroBatch> mbs;
-    std::vector<std::vector<size_t>> which;
-    int64_t sup = 0, toks = 0;
-    for (int64_t a = 0; a < per_step; a++) {
-      which.push_back(sched.micro(step * per_step + a));
-      mbs.push_back(data_make_batch(rows, which.back()));
-      sup += mbs.back().supervised;
-      toks += mbs.back().tokens;
-    }
-    double flops = 0;
-    double loss_sum =
-        accumulate_gradients(m, *act, mbs, sup, (cfg.seed * 1000003ULL + (uint64_t)step) << 8, &flops);
-    double gnorm = opt.clip_gradients(m);
-    double lr = lr_at(step, horizon, cfg.warmup, kind, cfg.adam.lr, cfg.min_lr_ratio);
-    double loss = sup ? loss_sum / sup : 0.0;
-    const bool skipped = !std::isfinite(loss) || !std::isfinite(gnorm);
-    if (skipped)
-      handle_nonfinite(m, *act, mbs, which, sup, nonfinite_head(step + 1, loss, gnorm, lr), cfg, &skips);
-    else
-      opt.update(m, lr);
-    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    tok_sum += toks;
-    time_sum += dt;
-    flop_sum += flops;
-    if (!skipped) {
-      sup_done += sup;
-      res.last_loss = loss;
-    }
-    json line = {{"step", step + 1},
-                 {"loss", std::isfinite(loss) ? json(loss) : json(nullptr)},
-                 {"lr", lr},
-                 {"grad_norm", std::isfinite(gnorm) ? json(gnorm) : json(nullptr)},
-                 {"supervised_tokens", sup},
-                 {"tokens", toks},
-                 {"tokens_per_s", toks / dt},
-                 {"gflops", flops / dt / 1e9},
-                 {"seconds", dt}};
-    if (skipped) line.update({{"skipped", true}, {"skips", skips}});
-    append_line(metrics, metrics_path, line);
+  Progress prog("train", plan.horizon, "steps");
+  Throughput tp;
+  int64_t step_end = rs.start;
+  for (int64_t step = rs.start; step < plan.step_cap && !rs.finished; step++) {
+    StepResult r = train_step(c, rs, step);
+    tp.tokens += r.toks;
+    tp.seconds += r.seconds;
+    tp.flops += r.flops;
+    append_line(c.metrics, metrics_path, step_line(step + 1, r, rs.skips));
     if (!cfg.quiet)
-      prog.update(step + 1, fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", loss, lr, toks / dt));
-    bool last = cfg.max_supervised_tokens > 0 ? sup_done >= cfg.max_supervised_tokens || step + 1 == step_cap
-                                              : step + 1 == total;
-    if (last && cfg.max_supervised_tokens > 0) stop_reason = "tokens";
-    if (!val_rows.empty() && ((cfg.eval_every > 0 && (step + 1) % cfg.eval_every == 0) || last)) {
-      res.val_loss = train_eval_loss(m, val_rows, cfg.micro_batch, cfg.block);
-      json vline = {{"step", step + 1}, {"val_loss", res.val_loss}};
-      double acc = -1;
-      if (val_accuracy)
-        vline["val_accuracy"] = acc = score_weights(m, val_accuracy, cfg.out_dir, tok_dir, step + 1);
-      append_line(metrics, metrics_path, vline);
-      if (!cfg.quiet)
-        log_info("step {}: validation loss {:.4f}{}", step + 1, res.val_loss,
-                 acc >= 0 ? fmt::format(", answer accuracy {:.3f}", acc) : "");
-      if (cfg.early_stop_patience > 0) {
-        if (best.improves(res.val_loss, acc)) {
-          best.loss = res.val_loss;
-          best.acc = acc;
-          best_step = step + 1;
-          bad_evals = 0;
-          save_model(engine_download(m), best_dir, tok_dir, "float32", cfg);  // atomic (temp dir + rename)
-        } else if (++bad_evals >= cfg.early_stop_patience && !last) {
-          last = true;
-          stop_reason = "early_stop";
-          if (!cfg.quiet)
-            log_info(
-                "early stop at step {}: no validation {} improvement in {} evaluations (best at step {})",
-                step + 1, cfg.early_stop_metric, bad_evals, best_step);
-        }
-      }
-    }
+      prog.update(step + 1,
+                  fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", r.loss, r.lr, r.toks / r.seconds));
+    bool last = cfg.max_supervised_tokens > 0
+                    ? rs.sup_done >= cfg.max_supervised_tokens || step + 1 == plan.step_cap
+                    : step + 1 == plan.horizon;
+    if (last && cfg.max_supervised_tokens > 0) rs.stop_reason = "tokens";
+    if (!val_rows.empty() && (due(cfg.eval_every, step + 1) || last)) last = validate(c, rs, step + 1, last);
     step_end = step + 1;
-    if ((cfg.save_every > 0 && (step + 1) % cfg.save_every == 0) || last) {
-      json st = {{"step", step + 1},
-                 {"total_steps", total},
-                 {"trainable", cfg.trainable},
-                 {"rows", (int64_t)rows.size()},
-                 {"micro_batch", cfg.micro_batch},
-                 {"grad_accum", cfg.grad_accum},
-                 {"seed", cfg.seed},
-                 {"epoch", (step + 1) * per_step / sched.per_epoch()},
-                 {"lr", lr},
-                 {"loss", loss},
-                 {"supervised_tokens_done", sup_done},
-                 {"best_step", best_step},
-                 {"best_val_loss", best.loss},
-                 {"best_val_accuracy", best.acc},
-                 {"bad_evals", bad_evals},
-                 {"skipped_steps", skips},
-                 {"config", run_config},
-                 {"lora", run_config["lora"]},
-                 {"last_loss", res.last_loss},
-                 {"val_loss", res.val_loss},
-                 {"stop_reason", stop_reason},
-                 {"finished", last}};
-      save_checkpoint(m, opt, st,
-                      (fs::path(cfg.out_dir) / fmt::format("checkpoint-{:06d}", step + 1)).string(), tok_dir,
-                      cfg);
-      prune_checkpoints(cfg.out_dir, cfg.keep_last);
-    }
-    if (cfg.stop_after > 0 && step + 1 - start >= cfg.stop_after && !last) {
+    if (due(cfg.save_every, step + 1) || last) write_checkpoint(c, rs, step + 1, r, last);
+    if (cfg.stop_after > 0 && step + 1 - rs.start >= cfg.stop_after && !last) {
+      TrainResult res;
       res.steps = step + 1;
       res.stop_reason = "stop_after";
-      res.skipped_steps = skips;
+      res.skipped_steps = rs.skips;
       return res;
     }
     if (last) break;
   }
-  if (!cfg.quiet) prog.finish(fmt::format("loss {:.4f}", res.last_loss));
-  res.steps = step_end;
-  res.tokens_per_s = time_sum > 0 ? tok_sum / time_sum : 0;
-  res.gflops = time_sum > 0 ? flop_sum / time_sum / 1e9 : 0;
-  res.final_dir = (fs::path(cfg.out_dir) / "final").string();
-  res.supervised_tokens = sup_done;
-  res.best_step = best_step;
-  res.best_val_loss = best.loss;
-  res.best_val_accuracy = best.acc;
-  res.stop_reason = stop_reason;
-  res.skipped_steps = skips;
-  if (cfg.early_stop_patience > 0 && fs::exists(best_dir)) {
-    // Convergence budget: the final model is the best-validation one.
-    Model best = cfg.lora.on() ? model_load_adapted(cfg.model_dir, best_dir) : model_load(best_dir);
-    save_model(best, res.final_dir, tok_dir, cfg.save_dtype, cfg);
-  } else {
-    save_model(download_finite(m, step_end, cfg.out_dir), res.final_dir, tok_dir, cfg.save_dtype, cfg);
-  }
-  json summary = {{"steps", res.steps},
-                  {"supervised_tokens", sup_done},
-                  {"stop_reason", stop_reason},
-                  {"last_loss", res.last_loss},
-                  {"val_loss", res.val_loss},
-                  {"best_step", best_step},
-                  {"best_val_loss", best.loss},
-                  {"best_val_accuracy", best.acc},
-                  {"early_stop_metric", cfg.early_stop_metric},
-                  {"tokens_per_s", res.tokens_per_s},
-                  {"gflops", res.gflops},
-                  {"trainable_params", m.table().count_params(true)},
-                  {"skipped_steps", skips}};
-  fs_write_atomic((fs::path(cfg.out_dir) / "summary.json").string(), summary.dump(2) + "\n");
-  return res;
+  if (!cfg.quiet) prog.finish(fmt::format("loss {:.4f}", rs.last_loss));
+  return finish_run(c, rs, step_end, tp);
 }
 
 }  // namespace tsft
