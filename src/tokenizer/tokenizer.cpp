@@ -75,10 +75,11 @@ std::string config_chat_template(const json& ct, const std::string& path) {
   TSFT_CHECK(ct.is_array(), "{}: chat_template must be a string or a list of named templates, not {}", path,
              ct.type_name());
   for (const json& e : ct) {
-    TSFT_CHECK(e.is_object() && e.contains("name") && e["name"].is_string() && e.contains("template") &&
-                   e["template"].is_string(),
-               "{}: chat_template: every entry must be {{\"name\": string, \"template\": string}}, not {:.80}",
-               path, e.dump());
+    TSFT_CHECK(
+        e.is_object() && e.contains("name") && e["name"].is_string() && e.contains("template") &&
+            e["template"].is_string(),
+        "{}: chat_template: every entry must be {{\"name\": string, \"template\": string}}, not {:.80}", path,
+        e.dump());
     if (e["name"] == "default") return e["template"].get<std::string>();
   }
   return "";
@@ -137,7 +138,23 @@ void Tokenizer::load_json(const std::string& text, const std::string& origin) {
     TSFT_FAIL("{}: invalid JSON: {}", origin, e.what());
   }
   TSFT_CHECK(j.is_object() && j.contains("model"), "{}: no \"model\" section", origin);
-  const json& m = j["model"];
+  load_bpe(j["model"], origin);
+  load_added_tokens(j, origin);
+  if (j.contains("normalizer")) load_normalizer(j["normalizer"], origin);
+  std::string pattern;
+  if (j.contains("pre_tokenizer")) load_pre_tokenizer(j["pre_tokenizer"], origin, pattern);
+  if (!pattern.empty()) split_ = std::make_unique<SplitRegex>(pattern);
+  if (j.contains("post_processor")) load_post_processor(j["post_processor"], origin);
+  byte_level_decoder_ = !j.contains("decoder") || j["decoder"].is_null() ? false : true;
+  if (byte_level_decoder_) {
+    std::string type = j["decoder"].value("type", std::string());
+    TSFT_CHECK(type == "ByteLevel", "{}: decoder type {:?} is not supported (ByteLevel only)", origin, type);
+  }
+}
+
+// model: the BPE vocabulary and merges. Token strings are byte characters; the model works on the bytes
+// they stand for.
+void Tokenizer::load_bpe(const json& m, const std::string& origin) {
   TSFT_CHECK(m.value("type", std::string("BPE")) == "BPE", "{}: model.type {} is not supported (BPE only)",
              origin, m.value("type", std::string()));
   for (const char* k : {"continuing_subword_prefix", "end_of_word_suffix"})
@@ -146,7 +163,6 @@ void Tokenizer::load_json(const std::string& text, const std::string& origin) {
              "{}: model.dropout is not supported", origin);
   bool ignore_merges = m.value("ignore_merges", false);
 
-  // Vocabulary: token strings are byte characters; the model works on the bytes they stand for.
   TSFT_CHECK(m.contains("vocab") && m["vocab"].is_object(), "{}: model.vocab missing", origin);
   BytesToId vocab;
   vocab.reserve(m["vocab"].size());
@@ -200,8 +216,11 @@ void Tokenizer::load_json(const std::string& text, const std::string& origin) {
   } catch (const Error& e) {
     TSFT_FAIL("{}: {}", origin, e.what());
   }
+}
 
-  // Added tokens.
+// added_tokens: ids past (or overriding) the model's, each cut out of the text before or after
+// normalization (its "normalized" flag).
+void Tokenizer::load_added_tokens(const json& j, const std::string& origin) {
   std::vector<AddedToken> raw, normalized;
   if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
     size_t k = 0;
@@ -234,84 +253,74 @@ void Tokenizer::load_json(const std::string& text, const std::string& origin) {
   vocab_size_ = static_cast<int32_t>(id_to_token_.size());
   raw_matcher_ = AddedTokenMatcher(std::move(raw));
   normalized_matcher_ = AddedTokenMatcher(std::move(normalized));
+}
 
-  // Normalizer: null, NFC, or a Sequence of those.
-  std::function<void(const json&)> add_normalizer = [&](const json& n) {
-    if (n.is_null()) return;
-    std::string type = n.value("type", std::string());
-    if (type == "NFC") {
-      nfc_ = true;
-    } else if (type == "Sequence") {
-      for (const json& s : n.at("normalizers")) add_normalizer(s);
+// normalizer: null, NFC, or a Sequence of those.
+void Tokenizer::load_normalizer(const json& n, const std::string& origin) {
+  if (n.is_null()) return;
+  std::string type = n.value("type", std::string());
+  if (type == "NFC") {
+    nfc_ = true;
+  } else if (type == "Sequence") {
+    for (const json& s : n.at("normalizers")) load_normalizer(s, origin);
+  } else {
+    TSFT_FAIL("{}: normalizer type {:?} is not supported (NFC or none)", origin, type);
+  }
+}
+
+// pre_tokenizer: Split (Isolated) and/or ByteLevel, possibly in a Sequence; at most one regex, returned
+// in `pattern`.
+void Tokenizer::load_pre_tokenizer(const json& p, const std::string& origin, std::string& pattern) {
+  if (p.is_null()) return;
+  std::string type = p.value("type", std::string());
+  if (type == "Sequence") {
+    for (const json& s : p.at("pretokenizers")) load_pre_tokenizer(s, origin, pattern);
+  } else if (type == "Split") {
+    TSFT_CHECK(p.value("behavior", std::string()) == "Isolated" && !p.value("invert", false),
+               "{}: Split pre-tokenizer: only behavior Isolated without invert is supported", origin);
+    TSFT_CHECK(pattern.empty(), "{}: more than one regex pre-tokenizer is not supported", origin);
+    const json& pat = p.at("pattern");
+    if (pat.contains("Regex")) {
+      pattern = pat.at("Regex").get<std::string>();
     } else {
-      TSFT_FAIL("{}: normalizer type {:?} is not supported (NFC or none)", origin, type);
+      std::string lit = pat.at("String").get<std::string>();
+      pattern = "\\Q" + lit + "\\E";
     }
-  };
-  if (j.contains("normalizer")) add_normalizer(j["normalizer"]);
-
-  // Pre-tokenizer: Split (Isolated) and/or ByteLevel, possibly in a Sequence.
-  std::string pattern;
-  std::function<void(const json&)> add_pretok = [&](const json& p) {
-    if (p.is_null()) return;
-    std::string type = p.value("type", std::string());
-    if (type == "Sequence") {
-      for (const json& s : p.at("pretokenizers")) add_pretok(s);
-    } else if (type == "Split") {
-      TSFT_CHECK(p.value("behavior", std::string()) == "Isolated" && !p.value("invert", false),
-                 "{}: Split pre-tokenizer: only behavior Isolated without invert is supported", origin);
+  } else if (type == "ByteLevel") {
+    prefix_space_ = p.value("add_prefix_space", false);
+    if (p.value("use_regex", true)) {
       TSFT_CHECK(pattern.empty(), "{}: more than one regex pre-tokenizer is not supported", origin);
-      const json& pat = p.at("pattern");
-      if (pat.contains("Regex")) {
-        pattern = pat.at("Regex").get<std::string>();
-      } else {
-        std::string lit = pat.at("String").get<std::string>();
-        pattern = "\\Q" + lit + "\\E";
-      }
-    } else if (type == "ByteLevel") {
-      prefix_space_ = p.value("add_prefix_space", false);
-      if (p.value("use_regex", true)) {
-        TSFT_CHECK(pattern.empty(), "{}: more than one regex pre-tokenizer is not supported", origin);
-        pattern = kGpt2Pattern;
-      }
-    } else {
-      TSFT_FAIL("{}: pre_tokenizer type {:?} is not supported", origin, type);
+      pattern = kGpt2Pattern;
     }
-  };
-  if (j.contains("pre_tokenizer")) add_pretok(j["pre_tokenizer"]);
-  if (!pattern.empty()) split_ = std::make_unique<SplitRegex>(pattern);
+  } else {
+    TSFT_FAIL("{}: pre_tokenizer type {:?} is not supported", origin, type);
+  }
+}
 
-  // Post-processor: only TemplateProcessing changes ids (single-sequence template).
-  std::function<void(const json&)> add_post = [&](const json& p) {
-    if (p.is_null()) return;
-    std::string type = p.value("type", std::string());
-    if (type == "Sequence") {
-      for (const json& s : p.at("processors")) add_post(s);
-    } else if (type == "TemplateProcessing") {
-      bool seen_a = false;
-      for (const json& item : p.at("single")) {
-        if (item.contains("Sequence")) {
-          seen_a = true;
-        } else {
-          std::string name = item.at("SpecialToken").at("id").get<std::string>();
-          const json& st = p.at("special_tokens").at(name);
-          for (const json& id : st.at("ids")) {  // range-checked before narrowing (2^32 + 5 is not 5)
-            TSFT_CHECK(id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < vocab_size_,
-                       "{}: post_processor special token {:?} has id {}, outside the vocabulary [0, {})",
-                       origin, name, id.dump(), vocab_size_);
-            (seen_a ? template_suffix_ : template_prefix_).push_back(id.get<int32_t>());
-          }
-        }
+// post_processor: only TemplateProcessing changes ids (single-sequence template).
+void Tokenizer::load_post_processor(const json& p, const std::string& origin) {
+  if (p.is_null()) return;
+  std::string type = p.value("type", std::string());
+  if (type == "Sequence") {
+    for (const json& s : p.at("processors")) load_post_processor(s, origin);
+  } else if (type == "TemplateProcessing") {
+    bool seen_a = false;
+    for (const json& item : p.at("single")) {
+      if (item.contains("Sequence")) {
+        seen_a = true;
+        continue;
       }
-    } else if (type != "ByteLevel") {
-      TSFT_FAIL("{}: post_processor type {:?} is not supported", origin, type);
+      std::string name = item.at("SpecialToken").at("id").get<std::string>();
+      const json& st = p.at("special_tokens").at(name);
+      for (const json& id : st.at("ids")) {  // range-checked before narrowing (2^32 + 5 is not 5)
+        TSFT_CHECK(id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < vocab_size_,
+                   "{}: post_processor special token {:?} has id {}, outside the vocabulary [0, {})", origin,
+                   name, id.dump(), vocab_size_);
+        (seen_a ? template_suffix_ : template_prefix_).push_back(id.get<int32_t>());
+      }
     }
-  };
-  if (j.contains("post_processor")) add_post(j["post_processor"]);
-
-  byte_level_decoder_ = !j.contains("decoder") || j["decoder"].is_null() ? false : true;
-  if (byte_level_decoder_) {
-    std::string type = j["decoder"].value("type", std::string());
-    TSFT_CHECK(type == "ByteLevel", "{}: decoder type {:?} is not supported (ByteLevel only)", origin, type);
+  } else if (type != "ByteLevel") {
+    TSFT_FAIL("{}: post_processor type {:?} is not supported", origin, type);
   }
 }
 

@@ -16,6 +16,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <span>
 #include <string>
@@ -81,6 +82,12 @@ class Tokenizer {
   Tokenizer();
   void load_json(const std::string& json_text, const std::string& origin);
   void load_config(const std::string& dir);
+  // load_json's sections of tokenizer.json
+  void load_bpe(const nlohmann::json& model, const std::string& origin);
+  void load_added_tokens(const nlohmann::json& j, const std::string& origin);
+  void load_normalizer(const nlohmann::json& n, const std::string& origin);
+  void load_pre_tokenizer(const nlohmann::json& p, const std::string& origin, std::string& pattern);
+  void load_post_processor(const nlohmann::json& p, const std::string& origin);
   void encode_impl(std::string_view text, std::vector<int32_t>& ids,
                    std::vector<TokenOffsets>* offsets) const;
   void encode_plain(std::string_view piece, uint32_t base, std::vector<int32_t>& ids,
