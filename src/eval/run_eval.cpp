@@ -70,8 +70,9 @@ ItemResult item_from_json(const json& j, const std::string& where) {
   r.new_tokens = j.value("new_tokens", (int64_t)0);
   if (j.contains("theorems")) {
     const json& th = j["theorems"];
-    TSFT_CHECK(th.is_array() && std::all_of(th.begin(), th.end(), [](const json& x) { return x.is_string(); }),
-               "{}: field 'theorems' must be a list of strings", where);
+    TSFT_CHECK(
+        th.is_array() && std::all_of(th.begin(), th.end(), [](const json& x) { return x.is_string(); }),
+        "{}: field 'theorems' must be a list of strings", where);
     r.theorems = th.get<std::vector<std::string>>();
   }
   return r;
@@ -323,6 +324,81 @@ void grade_into(ItemResult& r, const GenOutput& g) {
   r.rule = extract_rule_name(gr.rule);
   r.correct = gr.equal;
 }
+// Resume only the same evaluation: a directory holding results must hold the eval_run.json of the same
+// model and settings; results of another model or other settings are never mixed in.
+void check_same_evaluation(const EvalConfig& cfg, const json& fp, const std::string& fp_path, size_t n_done,
+                           bool any) {
+  if (!any) return;
+  TSFT_USAGE_CHECK(
+      fs::exists(fp_path),
+      "{}: holds {} graded items but no eval_run.json saying which model and settings made them; "
+      "use a new --out directory (or delete it) to evaluate again",
+      cfg.out_dir, n_done);
+  json old = json::parse(fs_read_text(fp_path), nullptr, false);
+  if (old.is_object() && !old.contains("engine")) old["engine"] = EngineSpec{}.name();  // runs before engines
+  for (auto& [k, v] : fp.items())
+    TSFT_USAGE_CHECK(
+        old.is_object() && old.contains(k) && old[k] == v,
+        "{}: holds results of a different evaluation ({} changed: was {}, now {}); use a new --out "
+        "directory (or delete it) to evaluate again",
+        fp_path, k, old.is_object() && old.contains(k) ? old[k].dump() : "absent", v.dump());
+}
+
+// Generates and grades `todo` in chunks: each graded item is appended to results.jsonl (and `done`) as
+// its chunk finishes, each endpoint failure goes to failed.jsonl (not graded: neither right nor wrong).
+void generate_and_grade(const EvalConfig& cfg, GenSource& src, std::vector<Pending>& todo,
+                        std::vector<ItemResult>& done, std::map<std::string, json>& failed,
+                        const std::string& res_path, const std::string& failed_path) {
+  std::ofstream out(res_path, std::ios::app);
+  Progress prog("eval", (int64_t)todo.size(), "items");
+  for (size_t c0 = 0; c0 < todo.size(); c0 += cfg.chunk) {
+    size_t c1 = std::min(todo.size(), c0 + cfg.chunk);
+    std::vector<std::string> questions;
+    for (size_t i = c0; i < c1; i++) questions.push_back(todo[i].question);
+    auto res = src.generate(questions);
+    for (size_t i = c0; i < c1; i++) {
+      ItemResult& r = todo[i].r;
+      const GenOutput& g = res[i - c0];
+      if (!g.error.empty()) {
+        failed[r.id] = {{"id", r.id}, {"split", r.split}, {"error", g.error}};
+        continue;
+      }
+      failed.erase(r.id);
+      grade_into(r, g);
+      out << item_to_json(r).dump() << "\n";
+      done.push_back(r);
+    }
+    out.flush();
+    write_failed(failed_path, failed);
+    if (!cfg.quiet) prog.update((int64_t)c1, fmt::format("failed {}", failed.size()));
+  }
+}
+
+// metrics.json is a function of results.jsonl and failed.jsonl (+ model and shard), so a resumed
+// evaluation writes the same bytes as an uninterrupted one; this invocation's throughput goes to
+// generation.json.
+void write_eval_outputs(const EvalConfig& cfg, const std::vector<ItemResult>& done, const EvalSummary& sum,
+                        const std::string& model_name, size_t n_generated) {
+  int64_t new_tokens = 0;
+  for (auto& r : done) new_tokens += r.new_tokens;
+  json metrics = eval_metrics(done);
+  metrics["model"] = model_name;
+  metrics["generation"] = {{"new_tokens", new_tokens}};
+  metrics["shard"] = fmt::format("{}/{}", cfg.shard_index, cfg.shard_count);
+  metrics["failed_not_graded"] = sum.failed;
+  fs_write_atomic((fs::path(cfg.out_dir) / "metrics.json").string(), metrics.dump(2) + "\n");
+  json gen = {{"items_generated", (int64_t)n_generated},
+              {"new_tokens", sum.generated},
+              {"prompt_tokens", sum.prompt_tokens},
+              {"seconds", sum.seconds},
+              {"new_tokens_per_s", sum.new_tokens_per_s}};
+  if (!cfg.endpoint.url.empty())
+    gen["endpoint"] = {{"url", cfg.endpoint.url},
+                       {"requests", sum.requests},
+                       {"retries", sum.retries},
+                       {"failed_not_graded", sum.failed}};
+  fs_write_atomic((fs::path(cfg.out_dir) / "generation.json").string(), gen.dump(2) + "\n");
+}
 }  // namespace
 
 EvalSummary eval_run(const EvalConfig& cfg) {
@@ -340,25 +416,9 @@ EvalSummary eval_run(const EvalConfig& cfg) {
   const std::string failed_path = (fs::path(cfg.out_dir) / "failed.jsonl").string();
   std::vector<ItemResult> done = eval_read_results(res_path);
   std::map<std::string, json> failed = read_failed(failed_path);
-  // Resume only the same evaluation: results of another model or other settings are never mixed in.
   const std::string fp_path = (fs::path(cfg.out_dir) / "eval_run.json").string();
   json fp = eval_fingerprint(cfg);
-  if (!done.empty() || !failed.empty()) {
-    TSFT_USAGE_CHECK(
-        fs::exists(fp_path),
-        "{}: holds {} graded items but no eval_run.json saying which model and settings made them; "
-        "use a new --out directory (or delete it) to evaluate again",
-        cfg.out_dir, done.size());
-    json old = json::parse(fs_read_text(fp_path), nullptr, false);
-    if (old.is_object() && !old.contains("engine"))
-      old["engine"] = EngineSpec{}.name();  // runs before engines
-    for (auto& [k, v] : fp.items())
-      TSFT_USAGE_CHECK(
-          old.is_object() && old.contains(k) && old[k] == v,
-          "{}: holds results of a different evaluation ({} changed: was {}, now {}); use a new --out "
-          "directory (or delete it) to evaluate again",
-          fp_path, k, old.is_object() && old.contains(k) ? old[k].dump() : "absent", v.dump());
-  }
+  check_same_evaluation(cfg, fp, fp_path, done.size(), !done.empty() || !failed.empty());
   fs_write_atomic(fp_path, fp.dump(2) + "\n");
   std::set<std::string> done_ids;
   for (auto& r : done) done_ids.insert(r.id);
@@ -381,30 +441,8 @@ EvalSummary eval_run(const EvalConfig& cfg) {
   if (!todo.empty()) {
     std::unique_ptr<GenSource> src = gen_source_make(cfg);
     model_name = src->model_name();
-    std::ofstream out(res_path, std::ios::app);
-    Progress prog("eval", (int64_t)todo.size(), "items");
     auto t0 = std::chrono::steady_clock::now();
-    for (size_t c0 = 0; c0 < todo.size(); c0 += cfg.chunk) {
-      size_t c1 = std::min(todo.size(), c0 + cfg.chunk);
-      std::vector<std::string> questions;
-      for (size_t i = c0; i < c1; i++) questions.push_back(todo[i].question);
-      auto res = src->generate(questions);
-      for (size_t i = c0; i < c1; i++) {
-        ItemResult& r = todo[i].r;
-        const GenOutput& g = res[i - c0];
-        if (!g.error.empty()) {  // not graded: neither right nor wrong
-          failed[r.id] = {{"id", r.id}, {"split", r.split}, {"error", g.error}};
-          continue;
-        }
-        failed.erase(r.id);
-        grade_into(r, g);
-        out << item_to_json(r).dump() << "\n";
-        done.push_back(r);
-      }
-      out.flush();
-      write_failed(failed_path, failed);
-      if (!cfg.quiet) prog.update((int64_t)c1, fmt::format("failed {}", failed.size()));
-    }
+    generate_and_grade(cfg, *src, todo, done, failed, res_path, failed_path);
     sum.generated = src->stats.new_tokens;
     sum.prompt_tokens = src->stats.prompt_tokens;
     sum.requests = src->stats.requests;
@@ -418,28 +456,7 @@ EvalSummary eval_run(const EvalConfig& cfg) {
   write_failed(failed_path, failed);
   sum.items = (int64_t)done.size();
   sum.failed = (int64_t)failed.size();
-  // metrics.json is a function of results.jsonl and failed.jsonl (+ model and shard), so a resumed
-  // evaluation writes the same bytes as an uninterrupted one; this invocation's throughput goes to
-  // generation.json.
-  int64_t new_tokens = 0;
-  for (auto& r : done) new_tokens += r.new_tokens;
-  json metrics = eval_metrics(done);
-  metrics["model"] = model_name;
-  metrics["generation"] = {{"new_tokens", new_tokens}};
-  metrics["shard"] = fmt::format("{}/{}", cfg.shard_index, cfg.shard_count);
-  metrics["failed_not_graded"] = sum.failed;
-  fs_write_atomic((fs::path(cfg.out_dir) / "metrics.json").string(), metrics.dump(2) + "\n");
-  json gen = {{"items_generated", (int64_t)todo.size()},
-              {"new_tokens", sum.generated},
-              {"prompt_tokens", sum.prompt_tokens},
-              {"seconds", sum.seconds},
-              {"new_tokens_per_s", sum.new_tokens_per_s}};
-  if (!cfg.endpoint.url.empty())
-    gen["endpoint"] = {{"url", cfg.endpoint.url},
-                       {"requests", sum.requests},
-                       {"retries", sum.retries},
-                       {"failed_not_graded", sum.failed}};
-  fs_write_atomic((fs::path(cfg.out_dir) / "generation.json").string(), gen.dump(2) + "\n");
+  write_eval_outputs(cfg, done, sum, model_name, todo.size());
   return sum;
 }
 
