@@ -189,108 +189,126 @@ void real_applicability(const ReportData& d, std::vector<ClaimResult>& out) {
   }
 }
 
-}  // namespace
+// What every claim's decision uses: the report's data, the number of runs, the item sets (C1's and C2b's
+// probe pools, the i.i.d. test) and the effect rows over runs.
+struct ClaimCtx {
+  const ReportData& d;
+  const ClaimsConfig& c;
+  int runs;
+  Keep c1, c2b, test;
 
-std::vector<ClaimResult> claims_decide(const ReportData& d) {
-  const ClaimsConfig& c = d.claims;
-  const int runs = (int)d.run_keys().size();
-  auto c1 = [&](const Item& x) { return !x.parent_id.empty() && in(d.c1_pool, x.probe); };
-  auto c2b = [&](const Item& x) { return !x.parent_id.empty() && in(d.c2b_pool, x.probe); };
-  auto test = [](const Item& x) { return x.split == "test"; };
-  Spec vdrop{{"vanilla:all"},
-             c1,
-             [](auto& its, auto& rs, std::vector<double>& v) { return drop_comps(*its[0], *rs[0], v); },
-             ratio};
-  auto ddiff = [&](Keep k) {
+  explicit ClaimCtx(const ReportData& data)
+      : d(data),
+        c(data.claims),
+        runs((int)data.run_keys().size()),
+        c1([&data](const Item& x) { return !x.parent_id.empty() && in(data.c1_pool, x.probe); }),
+        c2b([&data](const Item& x) { return !x.parent_id.empty() && in(data.c2b_pool, x.probe); }),
+        test([](const Item& x) { return x.split == "test"; }) {}
+
+  EffectRow row(const std::string& label, const Spec& sp, double margin, bool frac = false) const {
+    EffectRow r{label, {}, margin, frac, {}};
+    r.e = over_runs(d, sp, r.per_run);
+    return r;
+  }
+  // vanilla:all's conditional drop minus theorem:all's, on the items `k` keeps
+  static Spec drop_difference(Keep k) {
     return Spec{{"vanilla:all", "theorem:all"},
-                k,
+                std::move(k),
                 [](auto& its, auto& rs, std::vector<double>& v) {
                   return drop_comps(*its[0], *rs[0], v) && drop_comps(*its[1], *rs[1], v);
                 },
                 drop_diff};
-  };
-  std::vector<ClaimResult> out;
-  auto row = [&](const std::string& label, const Spec& sp, double margin, bool frac = false) {
-    EffectRow r{label, {}, margin, frac, {}};
-    r.e = over_runs(d, sp, r.per_run);
-    return r;
-  };
-  // C1
-  {
-    ClaimResult r{"C1", "brittleness: vanilla's conditional drop on the valid probes", {}, {}};
-    r.rows.push_back(row("C1 vanilla:all conditional drop", vdrop, c.c1_margin));
-    r.rows.push_back(row("C1 vanilla - theorem conditional drop", ddiff(c1), 0));
-    Decision dd = rule_exceeds(r.rows[0].e, c.c1_margin, "vanilla:all conditional drop");
-    dd.reason += "; compared: " + effect_text(r.rows[1].e, "vanilla - theorem conditional drop");
-    if (d.counterfactual_in_c1) {
-      r.rows.push_back(
-          row("C1 vanilla:all cue reversal (i.i.d. - counterfactual)", cue_drop("vanilla:all"), 0));
-      dd.reason +=
-          "; beside it, " + effect_text(r.rows.back().e, "vanilla's i.i.d. - counterfactual accuracy");
-    }
-    Guards g;
-    g.capped_improving = capped(d, {"vanilla:all"});
-    g.compare_fit = false;  // C1 decides on vanilla alone
-    g.unfit = unfit(d, {"vanilla:all"});
-    r.decision = apply_guards(dd, g, c.fit_margin, runs);
-    out.push_back(r);
   }
-  // C2a
-  {
-    ClaimResult r{"C2a", "in-distribution: theorem - vanilla on the i.i.d. test (non-inferiority)", {}, {}};
-    r.rows.push_back(row("C2a theorem - vanilla, i.i.d. test", acc_diff("theorem:all", "vanilla:all", test),
-                         -c.c2a_margin));
-    auto seen = [&](bool want) {
-      return [&d, want](const Item& x) {
-        auto it = d.test_seen.find(x.id);
-        return x.split == "test" && it != d.test_seen.end() && it->second == want;
-      };
+};
+
+ClaimResult decide_c1(const ClaimCtx& x) {
+  ClaimResult r{"C1", "brittleness: vanilla's conditional drop on the valid probes", {}, {}};
+  Spec vdrop{{"vanilla:all"},
+             x.c1,
+             [](auto& its, auto& rs, std::vector<double>& v) { return drop_comps(*its[0], *rs[0], v); },
+             ratio};
+  r.rows.push_back(x.row("C1 vanilla:all conditional drop", vdrop, x.c.c1_margin));
+  r.rows.push_back(x.row("C1 vanilla - theorem conditional drop", ClaimCtx::drop_difference(x.c1), 0));
+  Decision dd = rule_exceeds(r.rows[0].e, x.c.c1_margin, "vanilla:all conditional drop");
+  dd.reason += "; compared: " + effect_text(r.rows[1].e, "vanilla - theorem conditional drop");
+  if (x.d.counterfactual_in_c1) {
+    r.rows.push_back(
+        x.row("C1 vanilla:all cue reversal (i.i.d. - counterfactual)", cue_drop("vanilla:all"), 0));
+    dd.reason += "; beside it, " + effect_text(r.rows.back().e, "vanilla's i.i.d. - counterfactual accuracy");
+  }
+  Guards g;
+  g.capped_improving = capped(x.d, {"vanilla:all"});
+  g.compare_fit = false;  // C1 decides on vanilla alone
+  g.unfit = unfit(x.d, {"vanilla:all"});
+  r.decision = apply_guards(dd, g, x.c.fit_margin, x.runs);
+  return r;
+}
+
+ClaimResult decide_c2a(const ClaimCtx& x) {
+  ClaimResult r{"C2a", "in-distribution: theorem - vanilla on the i.i.d. test (non-inferiority)", {}, {}};
+  const double m = -x.c.c2a_margin;
+  r.rows.push_back(
+      x.row("C2a theorem - vanilla, i.i.d. test", acc_diff("theorem:all", "vanilla:all", x.test), m));
+  const ReportData& d = x.d;
+  auto seen = [&d](bool want) {
+    return [&d, want](const Item& it) {
+      auto s = d.test_seen.find(it.id);
+      return it.split == "test" && s != d.test_seen.end() && s->second == want;
     };
-    r.rows.push_back(row("C2a ... values seen in SFT train",
-                         acc_diff("theorem:all", "vanilla:all", seen(true)), -c.c2a_margin));
-    r.rows.push_back(
-        row("C2a ... values unseen", acc_diff("theorem:all", "vanilla:all", seen(false)), -c.c2a_margin));
-    Decision dd = rule_not_worse(r.rows[0].e, c.c2a_margin, "theorem - vanilla on the i.i.d. test");
-    r.decision = apply_guards(dd, guards(d, "theorem:all", "vanilla:all"), c.fit_margin, runs);
-    out.push_back(r);
-  }
-  // C2b
-  {
-    ClaimResult r{"C2b", "generalization: theorem - vanilla on the valid probes", {}, {}};
-    r.rows.push_back(row("C2b theorem - vanilla variant accuracy",
-                         acc_diff("theorem:all", "vanilla:all", c2b), c.c2b_margin));
-    r.rows.push_back(row("C2b vanilla - theorem conditional drop", ddiff(c2b), c.c2b_margin));
-    Decision dd = rule_both(rule_exceeds(r.rows[0].e, c.c2b_margin, "theorem - vanilla variant accuracy"),
-                            rule_exceeds(r.rows[1].e, c.c2b_margin, "vanilla - theorem conditional drop"));
-    r.decision = apply_guards(dd, guards(d, "theorem:all", "vanilla:all"), c.fit_margin, runs);
-    out.push_back(r);
-  }
-  // C3
-  {
-    ClaimResult r{"C3", "localization: MLP-only recovers the all-layer gain over the base", {}, {}};
-    auto items = [&](const Item& x) { return x.split == "test" || c2b(x); };
-    auto spec3 = [&](const std::string& part, double (*stat)(const std::vector<double>&)) {
-      return Spec{{part, "theorem:all", "base"},
-                  items,
-                  [](auto& its, auto&, std::vector<double>& v) {
-                    v = {(double)its[0]->correct, (double)its[1]->correct, (double)its[2]->correct, 1.0};
-                    return true;
-                  },
-                  stat};
-    };
-    r.rows.push_back(
-        row("C3 fraction of the gain, theorem:mlp", spec3("theorem:mlp", recovered), c.c3_fraction, true));
-    r.rows.push_back(
-        row("C3 fraction of the gain, theorem:attn", spec3("theorem:attn", recovered), c.c3_fraction, true));
-    r.rows.push_back(row("C3 theorem:all gain over the base", spec3("theorem:mlp", gain), c.c3_gain_floor));
-    Decision dd = rule_recovers(r.rows[2].e, r.rows[0].e, c.c3_gain_floor, c.c3_fraction,
-                                "fraction recovered by theorem:mlp");
-    dd.reason += "; " + effect_text(r.rows[1].e, "fraction recovered by theorem:attn", true);
-    Guards g = guards(d, "theorem:mlp", "theorem:all");
-    g.unfit = unfit(d, {"theorem:all"});  // the gain's reference must have learned; MLP-only may fail
-    r.decision = apply_guards(dd, g, c.fit_margin, runs);
-    out.push_back(r);
-  }
+  };
+  r.rows.push_back(
+      x.row("C2a ... values seen in SFT train", acc_diff("theorem:all", "vanilla:all", seen(true)), m));
+  r.rows.push_back(x.row("C2a ... values unseen", acc_diff("theorem:all", "vanilla:all", seen(false)), m));
+  Decision dd = rule_not_worse(r.rows[0].e, x.c.c2a_margin, "theorem - vanilla on the i.i.d. test");
+  r.decision = apply_guards(dd, guards(d, "theorem:all", "vanilla:all"), x.c.fit_margin, x.runs);
+  return r;
+}
+
+ClaimResult decide_c2b(const ClaimCtx& x) {
+  ClaimResult r{"C2b", "generalization: theorem - vanilla on the valid probes", {}, {}};
+  const double m = x.c.c2b_margin;
+  r.rows.push_back(
+      x.row("C2b theorem - vanilla variant accuracy", acc_diff("theorem:all", "vanilla:all", x.c2b), m));
+  r.rows.push_back(x.row("C2b vanilla - theorem conditional drop", ClaimCtx::drop_difference(x.c2b), m));
+  Decision dd = rule_both(rule_exceeds(r.rows[0].e, m, "theorem - vanilla variant accuracy"),
+                          rule_exceeds(r.rows[1].e, m, "vanilla - theorem conditional drop"));
+  r.decision = apply_guards(dd, guards(x.d, "theorem:all", "vanilla:all"), x.c.fit_margin, x.runs);
+  return r;
+}
+
+ClaimResult decide_c3(const ClaimCtx& x) {
+  ClaimResult r{"C3", "localization: MLP-only recovers the all-layer gain over the base", {}, {}};
+  Keep c2b = x.c2b;
+  Keep items = [c2b](const Item& it) { return it.split == "test" || c2b(it); };
+  auto spec3 = [&](const std::string& part, double (*stat)(const std::vector<double>&)) {
+    return Spec{{part, "theorem:all", "base"},
+                items,
+                [](auto& its, auto&, std::vector<double>& v) {
+                  v = {(double)its[0]->correct, (double)its[1]->correct, (double)its[2]->correct, 1.0};
+                  return true;
+                },
+                stat};
+  };
+  const ClaimsConfig& c = x.c;
+  r.rows.push_back(
+      x.row("C3 fraction of the gain, theorem:mlp", spec3("theorem:mlp", recovered), c.c3_fraction, true));
+  r.rows.push_back(
+      x.row("C3 fraction of the gain, theorem:attn", spec3("theorem:attn", recovered), c.c3_fraction, true));
+  r.rows.push_back(x.row("C3 theorem:all gain over the base", spec3("theorem:mlp", gain), c.c3_gain_floor));
+  Decision dd = rule_recovers(r.rows[2].e, r.rows[0].e, c.c3_gain_floor, c.c3_fraction,
+                              "fraction recovered by theorem:mlp");
+  dd.reason += "; " + effect_text(r.rows[1].e, "fraction recovered by theorem:attn", true);
+  Guards g = guards(x.d, "theorem:mlp", "theorem:all");
+  g.unfit = unfit(x.d, {"theorem:all"});  // the gain's reference must have learned; MLP-only may fail
+  r.decision = apply_guards(dd, g, c.fit_margin, x.runs);
+  return r;
+}
+
+}  // namespace
+
+std::vector<ClaimResult> claims_decide(const ReportData& d) {
+  const ClaimCtx x(d);
+  std::vector<ClaimResult> out = {decide_c1(x), decide_c2a(x), decide_c2b(x), decide_c3(x)};
   if (d.real) real_applicability(d, out);
   return out;
 }
