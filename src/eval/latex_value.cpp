@@ -153,6 +153,91 @@ bool value_exact(const Node& n, const ValueContext& ctx, mpq_class& out) {
   }
 }
 
+namespace {
+// a^b: integer exponents |b| <= 64 by repeated multiplication (exact for rationals, 0^-k undefined), a
+// positive real base by the real power, anything else by the complex principal value.
+bool numeric_pow(const cplx& a, const cplx& b, cplx& out) {
+  if (b.imag() == 0 && b.real() == std::floor(b.real()) && std::fabs(b.real()) <= 64) {
+    long k = static_cast<long>(b.real());
+    if (k < 0 && a == cplx(0)) return false;
+    cplx r = 1, base = k < 0 ? cdiv(cplx(1), a) : a;
+    for (long j = 0; j < std::labs(k); ++j) r = cmul(r, base);
+    out = r;
+    return true;
+  }
+  if (a.imag() == 0 && a.real() > 0 && b.imag() == 0) {
+    out = std::pow(a.real(), b.real());
+    return true;
+  }
+  out = std::pow(a, b);
+  return true;
+}
+
+// A named function of evaluated arguments; an unknown name is an opaque (but deterministic) function.
+// False where undefined or not finite.
+bool numeric_function(const std::string& f, const std::vector<cplx>& a, cplx& out) {
+  if (a.empty()) return false;
+  const cplx x = a[0];
+  if (f == "sqrt")
+    out = x.imag() == 0 && x.real() >= 0 ? cplx(std::sqrt(x.real())) : std::sqrt(x);
+  else if (f == "root") {
+    if (a.size() < 2) return false;
+    long double k = a[1].real();
+    if (x.imag() == 0 && x.real() < 0 && std::fmod(k, 2.0L) == 1)
+      out = -std::pow(-x.real(), 1 / k);
+    else
+      out = std::pow(x, 1.0L / a[1]);
+  } else if (f == "sin")
+    out = std::sin(x);
+  else if (f == "cos")
+    out = std::cos(x);
+  else if (f == "tan")
+    out = std::tan(x);
+  else if (f == "sec")
+    out = 1.0L / std::cos(x);
+  else if (f == "csc")
+    out = 1.0L / std::sin(x);
+  else if (f == "cot")
+    out = 1.0L / std::tan(x);
+  else if (f == "arcsin")
+    out = std::asin(x);
+  else if (f == "arccos")
+    out = std::acos(x);
+  else if (f == "arctan")
+    out = std::atan(x);
+  else if (f == "sinh")
+    out = std::sinh(x);
+  else if (f == "cosh")
+    out = std::cosh(x);
+  else if (f == "tanh")
+    out = std::tanh(x);
+  else if (f == "exp")
+    out = std::exp(x);
+  else if (f == "ln")
+    out = std::log(x);
+  else if (f == "log")
+    out = a.size() == 2 ? std::log(x) / std::log(a[1]) : std::log(x);
+  else if (f == "log10")
+    out = std::log10(x);
+  else if (f == "abs")
+    out = std::abs(x);
+  else if (f == "floor")
+    out = std::floor(x.real());
+  else if (f == "ceil")
+    out = std::ceil(x.real());
+  else if (f == "fact") {
+    if (x.imag() != 0 || x.real() < 0 || x.real() > 1700) return false;
+    out = std::tgamma(x.real() + 1);
+  } else if (f == "binom") {
+    if (a.size() != 2) return false;
+    out =
+        std::tgamma(x.real() + 1) / (std::tgamma(a[1].real() + 1) * std::tgamma(x.real() - a[1].real() + 1));
+  } else
+    out = opaque_function(f, a);
+  return std::isfinite(out.real()) && std::isfinite(out.imag());
+}
+}  // namespace
+
 bool value_numeric(const Node& n, const ValueContext& ctx, cplx& out) {
   constexpr long double kPi = 3.141592653589793238462643383279502884L;
   constexpr long double kE = 2.718281828459045235360287471352662498L;
@@ -212,20 +297,7 @@ bool value_numeric(const Node& n, const ValueContext& ctx, cplx& out) {
     case NodeKind::Pow: {
       cplx a, b;
       if (!value_numeric(n.c[0], ctx, a) || !value_numeric(n.c[1], ctx, b)) return false;
-      if (b.imag() == 0 && b.real() == std::floor(b.real()) && std::fabs(b.real()) <= 64) {
-        long k = static_cast<long>(b.real());
-        if (k < 0 && a == cplx(0)) return false;
-        cplx r = 1, base = k < 0 ? cdiv(cplx(1), a) : a;
-        for (long j = 0; j < std::labs(k); ++j) r = cmul(r, base);
-        out = r;
-        return true;
-      }
-      if (a.imag() == 0 && a.real() > 0 && b.imag() == 0) {
-        out = std::pow(a.real(), b.real());
-        return true;
-      }
-      out = std::pow(a, b);
-      return true;
+      return numeric_pow(a, b, out);
     }
     case NodeKind::Percent:
       if (!value_numeric(n.c[0], ctx, out)) return false;
@@ -235,66 +307,7 @@ bool value_numeric(const Node& n, const ValueContext& ctx, cplx& out) {
       std::vector<cplx> a(n.c.size());
       for (size_t i = 0; i < n.c.size(); ++i)
         if (!value_numeric(n.c[i], ctx, a[i])) return false;
-      const std::string& f = n.s;
-      if (a.empty()) return false;
-      const cplx x = a[0];
-      if (f == "sqrt")
-        out = x.imag() == 0 && x.real() >= 0 ? cplx(std::sqrt(x.real())) : std::sqrt(x);
-      else if (f == "root") {
-        if (a.size() < 2) return false;
-        long double k = a[1].real();
-        if (x.imag() == 0 && x.real() < 0 && std::fmod(k, 2.0L) == 1)
-          out = -std::pow(-x.real(), 1 / k);
-        else
-          out = std::pow(x, 1.0L / a[1]);
-      } else if (f == "sin")
-        out = std::sin(x);
-      else if (f == "cos")
-        out = std::cos(x);
-      else if (f == "tan")
-        out = std::tan(x);
-      else if (f == "sec")
-        out = 1.0L / std::cos(x);
-      else if (f == "csc")
-        out = 1.0L / std::sin(x);
-      else if (f == "cot")
-        out = 1.0L / std::tan(x);
-      else if (f == "arcsin")
-        out = std::asin(x);
-      else if (f == "arccos")
-        out = std::acos(x);
-      else if (f == "arctan")
-        out = std::atan(x);
-      else if (f == "sinh")
-        out = std::sinh(x);
-      else if (f == "cosh")
-        out = std::cosh(x);
-      else if (f == "tanh")
-        out = std::tanh(x);
-      else if (f == "exp")
-        out = std::exp(x);
-      else if (f == "ln")
-        out = std::log(x);
-      else if (f == "log")
-        out = a.size() == 2 ? std::log(x) / std::log(a[1]) : std::log(x);
-      else if (f == "log10")
-        out = std::log10(x);
-      else if (f == "abs")
-        out = std::abs(x);
-      else if (f == "floor")
-        out = std::floor(x.real());
-      else if (f == "ceil")
-        out = std::ceil(x.real());
-      else if (f == "fact") {
-        if (x.imag() != 0 || x.real() < 0 || x.real() > 1700) return false;
-        out = std::tgamma(x.real() + 1);
-      } else if (f == "binom") {
-        if (a.size() != 2) return false;
-        out = std::tgamma(x.real() + 1) /
-              (std::tgamma(a[1].real() + 1) * std::tgamma(x.real() - a[1].real() + 1));
-      } else
-        out = opaque_function(f, a);
-      return std::isfinite(out.real()) && std::isfinite(out.imag());
+      return numeric_function(n.s, a, out);
     }
     default:
       return false;  // structures are not scalars; PlusMinus must be expanded first
