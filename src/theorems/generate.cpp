@@ -306,6 +306,62 @@ bool World::probe_supported(int th, const std::string& type, std::string* why) c
   return true;
 }
 
+// P6 (one-part recipes): the same values, another invertible slot asked; the inverse must be well defined for
+// them.
+bool World::probe_invert(int th, Rng& rng, PartRecipe& last) const {
+  const TheoremSpec& spec = cat_.theorems[th];
+  std::vector<std::string> cand;
+  for (auto& s : spec.invert)
+    if (s != last.target) cand.push_back(s);
+  if (cand.empty()) return false;
+  last.target = cand[rng.below(cand.size())];
+  Gen h;  // the inverse must be well defined for these values
+  h.th = &spec;
+  h.vals = last.vals;
+  h.vals.erase(last.target);
+  try {
+    kernels_[th]->solve(h, last.target);
+  } catch (const Error&) {
+    return false;
+  }
+  return h.answered && !h.reject && h.answer == last.vals.at(last.target);
+}
+
+// P7: a one-part parent gains a second part whose linked slot takes the first part's answer (a pair of
+// either split); a two-part parent loses its second part.
+bool World::probe_compose(int th, Rng& rng, Recipe& out) const {
+  const TheoremSpec& spec = cat_.theorems[th];
+  PartRecipe& last = out.parts.back();
+  if (out.parts.size() == 2) {
+    out.parts.pop_back();
+    return true;
+  }
+  std::vector<std::pair<int, int>> cand;
+  for (auto* ps : {&train_pairs_, &heldout_pairs_})
+    for (auto& pr : *ps)
+      if (pr.first == th) cand.push_back(pr);
+  if (cand.empty() || last.target != spec.target) return false;
+  int b = cand[rng.below(cand.size())].second;
+  const auto& tb = cat_.theorems[b];
+  std::vector<std::string> links;
+  for (auto& s : tb.slots)
+    if (s.name != tb.target && s.kind == spec.slot(spec.target).kind) links.push_back(s.name);
+  PartRecipe pb;
+  pb.link_slot = links[rng.below(links.size())];
+  if (!sample_values(b, rng, 0, {{pb.link_slot, last.vals.at(last.target)}}, tb.target, false, pb.vals))
+    return false;
+  pb.th = b;
+  pb.target = tb.target;
+  pb.tpl = (int)rng.below(tb.templates.size());
+  out.parts.push_back(pb);
+  Recipe tmp = out;  // letters for the new part, keeping the parent's names
+  draw_names(tmp, rng, false);
+  out.parts.back().letters = tmp.parts.back().letters;
+  for (auto& l : out.parts.back().letters)
+    if (std::count(out.parts[0].letters.begin(), out.parts[0].letters.end(), l)) return false;
+  return true;
+}
+
 bool World::probe(const Recipe& parent, const std::string& type, int attempt, Recipe& out) const {
   if (!parent.drop_slot.empty() || parent.violate || parent.cf) return false;
   int th = parent.parts.back().th;
@@ -340,50 +396,9 @@ bool World::probe(const Recipe& parent, const std::string& type, int attempt, Re
     out.distractor_n = rng.range(d.lo, d.hi);
     out.distractor_pos = (int)rng.below(8);
   } else if (type == "P6") {
-    if (out.parts.size() != 1) return false;
-    std::vector<std::string> cand;
-    for (auto& s : spec.invert)
-      if (s != last.target) cand.push_back(s);
-    if (cand.empty()) return false;
-    last.target = cand[rng.below(cand.size())];
-    Gen h;  // the inverse must be well defined for these values
-    h.th = &spec;
-    h.vals = last.vals;
-    h.vals.erase(last.target);
-    try {
-      kernels_[th]->solve(h, last.target);
-    } catch (const Error&) {
-      return false;
-    }
-    return h.answered && !h.reject && h.answer == last.vals.at(last.target);
+    return out.parts.size() == 1 && probe_invert(th, rng, last);
   } else if (type == "P7") {
-    if (out.parts.size() == 2) {
-      out.parts.pop_back();
-      return true;
-    }
-    std::vector<std::pair<int, int>> cand;
-    for (auto* ps : {&train_pairs_, &heldout_pairs_})
-      for (auto& pr : *ps)
-        if (pr.first == th) cand.push_back(pr);
-    if (cand.empty() || last.target != spec.target) return false;
-    int b = cand[rng.below(cand.size())].second;
-    const auto& tb = cat_.theorems[b];
-    std::vector<std::string> links;
-    for (auto& s : tb.slots)
-      if (s.name != tb.target && s.kind == spec.slot(spec.target).kind) links.push_back(s.name);
-    PartRecipe pb;
-    pb.link_slot = links[rng.below(links.size())];
-    if (!sample_values(b, rng, 0, {{pb.link_slot, last.vals.at(last.target)}}, tb.target, false, pb.vals))
-      return false;
-    pb.th = b;
-    pb.target = tb.target;
-    pb.tpl = (int)rng.below(tb.templates.size());
-    out.parts.push_back(pb);
-    Recipe tmp = out;  // letters for the new part, keeping the parent's names
-    draw_names(tmp, rng, false);
-    out.parts.back().letters = tmp.parts.back().letters;
-    for (auto& l : out.parts.back().letters)
-      if (std::count(out.parts[0].letters.begin(), out.parts[0].letters.end(), l)) return false;
+    return probe_compose(th, rng, out);
   } else if (type == "P8") {
     out.violate = true;
   } else if (type == "P9") {

@@ -168,6 +168,8 @@ class World {
   void build_pairs();
   PartRecipe draw_part(int th, Rng& rng, int mode, const std::string& target) const;
   void draw_names(Recipe& r, Rng& rng, bool heldout) const;
+  bool probe_invert(int th, Rng& rng, PartRecipe& last) const;  // P6 of probe()
+  bool probe_compose(int th, Rng& rng, Recipe& out) const;      // P7 of probe()
 };
 
 // Whole-run generation: writes DIR/problems/<split>.jsonl, DIR/problems/probe_<P>.jsonl,
