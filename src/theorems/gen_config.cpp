@@ -136,6 +136,83 @@ const schema::Schema& gen_schema() {
   return s;
 }
 
+namespace {
+// [gen.sizes]: items per split, and the number of probe parents.
+void read_sizes(const toml::node& node, const std::string& where, GenConfig& c) {
+  auto st = node.as_table();
+  TSFT_CHECK(st, "{}: must be a table", where);
+  for (auto& [sk, sv] : *st) {
+    std::string s(sk.str());
+    auto v = sv.value<int64_t>();
+    TSFT_CHECK(v && *v >= 0, "{}.{}: must be a non-negative integer", where, s);
+    if (s == "probe_parents")
+      c.probe_parents = *v;
+    else {
+      TSFT_CHECK(c.sizes.count(s),
+                 "{}.{}: unknown split (train, test, counterfactual, compositional, probe_parents)", where,
+                 s);
+      c.sizes[s] = *v;
+    }
+  }
+}
+
+// [gen.ranges]: theorem.slot = [lo, hi] or [lo, hi, step] (integers).
+void read_ranges(const toml::node& node, const std::string& where, GenConfig& c) {
+  auto rt = node.as_table();
+  TSFT_CHECK(rt, "{}: must be a table of theorem tables", where);
+  for (auto& [tk, tv] : *rt) {
+    auto tt = tv.as_table();
+    TSFT_CHECK(tt, "{}.{}: must be a table slot = [lo, hi, step]", where, std::string(tk.str()));
+    for (auto& [sk, sv] : *tt) {
+      auto arr = sv.as_array();
+      std::string w2 = where + "." + std::string(tk.str()) + "." + std::string(sk.str());
+      TSFT_CHECK(
+          arr && (arr->size() == 2 || arr->size() == 3) && arr->is_homogeneous(toml::node_type::integer),
+          "{}: must be [lo, hi] or [lo, hi, step] of integers", w2);
+      std::array<long, 3> r{arr->get(0)->value_or<int64_t>(0), arr->get(1)->value_or<int64_t>(0),
+                            arr->size() == 3 ? arr->get(2)->value_or<int64_t>(1) : 1};
+      TSFT_CHECK(r[0] <= r[1] && r[2] >= 1, "{}: need lo <= hi and step >= 1", w2);
+      c.ranges[std::string(tk.str())][std::string(sk.str())] = r;
+    }
+  }
+}
+
+// [gen.corpus]: the pre-training corpus's sizes and switches.
+void read_corpus(const toml::node& node, const std::string& where, GenConfig& c) {
+  auto ct = node.as_table();
+  TSFT_CHECK(ct, "{}: must be a table", where);
+  for (auto& [ck, cv] : *ct) {
+    std::string s(ck.str());
+    if (s == "step_drills_eval_facts" || s == "restatement" || s == "theorem_names") {
+      auto b = cv.value<bool>();
+      TSFT_CHECK(b, "{}.{}: must be true or false", where, s);
+      (s == "restatement"     ? c.corpus_restatement
+       : s == "theorem_names" ? c.corpus_theorem_names
+                              : c.corpus_step_eval_facts) = *b;
+      continue;
+    }
+    auto v = cv.value<int64_t>();
+    TSFT_CHECK(v && *v >= 0, "{}.{}: must be a non-negative integer", where, s);
+    if (s == "examples_per_theorem")
+      c.corpus_examples_per_theorem = *v;
+    else if (s == "drill_max")
+      c.corpus_drill_max = *v;
+    else if (s == "drill_repeats")
+      c.corpus_drill_repeats = *v;
+    else if (s == "step_drills")
+      c.corpus_step_drills = *v;
+    else if (s == "step_repeats")
+      c.corpus_step_repeats = *v;
+    else
+      TSFT_FAIL(
+          "{}.{}: unknown key (examples_per_theorem, drill_max, drill_repeats, step_drills, "
+          "step_repeats, "
+          "step_drills_eval_facts, restatement, theorem_names)",
+          where, s);
+  }
+}
+}  // namespace
+
 GenConfig gen_config_from_toml_text(const std::string& text, const std::string& origin) {
   toml::table root;
   try {
@@ -165,21 +242,7 @@ GenConfig gen_config_from_toml_text(const std::string& text, const std::string& 
       c.format = node.value_or(std::string());
       TSFT_CHECK(c.format == "open" || c.format == "mc", "{}: must be \"open\" or \"mc\"", where);
     } else if (k == "sizes") {
-      auto st = node.as_table();
-      TSFT_CHECK(st, "{}: must be a table", where);
-      for (auto& [sk, sv] : *st) {
-        std::string s(sk.str());
-        auto v = sv.value<int64_t>();
-        TSFT_CHECK(v && *v >= 0, "{}.{}: must be a non-negative integer", where, s);
-        if (s == "probe_parents")
-          c.probe_parents = *v;
-        else {
-          TSFT_CHECK(c.sizes.count(s),
-                     "{}.{}: unknown split (train, test, counterfactual, compositional, probe_parents)",
-                     where, s);
-          c.sizes[s] = *v;
-        }
-      }
+      read_sizes(node, where, c);
     } else if (k == "probes") {
       c.probes = strings(node, where);
       for (auto& p : c.probes) {
@@ -195,23 +258,7 @@ GenConfig gen_config_from_toml_text(const std::string& text, const std::string& 
       TSFT_CHECK(v && *v >= 2, "{}: must be an integer >= 2", where);
       c.heldout_combo_mod = *v;
     } else if (k == "ranges") {
-      auto rt = node.as_table();
-      TSFT_CHECK(rt, "{}: must be a table of theorem tables", where);
-      for (auto& [tk, tv] : *rt) {
-        auto tt = tv.as_table();
-        TSFT_CHECK(tt, "{}.{}: must be a table slot = [lo, hi, step]", where, std::string(tk.str()));
-        for (auto& [sk, sv] : *tt) {
-          auto arr = sv.as_array();
-          std::string w2 = where + "." + std::string(tk.str()) + "." + std::string(sk.str());
-          TSFT_CHECK(
-              arr && (arr->size() == 2 || arr->size() == 3) && arr->is_homogeneous(toml::node_type::integer),
-              "{}: must be [lo, hi] or [lo, hi, step] of integers", w2);
-          std::array<long, 3> r{arr->get(0)->value_or<int64_t>(0), arr->get(1)->value_or<int64_t>(0),
-                                arr->size() == 3 ? arr->get(2)->value_or<int64_t>(1) : 1};
-          TSFT_CHECK(r[0] <= r[1] && r[2] >= 1, "{}: need lo <= hi and step >= 1", w2);
-          c.ranges[std::string(tk.str())][std::string(sk.str())] = r;
-        }
-      }
+      read_ranges(node, where, c);
     } else if (k == "cue_rate") {
       c.cue_rate = fraction(node, where);
     } else if (k == "chain_fraction") {
@@ -238,37 +285,7 @@ GenConfig gen_config_from_toml_text(const std::string& text, const std::string& 
     } else if (k == "theorems") {
       c.theorems = strings(node, where);
     } else if (k == "corpus") {
-      auto ct = node.as_table();
-      TSFT_CHECK(ct, "{}: must be a table", where);
-      for (auto& [ck, cv] : *ct) {
-        std::string s(ck.str());
-        if (s == "step_drills_eval_facts" || s == "restatement" || s == "theorem_names") {
-          auto b = cv.value<bool>();
-          TSFT_CHECK(b, "{}.{}: must be true or false", where, s);
-          (s == "restatement"     ? c.corpus_restatement
-           : s == "theorem_names" ? c.corpus_theorem_names
-                                  : c.corpus_step_eval_facts) = *b;
-          continue;
-        }
-        auto v = cv.value<int64_t>();
-        TSFT_CHECK(v && *v >= 0, "{}.{}: must be a non-negative integer", where, s);
-        if (s == "examples_per_theorem")
-          c.corpus_examples_per_theorem = *v;
-        else if (s == "drill_max")
-          c.corpus_drill_max = *v;
-        else if (s == "drill_repeats")
-          c.corpus_drill_repeats = *v;
-        else if (s == "step_drills")
-          c.corpus_step_drills = *v;
-        else if (s == "step_repeats")
-          c.corpus_step_repeats = *v;
-        else
-          TSFT_FAIL(
-              "{}.{}: unknown key (examples_per_theorem, drill_max, drill_repeats, step_drills, "
-              "step_repeats, "
-              "step_drills_eval_facts, restatement, theorem_names)",
-              where, s);
-      }
+      read_corpus(node, where, c);
     } else {
       TSFT_FAIL("{}: unknown key", where);
     }
