@@ -233,11 +233,12 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
   return f;
 }
 
-void SafetensorsFile::parse_header(const char* text, size_t n) {
-  const std::string& path = path_;
+namespace {
+// The header's JSON object, refusing invalid UTF-8, invalid JSON, a non-object and a duplicated key at any
+// depth (nlohmann would silently keep the last).
+nlohmann::json header_json(const char* text, size_t n, const std::string& path) {
   TSFT_CHECK(utf8_valid(reinterpret_cast<const unsigned char*>(text), n),
              "{}: header is not valid UTF-8 (InvalidHeader)", path);
-  // Parse, remembering the first duplicated key at any depth (nlohmann would silently keep the last).
   std::vector<std::set<std::string>> keys;
   std::string duplicate;
   auto cb = [&](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
@@ -261,67 +262,71 @@ void SafetensorsFile::parse_header(const char* text, size_t n) {
              path, header.type_name());
   TSFT_CHECK(duplicate.empty(), "{}: header has a duplicate key '{}' (InvalidHeaderDeserialization)", path,
              duplicate);
+  return header;
+}
 
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    const std::string& name = it.key();
-    const nlohmann::json& v = it.value();
-    if (name == "__metadata__") {
-      if (v.is_null()) continue;
-      TSFT_CHECK(v.is_object(), "{}: '__metadata__' must be an object of strings, got {}", path,
-                 v.type_name());
-      for (auto m = v.begin(); m != v.end(); ++m) {
-        TSFT_CHECK(m.value().is_string(), "{}: '__metadata__' field '{}' must be a string, got {} ({})", path,
-                   m.key(), m.value().type_name(), m.value().dump());
-        metadata_[m.key()] = m.value().get<std::string>();
-      }
-      continue;
-    }
-    std::string ctx = fmt::format("{}: tensor '{}'", path, name);
-    TSFT_CHECK(v.is_object(), "{}: entry must be an object with dtype, shape, data_offsets, got {}", ctx,
-               v.type_name());
-    TensorInfo t;
-    t.name = name;
-    auto dt = v.find("dtype");
-    TSFT_CHECK(dt != v.end(), "{}: missing field 'dtype'", ctx);
-    TSFT_CHECK(dt->is_string(), "{}: field 'dtype' must be a string, got {}", ctx, dt->dump());
-    t.dtype = dtype_parse(dt->get<std::string>(), ctx + ": field 'dtype'");
-    auto sh = v.find("shape");
-    TSFT_CHECK(sh != v.end(), "{}: missing field 'shape'", ctx);
-    TSFT_CHECK(sh->is_array(), "{}: field 'shape' must be an array of non-negative integers, got {}", ctx,
-               sh->dump());
-    // numel x dtype size in u64 with overflow checks (the reference's ValidationOverflow); the result
-    // must also fit int64 for TensorInfo::numel().
-    uint64_t numel = 1;
-    bool overflow = false;
-    for (const auto& d : *sh) {
-      uint64_t dim;
-      TSFT_CHECK(json_to_u64(d, dim), "{}: field 'shape' has {}, expected a non-negative integer", ctx,
-                 d.dump());
-      overflow |= dim > static_cast<uint64_t>(INT64_MAX) || __builtin_mul_overflow(numel, dim, &numel);
-      t.shape.push_back(static_cast<int64_t>(dim));
-    }
-    uint64_t nbytes = 0;
-    overflow |= numel > static_cast<uint64_t>(INT64_MAX) ||
-                __builtin_mul_overflow(numel, static_cast<uint64_t>(dtype_size(t.dtype)), &nbytes);
-    TSFT_CHECK(!overflow, "{}: field 'shape' {}: element count x dtype size overflows (ValidationOverflow)",
-               ctx, sh->dump());
-    auto off = v.find("data_offsets");
-    TSFT_CHECK(off != v.end(), "{}: missing field 'data_offsets'", ctx);
-    uint64_t b = 0, e = 0;
-    TSFT_CHECK(off->is_array() && off->size() == 2 && json_to_u64((*off)[0], b) && json_to_u64((*off)[1], e),
-               "{}: field 'data_offsets' must be [begin, end] with non-negative integers, got {}", ctx,
-               off->dump());
-    t.begin = b;
-    t.end = e;
-    tensors_.push_back(std::move(t));  // offsets and sizes are checked in offset order below
+// "__metadata__": null, or an object of strings.
+void read_metadata(const nlohmann::json& v, const std::string& path,
+                   std::map<std::string, std::string>& out) {
+  if (v.is_null()) return;
+  TSFT_CHECK(v.is_object(), "{}: '__metadata__' must be an object of strings, got {}", path, v.type_name());
+  for (auto m = v.begin(); m != v.end(); ++m) {
+    TSFT_CHECK(m.value().is_string(), "{}: '__metadata__' field '{}' must be a string, got {} ({})", path,
+               m.key(), m.value().type_name(), m.value().dump());
+    out[m.key()] = m.value().get<std::string>();
   }
+}
 
-  // The reference's Metadata::validate: sort by offsets, then walk the data section from 0.
-  std::sort(tensors_.begin(), tensors_.end(), [](const TensorInfo& a, const TensorInfo& b) {
+// One tensor entry {dtype, shape, data_offsets}; its offsets are checked against the others later.
+TensorInfo tensor_entry(const std::string& name, const nlohmann::json& v, const std::string& path) {
+  std::string ctx = fmt::format("{}: tensor '{}'", path, name);
+  TSFT_CHECK(v.is_object(), "{}: entry must be an object with dtype, shape, data_offsets, got {}", ctx,
+             v.type_name());
+  TensorInfo t;
+  t.name = name;
+  auto dt = v.find("dtype");
+  TSFT_CHECK(dt != v.end(), "{}: missing field 'dtype'", ctx);
+  TSFT_CHECK(dt->is_string(), "{}: field 'dtype' must be a string, got {}", ctx, dt->dump());
+  t.dtype = dtype_parse(dt->get<std::string>(), ctx + ": field 'dtype'");
+  auto sh = v.find("shape");
+  TSFT_CHECK(sh != v.end(), "{}: missing field 'shape'", ctx);
+  TSFT_CHECK(sh->is_array(), "{}: field 'shape' must be an array of non-negative integers, got {}", ctx,
+             sh->dump());
+  // numel x dtype size in u64 with overflow checks (the reference's ValidationOverflow); the result
+  // must also fit int64 for TensorInfo::numel().
+  uint64_t numel = 1;
+  bool overflow = false;
+  for (const auto& d : *sh) {
+    uint64_t dim;
+    TSFT_CHECK(json_to_u64(d, dim), "{}: field 'shape' has {}, expected a non-negative integer", ctx,
+               d.dump());
+    overflow |= dim > static_cast<uint64_t>(INT64_MAX) || __builtin_mul_overflow(numel, dim, &numel);
+    t.shape.push_back(static_cast<int64_t>(dim));
+  }
+  uint64_t nbytes = 0;
+  overflow |= numel > static_cast<uint64_t>(INT64_MAX) ||
+              __builtin_mul_overflow(numel, static_cast<uint64_t>(dtype_size(t.dtype)), &nbytes);
+  TSFT_CHECK(!overflow, "{}: field 'shape' {}: element count x dtype size overflows (ValidationOverflow)",
+             ctx, sh->dump());
+  auto off = v.find("data_offsets");
+  TSFT_CHECK(off != v.end(), "{}: missing field 'data_offsets'", ctx);
+  uint64_t b = 0, e = 0;
+  TSFT_CHECK(off->is_array() && off->size() == 2 && json_to_u64((*off)[0], b) && json_to_u64((*off)[1], e),
+             "{}: field 'data_offsets' must be [begin, end] with non-negative integers, got {}", ctx,
+             off->dump());
+  t.begin = b;
+  t.end = e;
+  return t;
+}
+
+// The reference's Metadata::validate: sorted by offsets, the tensors must tile the data section from 0
+// exactly, each holding dtype size x element count bytes.
+void validate_offsets(std::vector<TensorInfo>& tensors, size_t data_size, const std::string& path) {
+  std::sort(tensors.begin(), tensors.end(), [](const TensorInfo& a, const TensorInfo& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
   size_t start = 0;
-  for (const TensorInfo& t : tensors_) {
+  for (const TensorInfo& t : tensors) {
     std::string ctx =
         fmt::format("{}: tensor '{}': field 'data_offsets' [{}, {}]", path, t.name, t.begin, t.end);
     TSFT_CHECK(t.end >= t.begin, "{}: end is before begin (InvalidOffset)", ctx);
@@ -331,19 +336,31 @@ void SafetensorsFile::parse_header(const char* text, size_t n) {
     TSFT_CHECK(t.begin >= start, "{}: overlaps the previous tensor, which ends at {} (InvalidOffset)", ctx,
                start);
     start = t.end;
-    uint64_t numel = static_cast<uint64_t>(t.numel());  // no overflow: checked above
+    uint64_t numel = static_cast<uint64_t>(t.numel());  // no overflow: checked in tensor_entry
     uint64_t want = numel * dtype_size(t.dtype);
     TSFT_CHECK(t.nbytes() == want,
                "{}: holds {} bytes but dtype {} x shape [{}] needs {} bytes (TensorInvalidInfo)", ctx,
                t.nbytes(), dtype_name(t.dtype), fmt::join(t.shape, ", "), want);
   }
-  TSFT_CHECK(start <= data_size_,
+  TSFT_CHECK(start <= data_size,
              "{}: tensors end at byte {} of the data section but the file has only {} data bytes (truncated "
              "file?) (MetadataIncompleteBuffer)",
-             path, start, data_size_);
-  TSFT_CHECK(start == data_size_,
+             path, start, data_size);
+  TSFT_CHECK(start == data_size,
              "{}: data section has {} bytes but the tensors cover only {} (MetadataIncompleteBuffer)", path,
-             data_size_, start);
+             data_size, start);
+}
+}  // namespace
+
+void SafetensorsFile::parse_header(const char* text, size_t n) {
+  const nlohmann::json header = header_json(text, n, path_);
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__")
+      read_metadata(it.value(), path_, metadata_);
+    else
+      tensors_.push_back(tensor_entry(it.key(), it.value(), path_));
+  }
+  validate_offsets(tensors_, data_size_, path_);
   for (size_t i = 0; i < tensors_.size(); ++i) index_[tensors_[i].name] = i;
 }
 
