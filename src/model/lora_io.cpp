@@ -66,6 +66,88 @@ DType dtype_of(const std::string& s) {
   if (s == "float16") return DType::F16;
   TSFT_FAIL("adapter_save: unsupported dtype '{}' (float32, bfloat16, float16)", s);
 }
+
+// layers_to_transform: null (every layer), an index or a list of indices, each a layer of the model.
+std::set<int64_t> adapter_layers(const nlohmann::json& j, const std::string& path, const ModelConfig& cfg) {
+  std::set<int64_t> layers;
+  const nlohmann::json lt = j.contains("layers_to_transform") ? j["layers_to_transform"] : nlohmann::json();
+  auto layer_index = [&](const nlohmann::json& x) {
+    TSFT_CHECK(x.is_number_integer(), "{}: layers_to_transform must list layer indices", path);
+    // An unsigned index above INT64_MAX is clamped to it (and refused below), not wrapped.
+    return x.is_number_unsigned() ? (int64_t)std::min<uint64_t>(x.get<uint64_t>(), INT64_MAX)
+                                  : x.get<int64_t>();
+  };
+  if (lt.is_number())
+    layers.insert(layer_index(lt));
+  else if (lt.is_array())
+    for (auto& x : lt) layers.insert(layer_index(x));
+  else
+    TSFT_CHECK(lt.is_null(), "{}: layers_to_transform must be null, an index or a list", path);
+  for (int64_t l : layers)
+    TSFT_CHECK(l >= 0 && l < cfg.L, "{}: layers_to_transform has layer {}; the model has {} layers", path, l,
+               cfg.L);
+  return layers;
+}
+
+// target_modules resolved to the base model's tensor names, PEFT's way: "all-linear" is every linear layer
+// but the output head; another string is a regex that must match the whole module name; a list entry
+// matches a module whose name is it or ends with "." + it. Restricted to `layers` when given.
+std::vector<std::string> adapter_targets(const nlohmann::json& tm, const std::set<int64_t>& layers,
+                                         const std::string& path, const ModelConfig& cfg) {
+  std::vector<std::string> targets;
+  TensorTable base = tensor_table_build([&] {
+    ModelConfig c = cfg;
+    c.lora = {};
+    return c;
+  }());
+  if (tm.is_string() && tm.get<std::string>() == "all-linear") {  // PEFT's shorthand: every linear layer
+    for (auto& e : base.entries)                                  // except the output head
+      if (lora_proj_of(e) >= 0 && (layers.empty() || layers.count(e.layer))) targets.push_back(e.name);
+  } else if (tm.is_string()) {
+    TSFT_CHECK(layers.empty(), "{}: layers_to_transform with a regex target_modules is not supported", path);
+    std::regex re;
+    try {
+      re = std::regex(tm.get<std::string>(), std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      TSFT_FAIL("{}: target_modules regex {} is invalid: {}", path, tm.dump(), e.what());
+    }
+    for (auto& e : base.entries)
+      if (lora_proj_of(e) >= 0 && std::regex_match(module_of(e.name), re)) targets.push_back(e.name);
+    TSFT_CHECK(!targets.empty(), "{}: target_modules {} matches no linear layer of this {} model", path,
+               tm.dump(), cfg.model_type);
+  } else {
+    TSFT_CHECK(tm.is_array() && !tm.empty(), "{}: target_modules must be a non-empty list or a regex", path);
+    std::vector<bool> take(base.entries.size(), false);
+    for (auto& t : tm) {
+      TSFT_CHECK(t.is_string(), "{}: target_modules entries must be strings", path);
+      const std::string name = t.get<std::string>();
+      bool any = false;
+      for (size_t i = 0; i < base.entries.size(); i++) {
+        const TensorEntry& e = base.entries[i];
+        if (e.shape.size() != 2) continue;
+        const std::string mod = module_of(e.name);
+        const bool match =
+            mod == name || (mod.size() > name.size() &&
+                            mod.compare(mod.size() - name.size() - 1, name.size() + 1, "." + name) == 0);
+        if (!match) continue;
+        TSFT_CHECK(lora_proj_of(e) >= 0,
+                   "{}: target module '{}' ({}) is not a linear layer an adapter here can "
+                   "target (q/k/v/o/gate/up/down_proj)",
+                   path, name, e.name);
+        any = true;
+        if (layers.empty() || layers.count(e.layer)) take[i] = true;
+      }
+      TSFT_CHECK(any,
+                 "{}: unknown target module '{}': this {} model has q_proj, k_proj, v_proj, o_proj, "
+                 "gate_proj, up_proj, down_proj",
+                 path, name, cfg.model_type);
+    }
+    for (size_t i = 0; i < base.entries.size(); i++)
+      if (take[i]) targets.push_back(base.entries[i].name);
+  }
+  return targets;
+}
+
 }  // namespace
 
 std::string peft_key(const std::string& name, bool with_default) {
@@ -112,77 +194,8 @@ LoraConfig adapter_config_read(const std::string& path, const ModelConfig& cfg) 
     TSFT_CHECK(j["use_rslora"].is_boolean(), "{}: use_rslora must be true or false", path);
     lc.rslora = j["use_rslora"].get<bool>();
   }
-  std::set<int64_t> layers;
-  const nlohmann::json lt = j.contains("layers_to_transform") ? j["layers_to_transform"] : nlohmann::json();
-  auto layer_index = [&](const nlohmann::json& x) {
-    TSFT_CHECK(x.is_number_integer(), "{}: layers_to_transform must list layer indices", path);
-    // An unsigned index above INT64_MAX is clamped to it (and refused below), not wrapped.
-    return x.is_number_unsigned() ? (int64_t)std::min<uint64_t>(x.get<uint64_t>(), INT64_MAX)
-                                  : x.get<int64_t>();
-  };
-  if (lt.is_number())
-    layers.insert(layer_index(lt));
-  else if (lt.is_array())
-    for (auto& x : lt) layers.insert(layer_index(x));
-  else
-    TSFT_CHECK(lt.is_null(), "{}: layers_to_transform must be null, an index or a list", path);
-  for (int64_t l : layers)
-    TSFT_CHECK(l >= 0 && l < cfg.L, "{}: layers_to_transform has layer {}; the model has {} layers", path, l,
-               cfg.L);
-
-  // PEFT's matching: a string is a regex that must match the whole module name; a list entry matches a
-  // module whose name is it or ends with "." + it.
-  const nlohmann::json& tm = need("target_modules");
-  TensorTable base = tensor_table_build([&] {
-    ModelConfig c = cfg;
-    c.lora = {};
-    return c;
-  }());
-  if (tm.is_string() && tm.get<std::string>() == "all-linear") {  // PEFT's shorthand: every linear layer
-    for (auto& e : base.entries)                                  // except the output head
-      if (lora_proj_of(e) >= 0 && (layers.empty() || layers.count(e.layer))) lc.targets.push_back(e.name);
-  } else if (tm.is_string()) {
-    TSFT_CHECK(layers.empty(), "{}: layers_to_transform with a regex target_modules is not supported", path);
-    std::regex re;
-    try {
-      re = std::regex(tm.get<std::string>(), std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      TSFT_FAIL("{}: target_modules regex {} is invalid: {}", path, tm.dump(), e.what());
-    }
-    for (auto& e : base.entries)
-      if (lora_proj_of(e) >= 0 && std::regex_match(module_of(e.name), re)) lc.targets.push_back(e.name);
-    TSFT_CHECK(!lc.targets.empty(), "{}: target_modules {} matches no linear layer of this {} model", path,
-               tm.dump(), cfg.model_type);
-  } else {
-    TSFT_CHECK(tm.is_array() && !tm.empty(), "{}: target_modules must be a non-empty list or a regex", path);
-    std::vector<bool> take(base.entries.size(), false);
-    for (auto& t : tm) {
-      TSFT_CHECK(t.is_string(), "{}: target_modules entries must be strings", path);
-      const std::string name = t.get<std::string>();
-      bool any = false;
-      for (size_t i = 0; i < base.entries.size(); i++) {
-        const TensorEntry& e = base.entries[i];
-        if (e.shape.size() != 2) continue;
-        const std::string mod = module_of(e.name);
-        const bool match =
-            mod == name || (mod.size() > name.size() &&
-                            mod.compare(mod.size() - name.size() - 1, name.size() + 1, "." + name) == 0);
-        if (!match) continue;
-        TSFT_CHECK(lora_proj_of(e) >= 0,
-                   "{}: target module '{}' ({}) is not a linear layer an adapter here can "
-                   "target (q/k/v/o/gate/up/down_proj)",
-                   path, name, e.name);
-        any = true;
-        if (layers.empty() || layers.count(e.layer)) take[i] = true;
-      }
-      TSFT_CHECK(any,
-                 "{}: unknown target module '{}': this {} model has q_proj, k_proj, v_proj, o_proj, "
-                 "gate_proj, up_proj, down_proj",
-                 path, name, cfg.model_type);
-    }
-    for (size_t i = 0; i < base.entries.size(); i++)
-      if (take[i]) lc.targets.push_back(base.entries[i].name);
-  }
+  const std::set<int64_t> layers = adapter_layers(j, path, cfg);
+  lc.targets = adapter_targets(need("target_modules"), layers, path, cfg);
   lora_config_validate(lc, path);
   return lc;
 }
