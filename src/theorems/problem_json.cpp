@@ -122,6 +122,92 @@ struct Writer {
   }
 };
 
+// "bindings": per part, link, slots (by name: object, role, value or null), target, theorem.
+void write_bindings(Writer& w, const std::vector<Binding>& bindings) {
+  w.o += '[';
+  std::vector<const SlotBinding*> sorted;
+  for (size_t bi = 0; bi < bindings.size(); ++bi) {
+    const Binding& b = bindings[bi];
+    if (bi) w.o += ',';
+    w.o += '{';
+    w.key("link", true);
+    w.str(b.link);
+    w.key("slots");
+    sorted.clear();
+    for (auto& s : b.slots) sorted.push_back(&s);
+    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* c) { return a->name < c->name; });
+    w.o += '{';
+    for (size_t k = 0; k < sorted.size(); ++k) {
+      const SlotBinding& s = *sorted[k];
+      if (k) w.o += ',';
+      w.str(s.name);
+      w.o += ":{\"object\":";
+      w.str(s.object);
+      w.o += ",\"role\":";
+      w.str(s.role);
+      w.o += ",\"value\":";
+      if (s.has_value)
+        w.str(s.value);
+      else
+        w.o += "null";
+      w.o += '}';
+    }
+    w.o += '}';
+    w.key("target");
+    w.str(b.target);
+    w.key("theorem");
+    w.str(b.theorem);
+    w.o += '}';
+  }
+  w.o += ']';
+}
+
+// "givens": object, part, slot, theorem, value of each given.
+void write_givens(Writer& w, const std::vector<Given>& givens) {
+  w.o += '[';
+  for (size_t k = 0; k < givens.size(); ++k) {
+    const Given& g = givens[k];
+    if (k) w.o += ',';
+    w.o += "{\"object\":";
+    w.str(g.object);
+    w.o += ",\"part\":";
+    w.o += std::to_string(g.part);
+    w.o += ",\"slot\":";
+    w.str(g.slot);
+    w.o += ",\"theorem\":";
+    w.str(g.theorem);
+    w.o += ",\"value\":";
+    w.str(g.value);
+    w.o += '}';
+  }
+  w.o += ']';
+}
+
+// "solution": the restatement and the steps (cond, exec, map, name, statement, theorem).
+void write_solution(Writer& w, const Problem& p) {
+  w.o += "{\"restatement\":";
+  w.str(p.restatement);
+  w.o += ",\"steps\":[";
+  for (size_t k = 0; k < p.steps.size(); ++k) {
+    const Step& s = p.steps[k];
+    if (k) w.o += ',';
+    w.o += "{\"cond\":";
+    w.strs(s.cond);
+    w.o += ",\"exec\":";
+    w.strs(s.exec);
+    w.o += ",\"map\":";
+    w.strs(s.map);
+    w.o += ",\"name\":";
+    w.str(s.name);
+    w.o += ",\"statement\":";
+    w.str(s.statement);
+    w.o += ",\"theorem\":";
+    w.str(s.theorem);
+    w.o += '}';
+  }
+  w.o += "]}";
+}
+
 }  // namespace
 
 void problem_write_json(const Problem& p, std::string& out) {
@@ -136,42 +222,7 @@ void problem_write_json(const Problem& p, std::string& out) {
     w.str(p.answer_value);
   }
   w.key("bindings");
-  out += '[';
-  std::vector<const SlotBinding*> sorted;
-  for (size_t bi = 0; bi < p.bindings.size(); ++bi) {
-    const Binding& b = p.bindings[bi];
-    if (bi) out += ',';
-    out += '{';
-    w.key("link", true);
-    w.str(b.link);
-    w.key("slots");
-    sorted.clear();
-    for (auto& s : b.slots) sorted.push_back(&s);
-    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* c) { return a->name < c->name; });
-    out += '{';
-    for (size_t k = 0; k < sorted.size(); ++k) {
-      const SlotBinding& s = *sorted[k];
-      if (k) out += ',';
-      w.str(s.name);
-      out += ":{\"object\":";
-      w.str(s.object);
-      out += ",\"role\":";
-      w.str(s.role);
-      out += ",\"value\":";
-      if (s.has_value)
-        w.str(s.value);
-      else
-        out += "null";
-      out += '}';
-    }
-    out += '}';
-    w.key("target");
-    w.str(b.target);
-    w.key("theorem");
-    w.str(b.theorem);
-    out += '}';
-  }
-  out += ']';
+  write_bindings(w, p.bindings);
   w.key("cue");
   out += "{\"context\":";
   w.str(p.context);
@@ -181,23 +232,7 @@ void problem_write_json(const Problem& p, std::string& out) {
   w.key("family");
   w.str(p.family);
   w.key("givens");
-  out += '[';
-  for (size_t k = 0; k < p.givens.size(); ++k) {
-    const Given& g = p.givens[k];
-    if (k) out += ',';
-    out += "{\"object\":";
-    w.str(g.object);
-    out += ",\"part\":";
-    out += std::to_string(g.part);
-    out += ",\"slot\":";
-    w.str(g.slot);
-    out += ",\"theorem\":";
-    w.str(g.theorem);
-    out += ",\"value\":";
-    w.str(g.value);
-    out += '}';
-  }
-  out += ']';
+  write_givens(w, p.givens);
   w.key("id");
   w.str(p.id);
   if (!p.options.empty()) {
@@ -216,27 +251,7 @@ void problem_write_json(const Problem& p, std::string& out) {
   w.key("question");
   w.str(p.question);
   w.key("solution");
-  out += "{\"restatement\":";
-  w.str(p.restatement);
-  out += ",\"steps\":[";
-  for (size_t k = 0; k < p.steps.size(); ++k) {
-    const Step& s = p.steps[k];
-    if (k) out += ',';
-    out += "{\"cond\":";
-    w.strs(s.cond);
-    out += ",\"exec\":";
-    w.strs(s.exec);
-    out += ",\"map\":";
-    w.strs(s.map);
-    out += ",\"name\":";
-    w.str(s.name);
-    out += ",\"statement\":";
-    w.str(s.statement);
-    out += ",\"theorem\":";
-    w.str(s.theorem);
-    out += '}';
-  }
-  out += "]}";
+  write_solution(w, p);
   w.key("split");
   w.str(p.split);
   w.key("template");
