@@ -203,6 +203,22 @@ void World::draw_names(Recipe& r, Rng& rng, bool heldout) const {
   }
 }
 
+// The second part of a chain a -> b: a slot of b of the kind of a's target (drawn) takes a's answer, b's
+// other values are sampled around it, b's target is asked in a drawn template. False when no values fit.
+bool World::chain_part(int a, int b, const Exact& a_answer, Rng& rng, PartRecipe& pb) const {
+  const auto& ta = cat_.theorems[a];
+  const auto& tb = cat_.theorems[b];
+  std::vector<std::string> links;
+  for (auto& s : tb.slots)
+    if (s.name != tb.target && s.kind == ta.slot(ta.target).kind) links.push_back(s.name);
+  pb.link_slot = links[rng.below(links.size())];
+  if (!sample_values(b, rng, 0, {{pb.link_slot, a_answer}}, tb.target, false, pb.vals)) return false;
+  pb.th = b;
+  pb.target = tb.target;
+  pb.tpl = (int)rng.below(tb.templates.size());
+  return true;
+}
+
 Recipe World::draw(const std::string& split, long index, int attempt) const {
   static const std::set<std::string> splits = {"train", "test", "counterfactual", "compositional"};
   TSFT_CHECK(splits.count(split), "unknown split '{}'", split);
@@ -220,18 +236,8 @@ Recipe World::draw(const std::string& split, long index, int attempt) const {
       auto [a, b] = pairs[rng.below(pairs.size())];
       PartRecipe pa = draw_part(a, rng, 0, cat_.theorems[a].target);
       if (pa.th < 0) continue;
-      const auto& ta = cat_.theorems[a];
-      const auto& tb = cat_.theorems[b];
-      std::vector<std::string> links;
-      for (auto& s : tb.slots)
-        if (s.name != tb.target && s.kind == ta.slot(ta.target).kind) links.push_back(s.name);
       PartRecipe pb;
-      pb.link_slot = links[rng.below(links.size())];
-      if (!sample_values(b, rng, 0, {{pb.link_slot, pa.vals.at(ta.target)}}, tb.target, false, pb.vals))
-        continue;
-      pb.th = b;
-      pb.target = tb.target;
-      pb.tpl = (int)rng.below(tb.templates.size());
+      if (!chain_part(a, b, pa.vals.at(cat_.theorems[a].target), rng, pb)) continue;
       r.parts = {pa, pb};
     } else {
       int th = active_[rng.below(active_.size())];
@@ -342,17 +348,8 @@ bool World::probe_compose(int th, Rng& rng, Recipe& out) const {
       if (pr.first == th) cand.push_back(pr);
   if (cand.empty() || last.target != spec.target) return false;
   int b = cand[rng.below(cand.size())].second;
-  const auto& tb = cat_.theorems[b];
-  std::vector<std::string> links;
-  for (auto& s : tb.slots)
-    if (s.name != tb.target && s.kind == spec.slot(spec.target).kind) links.push_back(s.name);
   PartRecipe pb;
-  pb.link_slot = links[rng.below(links.size())];
-  if (!sample_values(b, rng, 0, {{pb.link_slot, last.vals.at(last.target)}}, tb.target, false, pb.vals))
-    return false;
-  pb.th = b;
-  pb.target = tb.target;
-  pb.tpl = (int)rng.below(tb.templates.size());
+  if (!chain_part(th, b, last.vals.at(last.target), rng, pb)) return false;
   out.parts.push_back(pb);
   Recipe tmp = out;  // letters for the new part, keeping the parent's names
   draw_names(tmp, rng, false);

@@ -168,6 +168,7 @@ class World {
   void build_pairs();
   PartRecipe draw_part(int th, Rng& rng, int mode, const std::string& target) const;
   void draw_names(Recipe& r, Rng& rng, bool heldout) const;
+  bool chain_part(int a, int b, const Exact& a_answer, Rng& rng, PartRecipe& pb) const;
   bool probe_invert(int th, Rng& rng, PartRecipe& last) const;  // P6 of probe()
   bool probe_compose(int th, Rng& rng, Recipe& out) const;      // P7 of probe()
 };
