@@ -326,9 +326,7 @@ void grade_into(ItemResult& r, const GenOutput& g) {
 }
 // Resume only the same evaluation: a directory holding results must hold the eval_run.json of the same
 // model and settings; results of another model or other settings are never mixed in.
-void check_same_evaluation(const EvalConfig& cfg, const json& fp, const std::string& fp_path, size_t n_done,
-                           bool any) {
-  if (!any) return;
+void check_same_evaluation(const EvalConfig& cfg, const json& fp, const std::string& fp_path, size_t n_done) {
   TSFT_USAGE_CHECK(
       fs::exists(fp_path),
       "{}: holds {} graded items but no eval_run.json saying which model and settings made them; "
@@ -418,7 +416,7 @@ EvalSummary eval_run(const EvalConfig& cfg) {
   std::map<std::string, json> failed = read_failed(failed_path);
   const std::string fp_path = (fs::path(cfg.out_dir) / "eval_run.json").string();
   json fp = eval_fingerprint(cfg);
-  check_same_evaluation(cfg, fp, fp_path, done.size(), !done.empty() || !failed.empty());
+  if (!done.empty() || !failed.empty()) check_same_evaluation(cfg, fp, fp_path, done.size());
   fs_write_atomic(fp_path, fp.dump(2) + "\n");
   std::set<std::string> done_ids;
   for (auto& r : done) done_ids.insert(r.id);

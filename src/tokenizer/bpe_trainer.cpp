@@ -25,10 +25,12 @@ const std::string& bpe_split_pattern(const std::string& style) {
   TSFT_FAIL("unknown pre-tokenizer style {:?} (qwen or llama3)", style);
 }
 
+using CountMap = std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>>;  // pre-token -> count
+
 struct BpeTrainer::Impl {
   SplitRegex split;
   AddedTokenMatcher specials;
-  std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> counts;  // pre-token -> count
+  CountMap counts;
   int64_t n_words = 0;
   explicit Impl(const BpeTrainOptions& o) : split(bpe_split_pattern(o.style)) {
     std::vector<AddedToken> toks;
@@ -83,8 +85,6 @@ void BpeTrainer::add_text(std::string_view text) {
 }
 
 namespace {
-using CountMap = std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>>;
-
 uint64_t pair_key(int32_t a, int32_t b) {
   return (static_cast<uint64_t>(a) << 32) | static_cast<uint32_t>(b);
 }
